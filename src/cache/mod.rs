@@ -1,0 +1,1 @@
+//! The `.headerkit/` content-addressed store: parsed header models and cdef outputs keyed by every input.

@@ -1,0 +1,1 @@
+//! Project configuration: `pyproject.toml` (`[project]`, `[tool.headerwheel]`, `[tool.headerkit]`).

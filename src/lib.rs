@@ -1,0 +1,27 @@
+//! headerwheel: a Python build backend that turns C headers into CFFI
+//! extension modules.
+//!
+//! The pipeline flows one way, one module per stage:
+//!
+//! ```text
+//! config ─► headers (libclang) ─► cdef::writer ─► cdef text ─► cdef::parser ─► model
+//!        ─► emit (C for API mode, .py for ABI mode) ─► compile (cc) ─► wheel
+//! ```
+//!
+//! with `cache` (the `.headerkit/` store) beside it, and a thin pyo3 layer
+//! (`py`, behind the `python` feature) and the CLI (`cli`) on top.
+//! All `unsafe` code lives in `headers::clang`; everything else is safe.
+#![deny(unsafe_code)]
+
+pub mod cache;
+pub mod cdef;
+pub mod cli;
+pub mod compile;
+pub mod config;
+pub mod emit;
+pub mod headers;
+pub mod model;
+pub mod wheel;
+
+#[cfg(feature = "python")]
+mod py;

@@ -1,0 +1,1 @@
+//! Wheels, sdists and editable wheels: one archive writer, several sinks.
