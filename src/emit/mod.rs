@@ -58,7 +58,11 @@ pub struct EmitOptions {
 impl Default for EmitOptions {
     /// LP64, GIL-enabled CPython: what the CFFI corpus was recorded on.
     fn default() -> Self {
-        EmitOptions { no_limited_api: false, sizeof_int: 4, sizeof_long: 8 }
+        EmitOptions {
+            no_limited_api: false,
+            sizeof_int: 4,
+            sizeof_long: 8,
+        }
     }
 }
 
@@ -97,7 +101,9 @@ pub fn c_source(
     options: &EmitOptions,
 ) -> Result<String, EmitError> {
     let _ = (module_name, cdefs, preamble, runtime, options);
-    Err(EmitError { message: "the native emitter is not merged yet".into() })
+    Err(EmitError {
+        message: "the native emitter is not merged yet".into(),
+    })
 }
 
 /// Emits the ABI-mode Python source of `module_name` for `cdefs`,
@@ -108,5 +114,7 @@ pub fn py_source(
     options: &EmitOptions,
 ) -> Result<String, EmitError> {
     let _ = (module_name, cdefs, options);
-    Err(EmitError { message: "the native emitter is not merged yet".into() })
+    Err(EmitError {
+        message: "the native emitter is not merged yet".into(),
+    })
 }
