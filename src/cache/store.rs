@@ -1,0 +1,780 @@
+//! The content-addressed store under `.headerkit/` (and the per-user
+//! compile cache, which uses the same layout):
+//!
+//! ```text
+//! <root>/objects/<aa>/<62 hex>        immutable bytes, named by their sha256
+//! <root>/entries/<key>/<entry>.json   one file per way of satisfying a key
+//! <root>/tmp/                         private staging for atomic renames
+//! ```
+//!
+//! A key is the sha256 of every input known before the work runs; an entry
+//! adds the inputs only known after it (the files the preprocessor opened,
+//! with their hashes) and names the result object. Every file is written
+//! once, under a temporary name, then renamed into place, so concurrent
+//! writers never lose each other's entries and a crash leaves nothing
+//! half-written in view. Every read checks the object's hash.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Lowercase hex of a sha256 digest.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The name of an object: the sha256 of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ObjectId(String);
+
+impl ObjectId {
+    /// The id of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        ObjectId(sha256_hex(bytes))
+    }
+
+    /// The hex digest.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ObjectId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        if is_sha256_hex(&s) {
+            Ok(ObjectId(s))
+        } else {
+            Err(format!("not a sha256 object id: {s:?}"))
+        }
+    }
+}
+
+impl From<ObjectId> for String {
+    fn from(id: ObjectId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A cache key: the sha256 of named input parts, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CacheKey(String);
+
+impl CacheKey {
+    /// Hashes `(name, value)` parts; each is length-prefixed so that no two
+    /// different part lists can hash alike.
+    pub fn from_parts<'a>(parts: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Self {
+        let mut h = Sha256::new();
+        for (name, value) in parts {
+            h.update((name.len() as u64).to_le_bytes());
+            h.update(name.as_bytes());
+            h.update((value.len() as u64).to_le_bytes());
+            h.update(value);
+        }
+        CacheKey(hex(&h.finalize()))
+    }
+
+    /// The hex digest.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A file an entry depends on, with the hash of its bytes when the entry was made.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Dependency {
+    /// Project-relative path (`/`-separated), or an absolute path for a
+    /// system header.
+    pub path: String,
+    /// sha256 of the file's bytes.
+    pub sha256: String,
+}
+
+/// One way of satisfying a key: the extra inputs it depends on and the result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// What the object holds (`"header-model"`, `"cdef"`, `"extension"`).
+    pub kind: String,
+    /// Files whose current bytes must match for the entry to apply.
+    pub deps: Vec<Dependency>,
+    /// The result.
+    pub object: ObjectId,
+    /// Facts kept for `cache status` (tool versions, source names...).
+    pub meta: BTreeMap<String, String>,
+}
+
+impl Entry {
+    /// The canonical bytes of the entry (sorted keys and dependencies), which
+    /// name its file.
+    pub fn to_canonical_json(&self) -> Vec<u8> {
+        let mut e = self.clone();
+        e.deps.sort();
+        e.deps.dedup();
+        let mut v = serde_json::to_vec_pretty(&e).expect("entries serialize");
+        v.push(b'\n');
+        v
+    }
+}
+
+/// Something wrong in the store, found while reading it. Reads treat the
+/// damaged item as missing and go on; the problem is reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// The damaged file.
+    pub path: PathBuf,
+    /// What is wrong with it.
+    pub what: String,
+}
+
+impl fmt::Display for Damage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.what)
+    }
+}
+
+/// Errors from the store: I/O, with the path.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// Reading or writing a file failed.
+    #[error("cache: failed to {action} {path}: {source}")]
+    Io {
+        /// What was attempted (`write`, `read`, `create directory`...).
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+}
+
+fn io_err<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(io::Error) -> CacheError + 'p {
+    move |source| CacheError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A store rooted at a directory (created on first write).
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// A hit: the entry that matched and its object's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// The matching entry.
+    pub entry: Entry,
+    /// The object's bytes (hash-verified).
+    pub bytes: Vec<u8>,
+}
+
+/// The answer of [`Store::lookup`]: a hit or a miss, and any damage seen.
+#[derive(Debug, Clone, Default)]
+pub struct Lookup {
+    /// The first entry (in entry-name order) whose dependencies all match.
+    pub hit: Option<Hit>,
+    /// Entries for the key that did not apply, with why (for `cache status`).
+    pub stale: Vec<String>,
+    /// Damaged entries or objects met on the way (treated as missing).
+    pub damage: Vec<Damage>,
+}
+
+/// What [`Store::verify`] found.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyReport {
+    /// Objects whose bytes match their name.
+    pub objects_ok: usize,
+    /// Entries that parse and name an existing object.
+    pub entries_ok: usize,
+    /// Everything wrong.
+    pub damage: Vec<Damage>,
+}
+
+/// What [`Store::merge_from`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MergeReport {
+    /// Objects copied in.
+    pub objects_added: usize,
+    /// Entries copied in.
+    pub entries_added: usize,
+    /// Damaged items of the other store, skipped.
+    pub damage: Vec<Damage>,
+}
+
+/// What [`Store::gc`] removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Unreferenced objects deleted.
+    pub objects_removed: usize,
+    /// Damaged entries and objects deleted.
+    pub damaged_removed: usize,
+    /// Leftover temporary files deleted.
+    pub temp_removed: usize,
+}
+
+impl Store {
+    /// The store at `root` (nothing is read or created yet).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Store { root: root.into() }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn object_path(&self, id: &ObjectId) -> PathBuf {
+        self.root.join("objects").join(&id.0[..2]).join(&id.0[2..])
+    }
+
+    fn entries_dir(&self, key: &CacheKey) -> PathBuf {
+        self.root.join("entries").join(&key.0)
+    }
+
+    /// Writes `bytes` to `dest` atomically: a unique temporary file in
+    /// `<root>/tmp`, fsynced, then renamed into place. An intact `dest` is
+    /// left alone (every name here is a hash of its content); a damaged one
+    /// is replaced, which is how the store heals.
+    fn write_once(&self, dest: &Path, bytes: &[u8]) -> Result<bool, CacheError> {
+        if fs::read(dest).is_ok_and(|existing| existing == bytes) {
+            return Ok(false);
+        }
+        let tmp_dir = self.root.join("tmp");
+        fs::create_dir_all(&tmp_dir).map_err(io_err("create directory", &tmp_dir))?;
+        let parent = dest.parent().expect("store paths have parents");
+        fs::create_dir_all(parent).map_err(io_err("create directory", parent))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".w")
+            .tempfile_in(&tmp_dir)
+            .map_err(io_err("create a file in", &tmp_dir))?;
+        tmp.write_all(bytes).map_err(io_err("write", tmp.path()))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(io_err("write", tmp.path()))?;
+        let tmp_path = tmp.path().to_path_buf();
+        tmp.persist(dest).map_err(|e| CacheError::Io {
+            action: "rename into place",
+            path: tmp_path,
+            source: e.error,
+        })?;
+        Ok(true)
+    }
+
+    /// Stores `bytes`; returns their id. Storing the same bytes twice is a no-op.
+    pub fn put(&self, bytes: &[u8]) -> Result<ObjectId, CacheError> {
+        let id = ObjectId::of(bytes);
+        self.write_once(&self.object_path(&id), bytes)?;
+        Ok(id)
+    }
+
+    /// Reads object `id`, checking its hash. `Ok(Err(damage))` when the
+    /// file exists but its bytes do not match its name (truncated, edited,
+    /// garbage); `Ok(Ok(None))` when absent.
+    pub fn get(&self, id: &ObjectId) -> Result<Result<Option<Vec<u8>>, Damage>, CacheError> {
+        let path = self.object_path(id);
+        let bytes = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Ok(None)),
+            Err(e) => {
+                return Err(CacheError::Io {
+                    action: "read",
+                    path,
+                    source: e,
+                });
+            }
+        };
+        let actual = sha256_hex(&bytes);
+        if actual != id.0 {
+            let what = format!(
+                "object is damaged: its {} bytes hash to {actual}, not to its name",
+                bytes.len()
+            );
+            return Ok(Err(Damage { path, what }));
+        }
+        Ok(Ok(Some(bytes)))
+    }
+
+    /// Records `entry` under `key` (after storing its object with [`Store::put`]).
+    pub fn add_entry(&self, key: &CacheKey, entry: &Entry) -> Result<PathBuf, CacheError> {
+        let json = entry.to_canonical_json();
+        let path = self
+            .entries_dir(key)
+            .join(format!("{}.json", sha256_hex(&json)));
+        self.write_once(&path, &json)?;
+        Ok(path)
+    }
+
+    fn read_entry(path: &Path) -> Result<Result<Entry, Damage>, CacheError> {
+        let bytes = fs::read(path).map_err(io_err("read", path))?;
+        let damage = |what: String| {
+            Ok(Err(Damage {
+                path: path.to_path_buf(),
+                what,
+            }))
+        };
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        if sha256_hex(&bytes) != name {
+            return damage(format!(
+                "entry is damaged: its {} bytes do not hash to its name",
+                bytes.len()
+            ));
+        }
+        match serde_json::from_slice::<Entry>(&bytes) {
+            Ok(e) => Ok(Ok(e)),
+            Err(e) => damage(format!("entry is not a valid record: {e}")),
+        }
+    }
+
+    fn sorted_dir(dir: &Path) -> Result<Vec<PathBuf>, CacheError> {
+        let mut out = Vec::new();
+        match fs::read_dir(dir) {
+            Ok(rd) => {
+                for e in rd {
+                    out.push(e.map_err(io_err("list", dir))?.path());
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(CacheError::Io {
+                    action: "list",
+                    path: dir.to_path_buf(),
+                    source: e,
+                });
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The entries recorded for `key`, in entry-name order, with damaged ones
+    /// reported apart.
+    pub fn entries(&self, key: &CacheKey) -> Result<(Vec<Entry>, Vec<Damage>), CacheError> {
+        let mut entries = Vec::new();
+        let mut damage = Vec::new();
+        for path in Self::sorted_dir(&self.entries_dir(key))? {
+            if path.extension().is_some_and(|e| e == "json") {
+                match Self::read_entry(&path)? {
+                    Ok(e) => entries.push(e),
+                    Err(d) => damage.push(d),
+                }
+            }
+        }
+        Ok((entries, damage))
+    }
+
+    /// Finds an entry of `key` whose dependencies all still hash as
+    /// recorded. `current_hash(path)` gives the sha256 of a dependency's
+    /// current bytes (`None` if it is gone); callers memoize it.
+    pub fn lookup(
+        &self,
+        key: &CacheKey,
+        mut current_hash: impl FnMut(&str) -> Option<String>,
+    ) -> Result<Lookup, CacheError> {
+        let (entries, mut damage) = self.entries(key)?;
+        let mut stale = Vec::new();
+        for entry in entries {
+            let changed = entry
+                .deps
+                .iter()
+                .find(|d| current_hash(&d.path).as_deref() != Some(d.sha256.as_str()));
+            if let Some(d) = changed {
+                stale.push(format!("{} changed since the entry was made", d.path));
+                continue;
+            }
+            match self.get(&entry.object)? {
+                Ok(Some(bytes)) => {
+                    return Ok(Lookup {
+                        hit: Some(Hit { entry, bytes }),
+                        stale,
+                        damage,
+                    });
+                }
+                Ok(None) => {
+                    let path = self.object_path(&entry.object);
+                    damage.push(Damage {
+                        path,
+                        what: "object is missing".into(),
+                    })
+                }
+                Err(d) => damage.push(d),
+            }
+        }
+        Ok(Lookup {
+            hit: None,
+            stale,
+            damage,
+        })
+    }
+
+    fn all_entries(&self) -> Result<Vec<PathBuf>, CacheError> {
+        let mut out = Vec::new();
+        for key_dir in Self::sorted_dir(&self.root.join("entries"))? {
+            out.extend(
+                Self::sorted_dir(&key_dir)?
+                    .into_iter()
+                    .filter(|p| p.extension().is_some_and(|e| e == "json")),
+            );
+        }
+        Ok(out)
+    }
+
+    fn all_objects(&self) -> Result<Vec<(PathBuf, Option<ObjectId>)>, CacheError> {
+        let mut out = Vec::new();
+        for fan in Self::sorted_dir(&self.root.join("objects"))? {
+            let prefix = fan
+                .file_name()
+                .and_then(|s| s.to_str())
+                .unwrap_or("")
+                .to_string();
+            for path in Self::sorted_dir(&fan)? {
+                let rest = path.file_name().and_then(|s| s.to_str()).unwrap_or("");
+                let id = ObjectId::try_from(format!("{prefix}{rest}")).ok();
+                out.push((path, id));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Checks every object's hash and every entry's form and object.
+    pub fn verify(&self) -> Result<VerifyReport, CacheError> {
+        let mut report = VerifyReport::default();
+        for (path, id) in self.all_objects()? {
+            match id {
+                None => report.damage.push(Damage {
+                    path,
+                    what: "not an object name".into(),
+                }),
+                Some(id) => match self.get(&id)? {
+                    Ok(_) => report.objects_ok += 1,
+                    Err(d) => report.damage.push(d),
+                },
+            }
+        }
+        for path in self.all_entries()? {
+            match Self::read_entry(&path)? {
+                Ok(e) if self.object_path(&e.object).exists() => report.entries_ok += 1,
+                Ok(e) => report.damage.push(Damage {
+                    path,
+                    what: format!("entry names a missing object {}", e.object),
+                }),
+                Err(d) => report.damage.push(d),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Deletes objects no entry references, damaged items, and leftover
+    /// temporary files.
+    pub fn gc(&self) -> Result<GcReport, CacheError> {
+        let mut report = GcReport::default();
+        let mut referenced = std::collections::BTreeSet::new();
+        for path in self.all_entries()? {
+            match Self::read_entry(&path)? {
+                Ok(e) => {
+                    referenced.insert(e.object);
+                }
+                Err(_) => {
+                    fs::remove_file(&path).map_err(io_err("remove", &path))?;
+                    report.damaged_removed += 1;
+                }
+            }
+        }
+        for (path, id) in self.all_objects()? {
+            let damaged = match &id {
+                Some(id) => self.get(id)?.is_err(),
+                None => true,
+            };
+            if damaged {
+                fs::remove_file(&path).map_err(io_err("remove", &path))?;
+                report.damaged_removed += 1;
+            } else if !referenced.contains(id.as_ref().expect("checked")) {
+                fs::remove_file(&path).map_err(io_err("remove", &path))?;
+                report.objects_removed += 1;
+            }
+        }
+        for path in Self::sorted_dir(&self.root.join("tmp"))? {
+            fs::remove_file(&path).map_err(io_err("remove", &path))?;
+            report.temp_removed += 1;
+        }
+        Ok(report)
+    }
+
+    /// Copies every valid object and entry of `other` that this store lacks:
+    /// a content-addressed union, so nothing valid is ever dropped.
+    pub fn merge_from(&self, other: &Store) -> Result<MergeReport, CacheError> {
+        let mut report = MergeReport::default();
+        for (path, id) in other.all_objects()? {
+            let Some(id) = id else {
+                report.damage.push(Damage {
+                    path,
+                    what: "not an object name".into(),
+                });
+                continue;
+            };
+            match other.get(&id)? {
+                Ok(Some(bytes)) => {
+                    if self.write_once(&self.object_path(&id), &bytes)? {
+                        report.objects_added += 1;
+                    }
+                }
+                Ok(None) => {}
+                Err(d) => report.damage.push(d),
+            }
+        }
+        for path in other.all_entries()? {
+            match Self::read_entry(&path)? {
+                Ok(entry) => {
+                    let key_dir = path
+                        .parent()
+                        .and_then(|p| p.file_name())
+                        .and_then(|s| s.to_str())
+                        .unwrap_or("");
+                    if !is_sha256_hex(key_dir) {
+                        report.damage.push(Damage {
+                            path,
+                            what: "entry is not under a key directory".into(),
+                        });
+                        continue;
+                    }
+                    let dest = self
+                        .entries_dir(&CacheKey(key_dir.to_string()))
+                        .join(path.file_name().expect("entry file"));
+                    if self.write_once(&dest, &entry.to_canonical_json())? {
+                        report.entries_added += 1;
+                    }
+                }
+                Err(d) => report.damage.push(d),
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// Writes `CACHEDIR.TAG` (so backup tools skip the directory) if absent.
+pub fn write_cachedir_tag(dir: &Path) -> Result<(), CacheError> {
+    let path = dir.join("CACHEDIR.TAG");
+    if path.exists() {
+        return Ok(());
+    }
+    fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
+    let body = b"Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by headerwheel.\n# For information about cache directory tags see https://bford.info/cachedir/\n";
+    Store::new(dir).write_once(&path, body).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(obj: &ObjectId, deps: &[(&str, &str)]) -> Entry {
+        Entry {
+            kind: "cdef".into(),
+            deps: deps
+                .iter()
+                .map(|(p, h)| Dependency {
+                    path: p.to_string(),
+                    sha256: sha256_hex(h.as_bytes()),
+                })
+                .collect(),
+            object: obj.clone(),
+            meta: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn objects_round_trip_and_damage_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let id = store.put(b"int f(void);\n").unwrap();
+        assert_eq!(store.get(&id).unwrap().unwrap().unwrap(), b"int f(void);\n");
+        assert_eq!(store.put(b"int f(void);\n").unwrap(), id);
+        // Truncate it: detected, named, never served.
+        let path = store.object_path(&id);
+        fs::write(&path, b"int f(").unwrap();
+        let damage = store.get(&id).unwrap().unwrap_err();
+        assert_eq!(damage.path, path);
+        assert!(damage.what.contains("6 bytes hash to"), "{damage}");
+        fs::write(&path, [0xff, 0, 0x13, 0x37]).unwrap();
+        assert!(store.get(&id).unwrap().is_err());
+        assert!(
+            store
+                .get(&ObjectId::of(b"absent"))
+                .unwrap()
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn lookup_checks_every_dependency() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let key = CacheKey::from_parts([("header", b"nng.h".as_slice())]);
+        let obj = store.put(b"cdef v1").unwrap();
+        store
+            .add_entry(
+                &key,
+                &entry(&obj, &[("include/nng.h", "v1"), ("include/inner.h", "v1")]),
+            )
+            .unwrap();
+        let mut files = BTreeMap::from([("include/nng.h", "v1"), ("include/inner.h", "v1")]);
+        let hit = store
+            .lookup(&key, |p| files.get(p).map(|c| sha256_hex(c.as_bytes())))
+            .unwrap();
+        assert_eq!(hit.hit.unwrap().bytes, b"cdef v1");
+        // A transitively included header changes: miss, and status says why.
+        files.insert("include/inner.h", "v2");
+        let miss = store
+            .lookup(&key, |p| files.get(p).map(|c| sha256_hex(c.as_bytes())))
+            .unwrap();
+        assert!(miss.hit.is_none());
+        assert_eq!(
+            miss.stale,
+            ["include/inner.h changed since the entry was made"]
+        );
+        // A second entry for the new contents lives beside the first.
+        let obj2 = store.put(b"cdef v2").unwrap();
+        store
+            .add_entry(
+                &key,
+                &entry(&obj2, &[("include/nng.h", "v1"), ("include/inner.h", "v2")]),
+            )
+            .unwrap();
+        let hit = store
+            .lookup(&key, |p| files.get(p).map(|c| sha256_hex(c.as_bytes())))
+            .unwrap();
+        assert_eq!(hit.hit.unwrap().bytes, b"cdef v2");
+        assert_eq!(store.entries(&key).unwrap().0.len(), 2);
+    }
+
+    #[test]
+    fn a_damaged_object_is_a_miss_with_damage_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let key = CacheKey::from_parts([("k", b"1".as_slice())]);
+        let obj = store.put(b"payload").unwrap();
+        store.add_entry(&key, &entry(&obj, &[])).unwrap();
+        fs::write(store.object_path(&obj), b"pay").unwrap();
+        let l = store.lookup(&key, |_| None).unwrap();
+        assert!(l.hit.is_none());
+        assert_eq!(l.damage.len(), 1);
+        // Healing: storing the object again replaces the damaged file.
+        store.put(b"payload").unwrap();
+        assert!(store.lookup(&key, |_| None).unwrap().hit.is_some());
+        assert!(store.verify().unwrap().damage.is_empty());
+    }
+
+    #[test]
+    fn parallel_writers_lose_no_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = CacheKey::from_parts([("k", b"same".as_slice())]);
+        std::thread::scope(|s| {
+            for i in 0..8 {
+                let root = dir.path().to_path_buf();
+                let key = key.clone();
+                s.spawn(move || {
+                    let store = Store::new(root);
+                    let obj = store.put(format!("result {i}").as_bytes()).unwrap();
+                    store
+                        .add_entry(&key, &entry(&obj, &[("h.h", &format!("v{i}"))]))
+                        .unwrap();
+                });
+            }
+        });
+        let store = Store::new(dir.path());
+        assert_eq!(store.entries(&key).unwrap().0.len(), 8);
+        let v = store.verify().unwrap();
+        assert_eq!((v.objects_ok, v.entries_ok, v.damage.len()), (8, 8, 0));
+    }
+
+    #[test]
+    fn merge_keeps_both_entries_for_the_same_key() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (sa, sb) = (Store::new(a.path()), Store::new(b.path()));
+        let key = CacheKey::from_parts([("header", b"x.h".as_slice())]);
+        let oa = sa.put(b"linux cdef").unwrap();
+        sa.add_entry(&key, &entry(&oa, &[("/usr/include/stdint.h", "linux")]))
+            .unwrap();
+        let ob = sb.put(b"macos cdef").unwrap();
+        sb.add_entry(&key, &entry(&ob, &[("/usr/include/stdint.h", "macos")]))
+            .unwrap();
+        let r = sa.merge_from(&sb).unwrap();
+        assert_eq!((r.objects_added, r.entries_added), (1, 1));
+        assert_eq!(sa.entries(&key).unwrap().0.len(), 2);
+        assert_eq!(sa.merge_from(&sb).unwrap(), MergeReport::default());
+    }
+
+    #[test]
+    fn verify_and_gc_report_what_they_find() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let key = CacheKey::from_parts([("k", b"v".as_slice())]);
+        let kept = store.put(b"kept").unwrap();
+        store.add_entry(&key, &entry(&kept, &[])).unwrap();
+        store.put(b"orphan").unwrap();
+        let bad_entry = store
+            .entries_dir(&key)
+            .join(format!("{}.json", "0".repeat(64)));
+        fs::write(&bad_entry, b"{ not json").unwrap();
+        let v = store.verify().unwrap();
+        assert_eq!((v.objects_ok, v.entries_ok), (2, 1));
+        assert_eq!(v.damage.len(), 1);
+        assert_eq!(v.damage[0].path, bad_entry);
+        let g = store.gc().unwrap();
+        assert_eq!((g.objects_removed, g.damaged_removed), (1, 1));
+        assert!(store.get(&kept).unwrap().unwrap().is_some());
+    }
+
+    #[test]
+    fn keys_do_not_collide_across_part_boundaries() {
+        let a = CacheKey::from_parts([("a", b"bc".as_slice())]);
+        let b = CacheKey::from_parts([("ab", b"c".as_slice())]);
+        assert_ne!(a, b);
+        assert_eq!(a, CacheKey::from_parts([("a", b"bc".as_slice())]));
+    }
+
+    #[test]
+    fn cachedir_tag_is_written_once() {
+        let dir = tempfile::tempdir().unwrap();
+        write_cachedir_tag(dir.path()).unwrap();
+        write_cachedir_tag(dir.path()).unwrap();
+        let tag = fs::read_to_string(dir.path().join("CACHEDIR.TAG")).unwrap();
+        assert!(tag.starts_with("Signature: 8a477f597d28d172789f06886806bc55"));
+    }
+}
