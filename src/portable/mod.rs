@@ -194,7 +194,7 @@ pub fn platform_tag(
 
 fn policies_most_compatible_first(arch: &str) -> Vec<Policy> {
     let mut p = policy::policies(arch);
-    p.sort_by(|a, b| b.priority.cmp(&a.priority));
+    p.sort_by_key(|p| std::cmp::Reverse(p.priority));
     p
 }
 
