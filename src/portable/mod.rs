@@ -6,6 +6,7 @@
 //! `auditwheel show` judges it (libraries outside a baseline's allowed set
 //! count against it unless they are inside the wheel).
 
+pub mod bundle;
 pub mod elf;
 pub mod policy;
 

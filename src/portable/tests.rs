@@ -99,7 +99,12 @@ fn an_unbundled_external_library_means_linux_and_says_which() {
         &[("libc.so.6", &["GLIBC_2.2.5"])],
         &[],
     );
-    let t = platform_tag("x86_64", Libc::Glibc, std::slice::from_ref(&e), &BTreeSet::new());
+    let t = platform_tag(
+        "x86_64",
+        Libc::Glibc,
+        std::slice::from_ref(&e),
+        &BTreeSet::new(),
+    );
     assert_eq!(t.tags, ["linux_x86_64"]);
     assert!(
         t.constraints[0].contains("libnng.so.1"),
