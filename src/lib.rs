@@ -21,6 +21,7 @@ pub mod config;
 pub mod emit;
 pub mod headers;
 pub mod model;
+pub mod portable;
 pub mod wheel;
 
 #[cfg(feature = "python")]
