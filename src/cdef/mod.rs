@@ -5,10 +5,99 @@
 //! [`Ffi`] is the state of one `cffi.FFI()` object as far as the recompiler
 //! needs it: what `ffi.cdef()`, `ffi.include()` and
 //! `ffi.embedding_init_code()` left behind.
+//!
+//! Parsing goes in three steps, as in CFFI: [`preprocess`] (CFFI's text
+//! rewrites), [`lexer`] + [`cparse`] (C declarations, shaped as pycparser
+//! shapes them), then [`parser`] (CFFI's interpretation into the model).
 
 use std::collections::{BTreeMap, HashSet};
+use std::fmt;
 
-use crate::model::{Declarations, TypeId};
+use crate::model::{Declarations, TypeId, Types};
+
+pub mod cparse;
+pub mod lexer;
+pub mod parser;
+pub mod preprocess;
+
+/// One `ffi.cdef()` call: the text and its options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CdefInput {
+    /// The cdef text.
+    pub text: String,
+    /// File name shown in error messages (`<cdef source string>` if empty).
+    pub origin: String,
+    /// `ffi.cdef(..., override=True)`.
+    pub override_: bool,
+    /// `ffi.cdef(..., packed=True)`.
+    pub packed: bool,
+    /// `ffi.cdef(..., pack=N)`.
+    pub pack: Option<u32>,
+}
+
+impl CdefInput {
+    /// A cdef with default options.
+    pub fn new(text: impl Into<String>, origin: impl Into<String>) -> Self {
+        CdefInput {
+            text: text.into(),
+            origin: origin.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// The Python exception class CFFI raises for the same input; kept so tests
+/// can compare with CFFI and callers can tell syntax from support errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CffiErrorKind {
+    /// `cffi.CDefError`: the cdef is not valid.
+    CDefError,
+    /// `cffi.FFIError`: valid C that CFFI cannot handle, or a conflict.
+    FfiError,
+    /// `NotImplementedError`.
+    NotImplemented,
+    /// `ValueError` (bad options).
+    ValueError,
+}
+
+/// An error in a cdef: what is wrong and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CdefError {
+    /// The class of error CFFI raises for it.
+    pub kind: CffiErrorKind,
+    /// The message (CFFI's wording where it has one).
+    pub message: String,
+    /// The file (the cdef's origin, or a `#line` file name).
+    pub file: String,
+    /// 1-based line and column, when known.
+    pub line: Option<(u32, u32)>,
+    /// The offending source line, quoted in the display.
+    pub source_line: Option<String>,
+}
+
+impl fmt::Display for CdefError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some((line, col)) => {
+                write!(f, "{}:{}:{}: {}", self.file, line, col, self.message)?;
+                if let Some(src) = &self.source_line {
+                    let src = src.trim_end();
+                    write!(f, "\n    {src}")?;
+                    let caret_at = (col as usize).saturating_sub(1).min(src.len());
+                    let pad: String = src[..caret_at]
+                        .chars()
+                        .map(|c| if c == '\t' { '\t' } else { ' ' })
+                        .collect();
+                    write!(f, "\n    {pad}^")?;
+                }
+                Ok(())
+            }
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+impl std::error::Error for CdefError {}
 
 /// One FFI reached through `ffi.include(other)`: the recompiler lists it in
 /// the `_cffi_includes` table (C) or imports it (Python).
@@ -26,7 +115,8 @@ pub struct Ffi {
     /// `ffi._parser._declarations`, in insertion order.
     pub declarations: Declarations,
     /// `ffi._parser._included_declarations`: the types that came from an
-    /// included FFI (by identity).
+    /// included FFI, by canonical id (CFFI tests membership with `==`, so
+    /// test with [`Ffi::is_included`]).
     pub included_declarations: HashSet<TypeId>,
     /// `ffi._parser._int_constants`: integer constants (macros, enum values,
     /// `static const int`) by name.
@@ -35,4 +125,21 @@ pub struct Ffi {
     pub included_ffis: Vec<IncludedFfi>,
     /// `ffi._embedding`: the Python code of `embedding_init_code()`, if any.
     pub embedding: Option<String>,
+    /// `ffi._parser._anonymous_counter`: numbers anonymous structs `$1`, `$2`...
+    pub anonymous_counter: u32,
+    /// Warnings CFFI would print (`#pragma` ignored, ...).
+    pub warnings: Vec<String>,
+}
+
+impl Ffi {
+    /// A fresh FFI (`cffi.FFI()`).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether `id` is (structurally) one of the included declarations.
+    pub fn is_included(&self, types: &mut Types, id: TypeId) -> bool {
+        !self.included_declarations.is_empty()
+            && self.included_declarations.contains(&types.canonical(id))
+    }
 }

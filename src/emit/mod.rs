@@ -66,21 +66,7 @@ impl Default for EmitOptions {
     }
 }
 
-/// One `ffi.cdef()` call: its text, where it came from (shown in errors) and
-/// its options.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CdefInput {
-    /// The cdef text.
-    pub text: String,
-    /// File name shown in error messages (`<cdef source string>` if none).
-    pub origin: String,
-    /// `ffi.cdef(..., override=True)`.
-    pub override_: bool,
-    /// `ffi.cdef(..., packed=True)`.
-    pub packed: bool,
-    /// `ffi.cdef(..., pack=N)`.
-    pub pack: Option<u32>,
-}
+pub use crate::cdef::CdefInput;
 
 /// A cdef or emit error, already formatted for the user
 /// (`file:line:col: message`, the offending line quoted).
