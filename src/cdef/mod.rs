@@ -143,3 +143,54 @@ impl Ffi {
             && self.included_declarations.contains(&types.canonical(id))
     }
 }
+
+/// The parser state of `ffi` as JSON, in the shape of the corpus tool
+/// `tests/tools/cffi_decls.py` (for differential tests against CFFI).
+pub fn debug_dump(types: &Types, ffi: &Ffi) -> serde_json::Value {
+    use crate::model::{DeclValue, TypeKind};
+    use serde_json::json;
+    let desc = |v: &DeclValue| -> serde_json::Value {
+        match v {
+            DeclValue::MacroInt(n) => json!(n.to_string()),
+            DeclValue::MacroDots => json!("..."),
+            DeclValue::Type(id) => {
+                let mut d = serde_json::Map::new();
+                d.insert("c".into(), json!(types.c_name_plain(*id)));
+                match types.kind(*id) {
+                    TypeKind::StructOrUnion(s) => {
+                        d.insert(
+                            "fields".into(),
+                            match &s.fields {
+                                None => serde_json::Value::Null,
+                                Some(fs) => fs
+                                    .iter()
+                                    .map(|f| json!([f.name, types.c_name_plain(f.ty), f.bitsize, f.quals]))
+                                    .collect(),
+                            },
+                        );
+                        d.insert("partial".into(), json!(s.partial));
+                        d.insert("packed".into(), json!(s.packed));
+                    }
+                    TypeKind::Enum(e) => {
+                        let vals: Vec<String> = e.enumvalues.iter().map(|v| v.to_string()).collect();
+                        d.insert("enum".into(), json!([e.enumerators, vals]));
+                        d.insert("partial".into(), json!(e.partial));
+                    }
+                    _ => {}
+                }
+                serde_json::Value::Object(d)
+            }
+        }
+    };
+    let decls: Vec<serde_json::Value> = ffi
+        .declarations
+        .iter()
+        .map(|d| json!([d.key(), d.quals, desc(&d.value)]))
+        .collect();
+    let consts: serde_json::Map<String, serde_json::Value> = ffi
+        .int_constants
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v.to_string())))
+        .collect();
+    json!({"decls": decls, "consts": consts})
+}
