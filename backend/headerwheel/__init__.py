@@ -1,1 +1,109 @@
-"""headerwheel: a PEP 517 build backend that turns C headers into CFFI extension modules."""
+"""headerwheel: a PEP 517 build backend that turns C headers into CFFI extension modules.
+
+The hooks gather facts about the target interpreter (``sysconfig``) and hand
+them, with the request, to the Rust core (``headerwheel._native``).
+"""
+import json
+import os
+import platform
+import sys
+import sysconfig
+
+__all__ = [
+    "build_wheel",
+    "build_sdist",
+    "build_editable",
+    "prepare_metadata_for_build_wheel",
+    "prepare_metadata_for_build_editable",
+    "get_requires_for_build_wheel",
+    "get_requires_for_build_sdist",
+    "get_requires_for_build_editable",
+]
+
+
+def _interpreter():
+    import ctypes
+    import cffi
+
+    cv = sysconfig.get_config_var
+    paths = sysconfig.get_paths()
+    include_dirs = []
+    for d in (paths.get("include"), paths.get("platinclude")):
+        if d and d not in include_dirs:
+            include_dirs.append(d)
+    machine = platform.machine() or "x86_64"
+    if machine == "amd64":
+        machine = "x86_64"
+    libc = platform.libc_ver()
+    return {
+        "implementation": sys.implementation.name,
+        "version": [sys.version_info[0], sys.version_info[1]],
+        "ext_suffix": cv("EXT_SUFFIX") or ".so",
+        "soabi": cv("SOABI"),
+        "free_threaded": bool(cv("Py_GIL_DISABLED")),
+        "debug": hasattr(sys, "gettotalrefcount"),
+        "libc": [libc[0], libc[1]] if libc[0] else None,
+        "cffi_dir": os.path.dirname(cffi.__file__),
+        "cffi_version": cffi.__version__,
+        "sizeof_int": ctypes.sizeof(ctypes.c_int),
+        "sizeof_long": ctypes.sizeof(ctypes.c_long),
+        "toolchain": {
+            "cc": os.environ.get("CC") or cv("CC") or "cc",
+            "cflags": " ".join(
+                x for x in (cv("CFLAGS") or "", os.environ.get("CFLAGS", "")) if x
+            ),
+            "ccshared": cv("CCSHARED") or "-fPIC",
+            "include_dirs": include_dirs,
+            "machine": machine,
+        },
+    }
+
+
+def _run(hook, output_dir, config_settings, with_interpreter=True):
+    from headerwheel import _native
+
+    request = {
+        "hook": hook,
+        "source_dir": os.getcwd(),
+        "output_dir": os.path.abspath(output_dir),
+        "config_settings": dict(config_settings or {}),
+        "interpreter": _interpreter() if with_interpreter else None,
+    }
+    try:
+        return _native.hook(json.dumps(request))
+    except _native.BuildError as e:
+        sys.stderr.write("headerwheel: error: %s\n" % (e,))
+        sys.stderr.flush()
+        raise SystemExit(1) from None
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def get_requires_for_build_sdist(config_settings=None):
+    return []
+
+
+def get_requires_for_build_editable(config_settings=None):
+    return []
+
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    return _run("prepare_metadata_for_build_wheel", metadata_directory, config_settings)
+
+
+def prepare_metadata_for_build_editable(metadata_directory, config_settings=None):
+    return _run("prepare_metadata_for_build_editable", metadata_directory, config_settings)
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    return _run("build_wheel", wheel_directory, config_settings)
+
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    return _run("build_editable", wheel_directory, config_settings)
+
+
+def build_sdist(sdist_directory, config_settings=None):
+    return _run("build_sdist", sdist_directory, config_settings, with_interpreter=False)

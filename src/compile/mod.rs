@@ -1,1 +1,253 @@
-//! Compiling emitted C into an extension module with the `cc` crate, using the target interpreter's flags.
+//! Compiling emitted C into an extension module: the `cc` crate builds the
+//! compiler command (explicit target, host, optimisation and flags, no cargo
+//! metadata), we run one compiler per source file in parallel, forward the
+//! compiler's messages to stderr prefixed with the module name, and link the
+//! shared object ourselves.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// What the target interpreter says about compiling extensions (from its
+/// `sysconfig`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Toolchain {
+    /// `CC`, e.g. `gcc -pthread`.
+    pub cc: String,
+    /// `CFLAGS`.
+    pub cflags: String,
+    /// `CCSHARED`, e.g. `-fPIC`.
+    pub ccshared: String,
+    /// The Python include directories.
+    pub include_dirs: Vec<PathBuf>,
+    /// The target's machine (`x86_64`).
+    pub machine: String,
+}
+
+/// One compile-and-link job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The module's import name (for messages).
+    pub module: String,
+    /// C sources: the emitted one first, then extra sources.
+    pub sources: Vec<PathBuf>,
+    /// Include directories.
+    pub include_dirs: Vec<PathBuf>,
+    /// Macros.
+    pub defines: Vec<(String, Option<String>)>,
+    /// Libraries (`-l`).
+    pub libraries: Vec<String>,
+    /// Library directories (`-L`).
+    pub library_dirs: Vec<PathBuf>,
+    /// Extra compiler arguments.
+    pub extra_compile_args: Vec<String>,
+    /// Extra linker arguments.
+    pub extra_link_args: Vec<String>,
+    /// Where objects go.
+    pub build_dir: PathBuf,
+    /// The shared object to write.
+    pub output: PathBuf,
+    /// Optimisation level override (`-C opt-level=N`); `None`: the interpreter's flags.
+    pub opt_level: Option<String>,
+    /// Path prefixes to map to `.` in debug info (reproducibility).
+    pub prefix_maps: Vec<PathBuf>,
+    /// Print the commands.
+    pub verbose: bool,
+}
+
+/// A compile or link failure.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// The compiler could not be set up.
+    #[error("module {module}: cannot set up the C compiler: {message}")]
+    Setup {
+        /// Module.
+        module: String,
+        /// Why.
+        message: String,
+    },
+    /// The compiler or linker could not be started.
+    #[error("module {module}: cannot run `{command}`: {source}")]
+    Spawn {
+        /// Module.
+        module: String,
+        /// The command.
+        command: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The compiler or linker failed.
+    #[error("module {module}: {what} failed with {status}:\n  {command}{output}")]
+    Failed {
+        /// Module.
+        module: String,
+        /// "compiling x.c" or "linking".
+        what: String,
+        /// Exit status.
+        status: String,
+        /// The command.
+        command: String,
+        /// The compiler's messages.
+        output: String,
+    },
+}
+
+fn shell_split(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_string).collect()
+}
+
+fn show(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().to_string();
+    for a in cmd.get_args() {
+        s.push(' ');
+        let a = a.to_string_lossy();
+        if a.contains(char::is_whitespace) {
+            s.push_str(&format!("'{a}'"));
+        } else {
+            s.push_str(&a);
+        }
+    }
+    s
+}
+
+fn triple(machine: &str) -> String {
+    format!("{machine}-unknown-linux-gnu")
+}
+
+/// Compiles and links `job`; returns the shared object's path.
+pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
+    let cc_words = shell_split(&tc.cc);
+    let compiler = cc_words.first().cloned().unwrap_or_else(|| "cc".to_string());
+    let mut b = cc::Build::new();
+    b.cargo_metadata(false)
+        .cargo_warnings(false)
+        .cargo_output(false)
+        .emit_rerun_if_env_changed(false)
+        .no_default_flags(true)
+        .target(&triple(&tc.machine))
+        .host(&triple(&tc.machine))
+        .opt_level(0)
+        .debug(false)
+        .out_dir(&job.build_dir)
+        .compiler(&compiler);
+    for w in cc_words.iter().skip(1) {
+        b.flag(w);
+    }
+    let mut cflags = shell_split(&tc.cflags);
+    if let Some(o) = &job.opt_level {
+        cflags.retain(|f| !f.starts_with("-O"));
+        cflags.push(format!("-O{o}"));
+    }
+    for f in cflags.iter().chain(shell_split(&tc.ccshared).iter()) {
+        b.flag(f);
+    }
+    for p in &job.prefix_maps {
+        b.flag(format!("-ffile-prefix-map={}=.", p.display()));
+    }
+    for d in &tc.include_dirs {
+        b.include(d);
+    }
+    for d in &job.include_dirs {
+        b.include(d);
+    }
+    for (k, v) in &job.defines {
+        b.define(k, v.as_deref());
+    }
+    for a in &job.extra_compile_args {
+        b.flag(a);
+    }
+    let tool = b.try_get_compiler().map_err(|e| CompileError::Setup {
+        module: job.module.clone(),
+        message: e.to_string(),
+    })?;
+    std::fs::create_dir_all(&job.build_dir).map_err(|e| CompileError::Spawn {
+        module: job.module.clone(),
+        command: format!("mkdir {}", job.build_dir.display()),
+        source: e,
+    })?;
+    // Compile every source in parallel.
+    let objects: Vec<PathBuf> = job
+        .sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let stem = s.file_stem().map_or_else(|| "src".into(), |x| x.to_string_lossy().to_string());
+            job.build_dir.join(format!("{i}-{stem}.o"))
+        })
+        .collect();
+    let results: Vec<Result<(), CompileError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = job
+            .sources
+            .iter()
+            .zip(&objects)
+            .map(|(src, obj)| {
+                let mut cmd = tool.to_command();
+                cmd.arg("-c").arg(src).arg("-o").arg(obj);
+                let what = format!("compiling {}", src.file_name().map_or_else(String::new, |f| f.to_string_lossy().to_string()));
+                scope.spawn(move || run(&job.module, &what, cmd, job.verbose))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("compiler thread")).collect()
+    });
+    for r in results {
+        r?;
+    }
+    // Link.
+    let mut link = Command::new(&compiler);
+    for w in cc_words.iter().skip(1) {
+        link.arg(w);
+    }
+    link.arg("-shared");
+    link.args(&objects);
+    for d in &job.library_dirs {
+        link.arg(format!("-L{}", d.display()));
+    }
+    for l in &job.libraries {
+        link.arg(format!("-l{l}"));
+    }
+    // Name libc explicitly so its version requirements are readable.
+    link.arg("-Wl,--no-as-needed").arg("-lc");
+    link.args(&job.extra_link_args);
+    if let Some(parent) = job.output.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    link.arg("-o").arg(&job.output);
+    run(&job.module, "linking", link, job.verbose)?;
+    Ok(job.output.clone())
+}
+
+fn run(module: &str, what: &str, mut cmd: Command, verbose: bool) -> Result<(), CompileError> {
+    let shown = show(&cmd);
+    if verbose {
+        eprintln!("headerwheel: [{module}] {shown}");
+    }
+    let out = cmd.output().map_err(|e| CompileError::Spawn {
+        module: module.to_string(),
+        command: shown.clone(),
+        source: e,
+    })?;
+    let mut messages = String::new();
+    for line in String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .chain(String::from_utf8_lossy(&out.stdout).lines())
+    {
+        messages.push_str(&format!("\n  [{module}] {line}"));
+    }
+    if !out.status.success() {
+        return Err(CompileError::Failed {
+            module: module.to_string(),
+            what: what.to_string(),
+            status: out.status.to_string(),
+            command: shown,
+            output: messages,
+        });
+    }
+    if !messages.is_empty() {
+        eprintln!("headerwheel: [{module}] {what}:{messages}");
+    }
+    Ok(())
+}
+
+/// The default build directory of a project: `build/headerwheel` under it.
+pub fn default_build_dir(root: &Path) -> PathBuf {
+    root.join("build").join("headerwheel")
+}
