@@ -91,7 +91,7 @@ static R_SPEC: LazyLock<Regex> = LazyLock::new(|| {
 });
 static R_REQ: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^\s*(?P<name>[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])\s*(?:\[(?P<extras>[^\]]*)\])?\s*(?P<rest>[^;]*?)\s*(?:;\s*(?P<marker>.*?))?\s*$",
+        r"(?i)^\s*(?P<name>[A-Z0-9][A-Z0-9._-]*[A-Z0-9]|[A-Z0-9])\s*(?:\[(?P<extras>[^\]]*)\])?\s*(?P<rest>[^;]*?)\s*(?:;\s*(?P<marker>.*?))?\s*$",
     )
     .expect("regex")
 });
@@ -842,7 +842,7 @@ mod tests {
 
     #[test]
     fn requirements_and_specifiers() {
-        for ok in ["cffi", "cffi>=1.0", "foo[bar,baz] >=1,<2", "x @ https://e.org/x.whl", "y; python_version < \"3.10\"", "z (>=1.0)"] {
+        for ok in ["cffi", "packaging>=20", "cffi>=1.0", "foo[bar,baz] >=1,<2", "x @ https://e.org/x.whl", "y; python_version < \"3.10\"", "z (>=1.0)"] {
             check_requirement(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
         for bad in ["", ">=1", "foo >= one", "foo; bogus == '1'", "foo[b@d]"] {

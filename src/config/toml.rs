@@ -333,7 +333,7 @@ pub fn closest<'s>(word: &str, allowed: &[&'s str]) -> Option<&'s str> {
     allowed
         .iter()
         .map(|a| (dist(word, a), *a))
-        .filter(|(d, _)| *d <= 2)
+        .filter(|(d, _)| *d <= (word.chars().count() / 3 + 1).max(2))
         .min()
         .map(|(_, a)| a)
 }

@@ -337,7 +337,7 @@ mod tests {
         let b = write_wheel(&dir.path().join("b"), "x", "1.0", files(), &info).unwrap();
         assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
         let mut z = zip::ZipArchive::new(std::fs::File::open(&a).unwrap()).unwrap();
-        let names: Vec<String> = (0..z.len()).map(|i| z.by_index(i).unwrap().name().to_string()).collect();
+        let names: Vec<String> = (0..z.len()).map(|i| z.by_index(i).unwrap().name().unwrap().to_string()).collect();
         assert_eq!(names.last().unwrap(), "x-1.0.dist-info/RECORD");
         let mut rec = String::new();
         std::io::Read::read_to_string(&mut z.by_name("x-1.0.dist-info/RECORD").unwrap(), &mut rec).unwrap();
