@@ -19,6 +19,7 @@ pub mod cparse;
 pub mod lexer;
 pub mod parser;
 pub mod preprocess;
+pub mod writer;
 
 /// One `ffi.cdef()` call: the text and its options.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -9,6 +9,9 @@ const USAGE: &str = "usage:
   headerwheel gen-src read-sources MODULE CDEF CSRC OUT    API mode: write the C source
   headerwheel gen-src read-sources --abi MODULE CDEF OUT   ABI mode: write the Python source
   headerwheel gen-src --case-json CASE.json --out OUT      replay a CFFI corpus case
+  headerwheel generate HEADER [-I DIR]... [-D NAME[=VAL]]... [--define-pattern RE]...
+                       [--extra-cdef LINE]... [-l LIB]... [--code TEXT] [-o [cffi:]PATH]
+                                                           header → CFFI cdef (stdout or PATH)
 options:
   --cffi-dir DIR   where CFFI's headers are (default: $HEADERWHEEL_CFFI_DIR, else the
                    cffi package of `python3`)
@@ -25,6 +28,13 @@ pub fn main(args: Vec<OsString>) -> i32 {
     };
     match args.first().map(String::as_str) {
         Some("gen-src") => match gen_src(&args[1..]) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("headerwheel: error: {e}");
+                1
+            }
+        },
+        Some("generate") => match generate(&args[1..]) {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("headerwheel: error: {e}");
@@ -147,4 +157,73 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
     tmp.write_all(text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
     tmp.persist(path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(())
+}
+
+fn generate(args: &[String]) -> Result<(), String> {
+    use crate::cdef::writer::{self, WriterOptions};
+    use crate::headers::{self, exports, ParseRequest};
+    let mut req = ParseRequest::default();
+    let mut opts = WriterOptions::default();
+    let mut libs: Vec<String> = Vec::new();
+    let mut out: Option<PathBuf> = None;
+    let mut header: Option<String> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
+        match a.as_str() {
+            "-I" => req.include_dirs.push(value("-I")?.into()),
+            s if s.starts_with("-I") => req.include_dirs.push(s[2..].into()),
+            "-D" => req.defines.push(value("-D")?),
+            s if s.starts_with("-D") => req.defines.push(s[2..].to_string()),
+            "-l" => libs.push(value("-l")?),
+            s if s.starts_with("-l") => libs.push(s[2..].to_string()),
+            "--define-pattern" => {
+                let p = value("--define-pattern")?;
+                opts.define_patterns.push(regex::Regex::new(&p).map_err(|e| format!("--define-pattern {p:?}: {e}"))?);
+            }
+            "--extra-cdef" => opts.extra_cdef.push(value("--extra-cdef")?),
+            "--code" => req.code = Some(value("--code")?),
+            "-w" => {
+                let w = value("-w")?;
+                if w != "cffi" {
+                    return Err(format!("writer '{w}' is not supported (only cffi)"));
+                }
+            }
+            "-o" => {
+                let o = value("-o")?;
+                out = Some(o.strip_prefix("cffi:").unwrap_or(&o).into());
+            }
+            s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
+            s => {
+                if header.replace(s.to_string()).is_some() {
+                    return Err("give one header".into());
+                }
+            }
+        }
+    }
+    let header = header.ok_or_else(|| format!("which header?\n{USAGE}"))?;
+    req.header = header.clone().into();
+    if !libs.is_empty() {
+        let path = exports::library_search_path(&[]);
+        let mut all = std::collections::HashSet::new();
+        for l in &libs {
+            let p = exports::find_library(l, &path).ok_or_else(|| format!("library '{l}' not found on the linker path"))?;
+            all.extend(exports::exported_symbols(&p)?);
+        }
+        opts.exported = Some(all);
+    }
+    let t = std::time::Instant::now();
+    let model = headers::parse(&req).map_err(|e| e.to_string())?;
+    let written = writer::write(&model, &opts);
+    for w in &written.warnings {
+        eprintln!("headerwheel: warning: {w}");
+    }
+    eprintln!("headerwheel: {header}: {} declarations in {:.1} ms", model.items.len(), t.elapsed().as_secs_f64() * 1e3);
+    match out {
+        Some(p) => write_atomic(&p, &written.cdef),
+        None => {
+            print!("{}", written.cdef);
+            Ok(())
+        }
+    }
 }
