@@ -15,6 +15,8 @@ use crate::config::{metadata, CdefSource, ConfigError, Mode, ModuleConfig, Pream
 use crate::emit::{self, CffiRuntime, EmitOptions};
 use crate::wheel::{self, ArchiveFile, DistInfo};
 
+pub mod headers;
+
 /// The target interpreter, as its `sysconfig` describes it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Interpreter {
@@ -284,10 +286,14 @@ fn read_rel(project: &Project, p: &Path, module: &str) -> Result<String, BuildEr
     })
 }
 
-fn module_sources(project: &Project, m: &ModuleConfig) -> Result<(CdefInput, Option<String>), BuildError> {
+fn module_sources(project: &Project, m: &ModuleConfig, skip_cache: bool) -> Result<(CdefInput, Option<String>), BuildError> {
     let cdef = match &m.cdef {
         CdefSource::File(p) => CdefInput::new(read_rel(project, p, &m.name)?, p.display().to_string()),
         CdefSource::Code(c) => CdefInput::new(c.clone(), format!("{} (cdef-code)", m.declared_at)),
+        CdefSource::Headers(p) => {
+            let text = crate::build::headers::cdef_for_module(project, m, skip_cache)?;
+            CdefInput::new(text, format!("{} (generated from [tool.headerkit])", p.display()))
+        }
     };
     let preamble = match &m.preamble {
         Some(Preamble::File(p)) => Some(read_rel(project, p, &m.name)?),
@@ -316,7 +322,7 @@ fn build_modules(
     let mut out = Vec::new();
     for m in &project.tool.modules {
         let t = Instant::now();
-        let (cdef, preamble) = module_sources(project, m)?;
+        let (cdef, preamble) = module_sources(project, m, s.skip_cache)?;
         let rel_path = m.name.replace('.', "/");
         match m.mode {
             Mode::Abi => {
@@ -349,6 +355,15 @@ fn build_modules(
                 sources.extend(m.sources.iter().map(|p| project.root.join(p)));
                 let abs = |p: &PathBuf| if p.is_absolute() { p.clone() } else { project.root.join(p) };
                 let mut include_dirs: Vec<PathBuf> = m.include_dirs.iter().map(abs).collect();
+                // A module built from [tool.headerkit] compiles with its include dirs too.
+                if let (CdefSource::Headers(_), Some(hk)) = (&m.cdef, &project.headerkit) {
+                    for d in hk.include_dirs.iter().chain(hk.headers.iter().flat_map(|h| h.include_dirs.iter())) {
+                        let p = abs(&PathBuf::from(d));
+                        if !include_dirs.contains(&p) {
+                            include_dirs.push(p);
+                        }
+                    }
+                }
                 // The package directory, so preambles can include headers shipped beside them.
                 if let Some(parent) = m.name.rsplit_once('.').map(|(p, _)| p.replace('.', "/")) {
                     include_dirs.push(project.root.join(&project.tool.package_dir).join(parent));
@@ -610,6 +625,15 @@ fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, BuildError> 
     for module in &project.tool.modules {
         if let CdefSource::File(f) = &module.cdef {
             chosen.insert(f.clone());
+        }
+        if let CdefSource::Headers(_) = &module.cdef {
+            // The header stage's cache, so installs from the sdist need no libclang.
+            let store = headers::store_dir(project);
+            if let Ok(rel) = store.strip_prefix(root) {
+                for f in metadata::glob_files(root, &format!("{}/**", rel.display())).map_err(BuildError::Other)? {
+                    chosen.insert(f);
+                }
+            }
         }
         if let Some(Preamble::File(f)) = &module.preamble {
             chosen.insert(f.clone());

@@ -175,7 +175,7 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
             }
             if mac.value.is_some() {
                 let _ = writeln!(w.out, "#define {} ...", mac.name);
-            } else {
+            } else if !mac.tokens.is_empty() {
                 w.warnings.push(format!(
                     "{}: macro {} matches define_patterns but is not an integer constant ({}), left out",
                     where_(&mac.loc),

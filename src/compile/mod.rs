@@ -123,6 +123,8 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
         .cargo_output(false)
         .emit_rerun_if_env_changed(false)
         .no_default_flags(true)
+        .warnings(false)
+        .extra_warnings(false)
         .target(&triple(&tc.machine))
         .host(&triple(&tc.machine))
         .opt_level(0)

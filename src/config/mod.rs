@@ -16,6 +16,7 @@
 //! libraries = ["z"]
 //! ```
 
+pub mod headerkit;
 pub mod metadata;
 mod spdx_ids;
 pub mod toml;
@@ -32,6 +33,9 @@ pub enum CdefSource {
     File(PathBuf),
     /// Inline cdef text.
     Code(String),
+    /// Generated from the headers of `[tool.headerkit]` (its `output.cffi`
+    /// path names the module's cdef).
+    Headers(PathBuf),
 }
 
 /// Where a module's preamble (the C source given to `set_source`) comes from.
@@ -120,6 +124,8 @@ pub struct Project {
     pub metadata: Metadata,
     /// `[tool.headerwheel]`.
     pub tool: ToolConfig,
+    /// `[tool.headerkit]`, if present.
+    pub headerkit: Option<headerkit::HeaderkitConfig>,
 }
 
 const TOOL_KEYS: &[&str] = &[
@@ -159,12 +165,21 @@ impl Project {
             Some(t) => t.get("headerwheel")?,
             None => None,
         };
-        let tool = read_tool(tool_node.as_ref(), root, &metadata)?;
+        let hk_node = match doc.get("tool")? {
+            Some(t) => t.get("headerkit")?,
+            None => None,
+        };
+        let headerkit = hk_node
+            .map(|n| headerkit::HeaderkitConfig::from_node(&n, &|v| std::env::var(v).ok()))
+            .transpose()?;
+        let output = headerkit.as_ref().and_then(|h| h.output_cffi.clone());
+        let tool = read_tool(tool_node.as_ref(), root, &metadata, output.as_deref())?;
         Ok(Project {
             root: root.to_path_buf(),
             pyproject,
             metadata,
             tool,
+            headerkit,
         })
     }
 }
@@ -192,7 +207,12 @@ fn valid_module_name(name: &str) -> bool {
         })
 }
 
-fn read_tool(node: Option<&Node<'_>>, root: &Path, metadata: &Metadata) -> Result<ToolConfig, ConfigError> {
+fn read_tool(
+    node: Option<&Node<'_>>,
+    root: &Path,
+    metadata: &Metadata,
+    headers_output: Option<&Path>,
+) -> Result<ToolConfig, ConfigError> {
     if let Some(n) = node {
         n.only_keys(TOOL_KEYS)?;
     }
@@ -282,13 +302,18 @@ fn read_tool(node: Option<&Node<'_>>, root: &Path, metadata: &Metadata) -> Resul
                 (Some(_), Some(c)) => return Err(c.error("give 'cdef' or 'cdef-code', not both")),
                 (Some(f), None) => {
                     let p = PathBuf::from(f.str()?);
-                    if !root.join(&p).is_file() {
-                        return Err(f.error(format!("the cdef file '{}' does not exist", p.display())));
+                    if Some(p.as_path()) == headers_output {
+                        CdefSource::Headers(p)
+                    } else {
+                        if !root.join(&p).is_file() {
+                            return Err(f.error(format!("the cdef file '{}' does not exist", p.display())));
+                        }
+                        CdefSource::File(p)
                     }
-                    CdefSource::File(p)
                 }
                 (None, Some(c)) => CdefSource::Code(c.str()?.to_string()),
                 (None, None) => match &convention {
+                    Some((c, _)) if Some(c.as_path()) == headers_output => CdefSource::Headers(c.clone()),
                     Some((c, _)) if root.join(c).is_file() => CdefSource::File(c.clone()),
                     _ => {
                         let hint = convention
@@ -361,14 +386,33 @@ fn read_tool(node: Option<&Node<'_>>, root: &Path, metadata: &Metadata) -> Resul
             });
         }
     }
-    // The convention: pkg/_x.cdef.txt + pkg/_x.csrc.c → pkg._x_cffi.
+    // The convention: pkg/_x.cdef.txt + pkg/_x.csrc.c → pkg._x_cffi; the
+    // cdef may be the output of [tool.headerkit].
     for pkg in &packages {
-        for (cdef, csrc, name) in find_convention_modules(root, &package_dir, &pkg.path) {
-            let claimed = modules.iter().any(|m| m.name == name || m.cdef == CdefSource::File(cdef.clone()));
+        let mut found = find_convention_modules(root, &package_dir, &pkg.path);
+        if let Some(out) = headers_output {
+            if let Some(stem) = out.to_str().and_then(|s| s.strip_suffix(".cdef.txt")) {
+                let csrc = PathBuf::from(format!("{stem}.csrc.c"));
+                if root.join(&csrc).is_file() && out.starts_with(&pkg.path) && !found.iter().any(|f| f.0 == out) {
+                    let rel = PathBuf::from(stem);
+                    let rel = rel.strip_prefix(&package_dir).unwrap_or(&rel).to_string_lossy().replace(['/', '\\'], ".");
+                    found.push((out.to_path_buf(), csrc, format!("{rel}_cffi")));
+                }
+            }
+        }
+        for (cdef, csrc, name) in found {
+            let cdef_source = if Some(cdef.as_path()) == headers_output {
+                CdefSource::Headers(cdef.clone())
+            } else {
+                CdefSource::File(cdef.clone())
+            };
+            let claimed = modules
+                .iter()
+                .any(|m| m.name == name || m.cdef == CdefSource::File(cdef.clone()) || m.cdef == CdefSource::Headers(cdef.clone()));
             if !claimed {
                 modules.push(ModuleConfig {
                     name,
-                    cdef: CdefSource::File(cdef.clone()),
+                    cdef: cdef_source,
                     preamble: Some(Preamble::File(csrc)),
                     mode: Mode::Api,
                     libraries: Vec::new(),

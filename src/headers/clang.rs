@@ -47,6 +47,9 @@ impl Libclang {
     /// The process-wide libclang, loaded on first use and attached to the
     /// calling thread.
     pub fn get() -> Result<&'static Libclang, String> {
+        if std::env::var_os("HEADERWHEEL_NO_LIBCLANG").is_some_and(|v| !v.is_empty() && v != "0") {
+            return Err("libclang is disabled (HEADERWHEEL_NO_LIBCLANG is set)".into());
+        }
         let lc = LIBCLANG
             .get_or_init(|| {
                 let lib = load_manually().map_err(|e| {
