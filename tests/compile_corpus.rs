@@ -23,31 +23,64 @@ const SAMPLE: &str = include_str!("compile-sample.txt");
 /// What the emitted C of the sample must contain between them: one marker
 /// per wrapper kind, so the sample cannot silently stop covering one.
 const WRAPPER_KINDS: &[(&str, &str)] = &[
-    ("function without arguments (METH_NOARGS)", "_CFFI_OP(_CFFI_OP_CPYTHON_BLTN_N,"),
-    ("function with one argument (METH_O)", "_CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O,"),
-    ("function with several arguments (METH_VARARGS)", "_CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V,"),
-    ("pointer argument (alloca, large_args_free)", "  datasize = _cffi_prepare_pointer_call_argument("),
+    (
+        "function without arguments (METH_NOARGS)",
+        "_CFFI_OP(_CFFI_OP_CPYTHON_BLTN_N,",
+    ),
+    (
+        "function with one argument (METH_O)",
+        "_CFFI_OP(_CFFI_OP_CPYTHON_BLTN_O,",
+    ),
+    (
+        "function with several arguments (METH_VARARGS)",
+        "_CFFI_OP(_CFFI_OP_CPYTHON_BLTN_V,",
+    ),
+    (
+        "pointer argument (alloca, large_args_free)",
+        "  datasize = _cffi_prepare_pointer_call_argument(",
+    ),
     ("struct argument by value", "if (_cffi_to_c((char *)&x"),
-    ("struct returned by value", "_cffi_from_c_struct((char *)&result"),
+    (
+        "struct returned by value",
+        "_cffi_from_c_struct((char *)&result",
+    ),
     ("PyPy struct-return indirection", "{ *result = "),
-    ("variadic function as a constant function pointer", "_CFFI_OP(_CFFI_OP_CONSTANT,"),
+    (
+        "variadic function as a constant function pointer",
+        "_CFFI_OP(_CFFI_OP_CONSTANT,",
+    ),
     ("global variable getter", "_CFFI_OP(_CFFI_OP_GLOBAL_VAR_F,"),
     ("integer constant", "_CFFI_OP(_CFFI_OP_CONSTANT_INT, -1)"),
-    ("integer constant with a checked value", "if (!_cffi_check_int(*o, n, "),
+    (
+        "integer constant with a checked value",
+        "if (!_cffi_check_int(*o, n, ",
+    ),
     ("non-integer constant", "static void _cffi_const_"),
     ("enum", "_CFFI_OP(_CFFI_OP_ENUM, -1)"),
     ("struct with checked fields", ", _CFFI_F_CHECK_FIELDS"),
     ("bitfield", "_CFFI_OP(_CFFI_OP_BITFIELD,"),
     ("union", ", _CFFI_F_UNION"),
     ("opaque struct or union", "_CFFI_F_OPAQUE,\n"),
-    ("typedef", "static const struct _cffi_typename_s _cffi_typenames[]"),
+    (
+        "typedef",
+        "static const struct _cffi_typename_s _cffi_typenames[]",
+    ),
     ("extern \"Python\"", "_CFFI_OP(_CFFI_OP_EXTERN_PYTHON,"),
     ("packed struct", "|_CFFI_F_PACKED"),
-    ("partial struct (...;) laid out by the compiler", ", 0,\n    sizeof("),
+    (
+        "partial struct (...;) laid out by the compiler",
+        ", 0,\n    sizeof(",
+    ),
     ("typedef ... *name (named pointer)", "(size_t)(((char *)&(("),
     ("anonymous enum sized by cdef values", "_cffi_prim_int(4, "),
-    ("unknown-size integer typedef (int...)", "_CFFI_OP(_CFFI_OP_PRIMITIVE, _cffi_prim_int(sizeof("),
-    ("array of unknown length ([...])", "(_cffi_opcode_t)(_cffi_array_len("),
+    (
+        "unknown-size integer typedef (int...)",
+        "_CFFI_OP(_CFFI_OP_PRIMITIVE, _cffi_prim_int(sizeof(",
+    ),
+    (
+        "array of unknown length ([...])",
+        "(_cffi_opcode_t)(_cffi_array_len(",
+    ),
 ];
 
 /// `extern "Python+C"`: the wrapper is neither `static` nor `CFFI_DLLEXPORT`.
@@ -82,11 +115,21 @@ fn env() -> Option<Env> {
     let ext_suffix = lines.next().expect("EXT_SUFFIX").to_string();
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
-    let has_cc = Command::new(&cc).arg("--version").output().is_ok_and(|o| o.status.success());
+    let has_cc = Command::new(&cc)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     let has_headers = Path::new(&include).join("Python.h").is_file();
     if !has_cc || !has_headers {
-        let what = if has_cc { format!("Python.h in {include}") } else { format!("a C compiler ({cc})") };
-        assert!(!require(), "{what} is required (HEADERWHEEL_REQUIRE_CORPUS=1) but absent");
+        let what = if has_cc {
+            format!("Python.h in {include}")
+        } else {
+            format!("a C compiler ({cc})")
+        };
+        assert!(
+            !require(),
+            "{what} is required (HEADERWHEEL_REQUIRE_CORPUS=1) but absent"
+        );
         eprintln!("SKIPPED: no {what}");
         return None;
     }
@@ -98,7 +141,8 @@ fn env() -> Option<Env> {
         include,
         ext_suffix,
         runtime: CffiRuntime::from_dir(&dir).expect("CFFI's headers"),
-        harness: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/exercise_cffi_module.py"),
+        harness: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/tools/exercise_cffi_module.py"),
     })
 }
 
@@ -115,7 +159,14 @@ fn emit_case(case: &Case, runtime: &CffiRuntime) -> Result<String, String> {
     let options = EmitOptions::default();
     if case.target == "c" {
         let preamble = case.preamble.as_deref().unwrap_or("");
-        emit::emit_c(&mut r.types, &ffi, &case.module_name, preamble, runtime, &options)
+        emit::emit_c(
+            &mut r.types,
+            &ffi,
+            &case.module_name,
+            preamble,
+            runtime,
+            &options,
+        )
     } else {
         emit::emit_py(&mut r.types, &ffi, &case.module_name, &options)
     }
@@ -140,7 +191,10 @@ fn build_and_exercise(env: &Env, case: &Case, root: &Path) -> Result<String, Str
     let so = pkg_dir.join(format!("{leaf}{}", env.ext_suffix));
     // CFFI's own tests wrap their sources in `extern "C" { }` and build
     // them as C++; those cases are built the same way.
-    let cplusplus = case.preamble.as_deref().is_some_and(|p| p.contains("extern \"C\""));
+    let cplusplus = case
+        .preamble
+        .as_deref()
+        .is_some_and(|p| p.contains("extern \"C\""));
     let mut cmd = if cplusplus {
         let mut c = Command::new(&env.cxx);
         c.args(["-x", "c++"]);
@@ -175,8 +229,12 @@ fn build_and_exercise(env: &Env, case: &Case, root: &Path) -> Result<String, Str
             tail(&out.stderr)
         ));
     }
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| format!("bad report: {e}"))?;
-    if report["counts"]["attrs"].as_u64().unwrap_or(0) + report["counts"]["types"].as_u64().unwrap_or(0) == 0 {
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("bad report: {e}"))?;
+    if report["counts"]["attrs"].as_u64().unwrap_or(0)
+        + report["counts"]["types"].as_u64().unwrap_or(0)
+        == 0
+    {
         return Err(format!("nothing was exercised: {report}"));
     }
     Ok(source)
@@ -198,10 +256,16 @@ fn sample_ids() -> Vec<&'static str> {
 
 #[test]
 fn sample_of_c_cases_compiles_imports_and_runs() {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let Some(env) = env() else { return };
     let ids = sample_ids();
-    assert!(ids.len() >= 50, "the sample must hold at least 50 cases, it holds {}", ids.len());
+    assert!(
+        ids.len() >= 50,
+        "the sample must hold at least 50 cases, it holds {}",
+        ids.len()
+    );
     let tmp = tempfile::tempdir().expect("temp dir");
     let work = Mutex::new(ids.iter().copied());
     let results = Mutex::new(Vec::new());
@@ -209,7 +273,9 @@ fn sample_of_c_cases_compiles_imports_and_runs() {
         for _ in 0..2 {
             s.spawn(|| {
                 loop {
-                    let Some(id) = work.lock().unwrap().next() else { break };
+                    let Some(id) = work.lock().unwrap().next() else {
+                        break;
+                    };
                     let case = load_case(&corpus, id);
                     assert_eq!(case.target, "c", "{id} is not a C case");
                     let r = build_and_exercise(&env, &case, tmp.path());
@@ -231,7 +297,10 @@ fn sample_of_c_cases_compiles_imports_and_runs() {
         results.len(),
         failures.join("\n")
     );
-    let sources: Vec<&String> = results.iter().filter_map(|(_, r)| r.as_ref().ok()).collect();
+    let sources: Vec<&String> = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .collect();
     let mut missing: Vec<&str> = WRAPPER_KINDS
         .iter()
         .filter(|(_, marker)| !sources.iter().any(|s| s.contains(marker)))
@@ -241,12 +310,17 @@ fn sample_of_c_cases_compiles_imports_and_runs() {
     if !sources.iter().any(|s| plus_c.is_match(s)) {
         missing.push("extern \"Python+C\"");
     }
-    assert!(missing.is_empty(), "the sample no longer covers: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "the sample no longer covers: {missing:?}"
+    );
 }
 
 #[test]
 fn every_abi_mode_case_imports_and_its_types_parse() {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let Some(env) = env() else { return };
     let tmp = tempfile::tempdir().expect("temp dir");
     let mut files = Vec::new();
@@ -261,7 +335,11 @@ fn every_abi_mode_case_imports_and_its_types_parse() {
         let id = dir.file_name().unwrap().to_string_lossy().into_owned();
         let case = load_case(&corpus, &id);
         // `from other import ffi as _ffi0` needs the included module.
-        if case.included_sources.as_ref().is_some_and(|m| !m.is_empty()) {
+        if case
+            .included_sources
+            .as_ref()
+            .is_some_and(|m| !m.is_empty())
+        {
             continue;
         }
         let source = emit_case(&case, &env.runtime).unwrap_or_else(|e| panic!("{id}: {e}"));
@@ -285,5 +363,9 @@ fn every_abi_mode_case_imports_and_its_types_parse() {
         tail(&out.stderr)
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
-    assert_eq!(report["modules"].as_u64(), Some(ids.len() as u64), "{report}");
+    assert_eq!(
+        report["modules"].as_u64(),
+        Some(ids.len() as u64),
+        "{report}"
+    );
 }

@@ -19,7 +19,8 @@ fn parse(types: &mut Types, included: Option<&str>, input: &str) -> Ffi {
     let mut ffi = Ffi::new();
     if let Some(inc) = included {
         let mut ffi1 = Ffi::new();
-        ffi1.cdef(types, &CdefInput::new(inc, "")).expect("included cdef parses");
+        ffi1.cdef(types, &CdefInput::new(inc, ""))
+            .expect("included cdef parses");
         ffi.include(
             types,
             &ffi1,
@@ -30,7 +31,8 @@ fn parse(types: &mut Types, included: Option<&str>, input: &str) -> Ffi {
         )
         .expect("include works");
     }
-    ffi.cdef(types, &CdefInput::new(input, "")).expect("cdef parses");
+    ffi.cdef(types, &CdefInput::new(input, ""))
+        .expect("cdef parses");
     ffi
 }
 
@@ -51,12 +53,18 @@ fn check_type_table(input: &str, expected: &str) {
 
 #[test]
 fn type_table_func() {
-    check_type_table("double sin(double);", "(FUNCTION 1)(PRIMITIVE 14)(FUNCTION_END 0)");
+    check_type_table(
+        "double sin(double);",
+        "(FUNCTION 1)(PRIMITIVE 14)(FUNCTION_END 0)",
+    );
     check_type_table(
         "float sin(double);",
         "(FUNCTION 3)(PRIMITIVE 14)(FUNCTION_END 0)(PRIMITIVE 13)",
     );
-    check_type_table("float sin(void);", "(FUNCTION 2)(FUNCTION_END 0)(PRIMITIVE 13)");
+    check_type_table(
+        "float sin(void);",
+        "(FUNCTION 2)(FUNCTION_END 0)(PRIMITIVE 13)",
+    );
     check_type_table(
         "double sin(float); double cos(float);",
         "(FUNCTION 3)(PRIMITIVE 13)(FUNCTION_END 0)(PRIMITIVE 14)",
@@ -111,14 +119,23 @@ fn type_table_variadic_function() {
 fn type_table_array_typedef_prebuilt() {
     check_type_table("int a[100];", "(PRIMITIVE 7)(ARRAY 0)(None 100)");
     check_type_table("typedef int foo_t;", "(PRIMITIVE 7)");
-    check_type_table("int32_t f(void);", "(FUNCTION 2)(FUNCTION_END 0)(PRIMITIVE 21)");
+    check_type_table(
+        "int32_t f(void);",
+        "(FUNCTION 2)(FUNCTION_END 0)(PRIMITIVE 21)",
+    );
 }
 
 #[test]
 fn type_table_structs_unions_enums() {
     check_type_table("struct foo_s;", "(STRUCT_UNION 0)");
-    check_type_table("struct foo_s { int a; long b; };", "(PRIMITIVE 7)(PRIMITIVE 9)(STRUCT_UNION 0)");
-    check_type_table("union foo_u { int a; long b; };", "(PRIMITIVE 7)(PRIMITIVE 9)(STRUCT_UNION 0)");
+    check_type_table(
+        "struct foo_s { int a; long b; };",
+        "(PRIMITIVE 7)(PRIMITIVE 9)(STRUCT_UNION 0)",
+    );
+    check_type_table(
+        "union foo_u { int a; long b; };",
+        "(PRIMITIVE 7)(PRIMITIVE 9)(STRUCT_UNION 0)",
+    );
     check_type_table(
         "struct foo_s { int a; long b; }; int f(struct foo_s*);",
         "(FUNCTION 3)(POINTER 5)(FUNCTION_END 0)(PRIMITIVE 7)(PRIMITIVE 9)(STRUCT_UNION 0)",
@@ -159,7 +176,13 @@ fn fake_runtime() -> CffiRuntime {
 }
 
 fn c_out(cdef: &str, options: &EmitOptions) -> Result<String, EmitError> {
-    crate::emit::c_source("m", &[CdefInput::new(cdef, "")], "", &fake_runtime(), options)
+    crate::emit::c_source(
+        "m",
+        &[CdefInput::new(cdef, "")],
+        "",
+        &fake_runtime(),
+        options,
+    )
 }
 
 fn py_out(cdef: &str, options: &EmitOptions) -> Result<String, EmitError> {
@@ -180,21 +203,28 @@ fn headers_are_spliced_and_limited_api_define_only_when_asked() {
         ..lp64
     };
     let without = c_out("int f(int);", &free_threaded).unwrap();
-    assert_eq!(without, format!("#define _CFFI_NO_LIMITED_API\n{with_limited}"));
+    assert_eq!(
+        without,
+        format!("#define _CFFI_NO_LIMITED_API\n{with_limited}")
+    );
 }
 
 #[test]
 fn embedding_define_comes_before_the_limited_api_one() {
     let mut types = Types::new();
     let mut ffi = Ffi::new();
-    ffi.embedding_api(&mut types, &CdefInput::new("int add(int, int);", "")).unwrap();
+    ffi.embedding_api(&mut types, &CdefInput::new("int add(int, int);", ""))
+        .unwrap();
     ffi.embedding_init_code("from m import ffi\n").unwrap();
     let options = EmitOptions {
         no_limited_api: true,
         ..EmitOptions::default()
     };
-    let out = crate::emit::emit_c(&mut types, &ffi, "pkg.m", "", &fake_runtime(), &options).unwrap();
-    assert!(out.starts_with("#define _CFFI_USE_EMBEDDING\n#define _CFFI_NO_LIMITED_API\n/* include.h */\n"));
+    let out =
+        crate::emit::emit_c(&mut types, &ffi, "pkg.m", "", &fake_runtime(), &options).unwrap();
+    assert!(out.starts_with(
+        "#define _CFFI_USE_EMBEDDING\n#define _CFFI_NO_LIMITED_API\n/* include.h */\n"
+    ));
     // _cffi_errors.h is spliced into _embedding.h, and the module name is the
     // full dotted one while the init function uses the last part.
     assert!(out.contains("#define _CFFI_MODULE_NAME  \"pkg.m\"\n"));
@@ -237,7 +267,8 @@ fn abi_mode_enum_base_type_follows_sizeof_long() {
     };
     let e = py_out(cdef, &llp64).unwrap_err();
     assert!(
-        e.message.contains("enum e values don't all fit into either 'long' or 'unsigned long'"),
+        e.message
+            .contains("enum e values don't all fit into either 'long' or 'unsigned long'"),
         "{}",
         e.message
     );
