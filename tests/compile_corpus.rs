@@ -173,36 +173,36 @@ fn emit_case(case: &Case, runtime: &CffiRuntime) -> Result<String, String> {
     .map_err(|e| e.message)
 }
 
-/// Emits, compiles, imports and exercises one C case; returns the emitted C.
-fn build_and_exercise(env: &Env, case: &Case, root: &Path) -> Result<String, String> {
-    let source = emit_case(case, &env.runtime)?;
-    let dir = root.join(&case.id);
-    let parts: Vec<&str> = case.module_name.split('.').collect();
+/// Compiles the C source of `module` (a dotted name) into an extension
+/// module under `dir`.
+fn compile_module(
+    env: &Env,
+    dir: &Path,
+    module: &str,
+    source: &str,
+    preamble: &str,
+) -> Result<(), String> {
+    let parts: Vec<&str> = module.split('.').collect();
     let (leaf, packages) = parts.split_last().expect("a module name");
-    let mut pkg_dir = dir.clone();
+    let mut pkg_dir = dir.to_path_buf();
     for p in packages {
         pkg_dir.push(p);
         std::fs::create_dir_all(&pkg_dir).map_err(|e| e.to_string())?;
         std::fs::write(pkg_dir.join("__init__.py"), "").map_err(|e| e.to_string())?;
     }
     std::fs::create_dir_all(&pkg_dir).map_err(|e| e.to_string())?;
-    let c_file = dir.join(format!("{leaf}.c"));
-    std::fs::write(&c_file, &source).map_err(|e| e.to_string())?;
+    let c_file = dir.join(format!("{module}.c"));
+    std::fs::write(&c_file, source).map_err(|e| e.to_string())?;
     let so = pkg_dir.join(format!("{leaf}{}", env.ext_suffix));
     // CFFI's own tests wrap their sources in `extern "C" { }` and build
     // them as C++; those cases are built the same way.
-    let cplusplus = case
-        .preamble
-        .as_deref()
-        .is_some_and(|p| p.contains("extern \"C\""));
-    let mut cmd = if cplusplus {
-        let mut c = Command::new(&env.cxx);
-        c.args(["-x", "c++"]);
-        c
+    let (compiler, lang): (&str, &[&str]) = if preamble.contains("extern \"C\"") {
+        (&env.cxx, &["-x", "c++"])
     } else {
-        Command::new(&env.cc)
+        (&env.cc, &[])
     };
-    let out = cmd
+    let out = Command::new(compiler)
+        .args(lang)
         .args(["-shared", "-fPIC", "-O0", "-w"])
         .arg(format!("-I{}", env.include))
         .arg("-o")
@@ -210,10 +210,52 @@ fn build_and_exercise(env: &Env, case: &Case, root: &Path) -> Result<String, Str
         .arg(&c_file)
         .arg("-lm")
         .output()
-        .map_err(|e| format!("cannot run {}: {e}", env.cc))?;
+        .map_err(|e| format!("cannot run {compiler}: {e}"))?;
     if !out.status.success() {
-        return Err(format!("compile failed:\n{}", tail(&out.stderr)));
+        return Err(format!("compiling {module} failed:\n{}", tail(&out.stderr)));
     }
+    Ok(())
+}
+
+/// Emits, compiles, imports and exercises one C case (and the C-mode FFIs
+/// it includes, which CFFI imports by name at run time); returns the
+/// emitted C of the case's own module.
+fn build_and_exercise(env: &Env, case: &Case, root: &Path) -> Result<String, String> {
+    let dir = root.join(&case.id);
+    let mut r = case.replay().map_err(|e| e.to_string())?;
+    let options = EmitOptions::default();
+    for (ffi_id, included) in case.included_sources.iter().flatten() {
+        let Some(inc) = included else { continue };
+        let Some(preamble) = &inc.source else {
+            continue;
+        };
+        let ffi = r
+            .ffis
+            .remove(ffi_id)
+            .ok_or_else(|| format!("no FFI {ffi_id}"))?;
+        let source = emit::emit_c(
+            &mut r.types,
+            &ffi,
+            &inc.module_name,
+            preamble,
+            &env.runtime,
+            &options,
+        )
+        .map_err(|e| format!("included {}: {}", inc.module_name, e.message))?;
+        compile_module(env, &dir, &inc.module_name, &source, preamble)?;
+    }
+    let ffi = r.ffis.remove(&case.target_ffi).ok_or("no target FFI")?;
+    let preamble = case.preamble.as_deref().unwrap_or("");
+    let source = emit::emit_c(
+        &mut r.types,
+        &ffi,
+        &case.module_name,
+        preamble,
+        &env.runtime,
+        &options,
+    )
+    .map_err(|e| e.message)?;
+    compile_module(env, &dir, &case.module_name, &source, preamble)?;
     let out = Command::new(&env.python)
         .arg(&env.harness)
         .arg(&dir)
