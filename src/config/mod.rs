@@ -97,6 +97,22 @@ pub struct PythonPackage {
     pub path: PathBuf,
 }
 
+/// A plain shared library built into the wheel (for ABI-mode modules that
+/// `dlopen` it): `[tool.headerwheel.shared-libraries."pkg/libx.so"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedLibrary {
+    /// Its path inside the wheel (`pkg/libx.so`).
+    pub wheel_path: String,
+    /// C sources.
+    pub sources: Vec<PathBuf>,
+    /// Include directories.
+    pub include_dirs: Vec<PathBuf>,
+    /// Macros.
+    pub define_macros: Vec<(String, Option<String>)>,
+    /// Libraries to link.
+    pub libraries: Vec<String>,
+}
+
 /// `[tool.headerwheel]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolConfig {
@@ -110,6 +126,8 @@ pub struct ToolConfig {
     pub limited_api: bool,
     /// Copy external shared libraries into the wheel.
     pub bundle_libs: bool,
+    /// Plain shared libraries built into the wheel.
+    pub shared_libraries: Vec<SharedLibrary>,
     /// Extra sdist include globs.
     pub sdist_include: Vec<String>,
     /// sdist exclude globs.
@@ -137,6 +155,7 @@ const TOOL_KEYS: &[&str] = &[
     "limited-api",
     "bundle-libs",
     "modules",
+    "shared-libraries",
     "sdist",
 ];
 const MODULE_KEYS: &[&str] = &[
@@ -283,6 +302,22 @@ fn read_tool(
                 name: import_name.clone(),
                 path: file,
             });
+        } else if let Ok(rd) = std::fs::read_dir(root.join(&package_dir)) {
+            // Not named after the project: take the only package there is.
+            let mut found: Vec<String> = rd
+                .flatten()
+                .filter(|e| e.path().join("__init__.py").is_file())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| valid_module_name(n) && !matches!(n.as_str(), "tests" | "test" | "docs" | "examples" | "build" | "dist"))
+                .collect();
+            found.sort();
+            if found.len() == 1 {
+                let name = found.remove(0);
+                packages.push(PythonPackage {
+                    path: package_dir.join(&name),
+                    name,
+                });
+            }
         }
     }
     // Modules declared in the table.
@@ -434,7 +469,39 @@ fn read_tool(
         }
     }
     modules.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut shared_libraries = Vec::new();
+    if let Some(libs) = get("shared-libraries")? {
+        for (path, l) in libs.table()? {
+            l.only_keys(&["sources", "include-dirs", "define-macros", "libraries"])?;
+            if path.starts_with('/') || path.contains("..") || !path.contains(".so") {
+                return Err(l.error(format!("'{path}' must be a relative path inside the wheel ending in .so (like 'pkg/libx.so')")));
+            }
+            let sources = paths(l.get("sources")?)?;
+            if sources.is_empty() {
+                return Err(l.error("a shared library needs 'sources'"));
+            }
+            for (p, n) in l.get("sources")?.map(|x| x.str_array()).transpose()?.unwrap_or_default() {
+                if !root.join(&p).is_file() {
+                    return Err(n.error(format!("the source file '{p}' does not exist")));
+                }
+            }
+            let mut define_macros = Vec::new();
+            if let Some(d) = l.get("define-macros")? {
+                for (k, v) in d.table()? {
+                    define_macros.push((k, Some(v.str()?.to_string())));
+                }
+            }
+            shared_libraries.push(SharedLibrary {
+                wheel_path: path,
+                sources,
+                include_dirs: paths(l.get("include-dirs")?)?,
+                define_macros,
+                libraries: strings(l.get("libraries")?)?,
+            });
+        }
+    }
     Ok(ToolConfig {
+        shared_libraries,
         package_dir,
         packages,
         modules,
