@@ -4,7 +4,9 @@
 //! through `_cffi_backend` by `tests/tools/exercise_cffi_module.py` (every
 //! lib attribute realised, functions called, globals written, every struct
 //! instantiated so CFFI checks its layout against the compiler's). Every
-//! ABI-mode case's `.py` is imported and its types parsed the same way.
+//! ABI-mode case's `.py` is imported and its types parsed the same way, and
+//! embedding modules are loaded with ctypes so that calling an exported
+//! function starts Python and runs their init code.
 //!
 //! Skipped with a message when the corpus, cffi 2.1.1 or a C compiler is
 //! absent; `HEADERWHEEL_REQUIRE_CORPUS=1` turns the skips into failures.
@@ -409,5 +411,88 @@ fn every_abi_mode_case_imports_and_its_types_parse() {
         report["modules"].as_u64(),
         Some(ids.len() as u64),
         "{report}"
+    );
+}
+
+/// Embedding cases whose init code defines every exported function as the
+/// sum of its arguments (CFFI's `testing/embedding` add1/add2/add3 and the
+/// quirk with a non-ASCII comment).
+const EMBEDDING_SAMPLE: &[&str] = &["0656", "0661", "0662", "0664", "0665", "1104"];
+
+#[test]
+fn embedding_modules_start_python_and_run_their_init_code() {
+    use headerwheel::model::{DeclKind, DeclValue, TypeKind};
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let Some(env) = env() else { return };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let options = EmitOptions::default();
+    let mut failures = Vec::new();
+    for id in EMBEDDING_SAMPLE {
+        let case = load_case(&corpus, id);
+        let mut r = case.replay().expect("replays");
+        let ffi = r.ffis.remove(&case.target_ffi).expect("target FFI");
+        assert!(ffi.embedding.is_some(), "{id} is not an embedding case");
+        // The exported functions and their number of (int) arguments.
+        let exported: Vec<(String, usize)> = ffi
+            .declarations
+            .iter()
+            .filter(|d| d.kind == DeclKind::DllexportPython)
+            .map(|d| match &d.value {
+                DeclValue::Type(t) => match r.types.kind(*t) {
+                    TypeKind::FunctionPtr(sig) => (d.name.clone(), sig.args.len()),
+                    other => panic!("{id}: {} is {other:?}", d.name),
+                },
+                _ => panic!("{id}: {} is not a function", d.name),
+            })
+            .collect();
+        assert!(!exported.is_empty(), "{id} exports nothing");
+        let preamble = case.preamble.as_deref().unwrap_or("");
+        let source = emit::emit_c(
+            &mut r.types,
+            &ffi,
+            &case.module_name,
+            preamble,
+            &env.runtime,
+            &options,
+        )
+        .unwrap_or_else(|e| panic!("{id}: {}", e.message));
+        let dir = tmp.path().join(id);
+        if let Err(e) = compile_module(&env, &dir, &case.module_name, &source, preamble) {
+            failures.push(format!("{id}: {e}"));
+            continue;
+        }
+        let so = dir.join(format!("{}{}", case.module_name, env.ext_suffix));
+        // Loading the library and calling an exported function starts the
+        // embedded module: CFFI runs the init code, which attaches the
+        // Python implementations with @ffi.def_extern().
+        let mut code = String::from(
+            "import ctypes, sys\nsys.path.insert(0, sys.argv[1])\nlib = ctypes.CDLL(sys.argv[2])\n",
+        );
+        for (name, nargs) in &exported {
+            let want: usize = (1..=*nargs).sum();
+            code.push_str(&format!(
+                "got = lib.{name}(*range(1, {}))\nassert got == {want}, ('{name}', got)\n",
+                nargs + 1
+            ));
+        }
+        let out = Command::new(&env.python)
+            .arg("-c")
+            .arg(&code)
+            .arg(&dir)
+            .arg(&so)
+            .current_dir(&dir)
+            .output()
+            .expect("python runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() || stderr.contains("Returning 0") {
+            failures.push(format!("{id}: {}\n{}", out.status, tail(&out.stderr)));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "embedding cases failed:\n{}",
+        failures.join("\n")
     );
 }
