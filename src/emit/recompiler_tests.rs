@@ -276,3 +276,19 @@ fn abi_mode_enum_base_type_follows_sizeof_long() {
     let out = py_out("enum u { X = 4294967295 };", &llp64).unwrap();
     assert!(out.contains("\\x00\\x00\\x00\\x16u\\x00X'"), "{out}");
 }
+
+#[test]
+fn limited_api_as_cffi_decides_it() {
+    let opts = |v, ft| EmitOptions::for_interpreter(v, ft, 4, 8).no_limited_api;
+    assert!(!opts((3, 11), false));
+    assert!(!opts((3, 13), false));
+    assert!(opts((3, 13), true), "3.13t cannot use the limited API");
+    assert!(opts((3, 14), true), "3.14t cannot use the limited API");
+    assert!(!opts((3, 15), true), "3.15t supports the stable ABI");
+    let llp64 = EmitOptions::for_interpreter((3, 12), false, 4, 4);
+    assert_eq!((llp64.sizeof_int, llp64.sizeof_long), (4, 4));
+    assert_eq!(
+        EmitOptions::for_interpreter((3, 11), false, 4, 8),
+        EmitOptions::default()
+    );
+}
