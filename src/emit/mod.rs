@@ -71,6 +71,24 @@ impl Default for EmitOptions {
     }
 }
 
+impl EmitOptions {
+    /// The options for a CPython `version` (`sys.version_info[:2]`), built
+    /// with or without the GIL (`Py_GIL_DISABLED`), with the C `int` and
+    /// `long` sizes of its platform.
+    ///
+    /// CFFI 2.1.1 decides `USE_LIMITED_API` from the interpreter running it:
+    /// the limited API is used except on free-threaded builds older than
+    /// 3.15 (its Windows clause only excludes Pythons older than 3.5, which
+    /// cffi 2 does not support).
+    pub fn for_interpreter(version: (u32, u32), free_threaded: bool, sizeof_int: u8, sizeof_long: u8) -> Self {
+        EmitOptions {
+            no_limited_api: free_threaded && version < (3, 15),
+            sizeof_int,
+            sizeof_long,
+        }
+    }
+}
+
 pub use crate::cdef::CdefInput;
 
 /// A cdef or emit error, already formatted for the user

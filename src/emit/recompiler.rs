@@ -1998,3 +1998,7 @@ fn bytes_ascii_repr_tail(b: &[u8]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+#[path = "recompiler_tests.rs"]
+mod tests;

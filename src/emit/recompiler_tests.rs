@@ -1,0 +1,294 @@
+//! Exact vectors for the recompiler, ported from CFFI 2.1.1's
+//! `testing/cffi1/test_recompiler.py` (`check_type_table`) and checked
+//! against `cffi` itself: small tables that fail fast and say precisely
+//! which opcode is wrong, before any corpus case or compiler runs.
+
+use super::*;
+use crate::cdef::{CdefInput, IncludedFfi};
+
+/// CFFI's `str(CffiOp)`: `(CLASSNAME arg)`, `(None arg)` for a raw length.
+fn op_str(slot: &Slot) -> String {
+    match slot {
+        Slot::Op(CffiOp { op: Some(op), arg }) => format!("({} {arg})", op_class_name(*op)),
+        Slot::Op(CffiOp { op: None, arg }) => format!("(None {arg})"),
+        other => panic!("unfilled type table slot {other:?}"),
+    }
+}
+
+fn parse(types: &mut Types, included: Option<&str>, input: &str) -> Ffi {
+    let mut ffi = Ffi::new();
+    if let Some(inc) = included {
+        let mut ffi1 = Ffi::new();
+        ffi1.cdef(types, &CdefInput::new(inc, ""))
+            .expect("included cdef parses");
+        ffi.include(
+            types,
+            &ffi1,
+            IncludedFfi {
+                module_name: "included".into(),
+                abi_mode: false,
+            },
+        )
+        .expect("include works");
+    }
+    ffi.cdef(types, &CdefInput::new(input, ""))
+        .expect("cdef parses");
+    ffi
+}
+
+/// CFFI's `check_type_table(input, expected_output, included)`.
+fn check_type_table_incl(input: &str, expected: &str, included: Option<&str>) {
+    let mut types = Types::new();
+    let ffi = parse(&mut types, included, input);
+    let options = EmitOptions::default();
+    let mut r = Recompiler::new(&mut types, &ffi, "testmod", false, &options);
+    r.collect_type_table().expect("type table");
+    let got: String = r.cffi_types.iter().map(op_str).collect();
+    assert_eq!(got, expected, "type table of {input:?}");
+}
+
+fn check_type_table(input: &str, expected: &str) {
+    check_type_table_incl(input, expected, None);
+}
+
+#[test]
+fn type_table_func() {
+    check_type_table(
+        "double sin(double);",
+        "(FUNCTION 1)(PRIMITIVE 14)(FUNCTION_END 0)",
+    );
+    check_type_table(
+        "float sin(double);",
+        "(FUNCTION 3)(PRIMITIVE 14)(FUNCTION_END 0)(PRIMITIVE 13)",
+    );
+    check_type_table(
+        "float sin(void);",
+        "(FUNCTION 2)(FUNCTION_END 0)(PRIMITIVE 13)",
+    );
+    check_type_table(
+        "double sin(float); double cos(float);",
+        "(FUNCTION 3)(PRIMITIVE 13)(FUNCTION_END 0)(PRIMITIVE 14)",
+    );
+    check_type_table(
+        "double sin(float); double cos(double);",
+        "(FUNCTION 1)(PRIMITIVE 14)(FUNCTION_END 0)(FUNCTION 1)(PRIMITIVE 13)(FUNCTION_END 0)",
+    );
+    check_type_table(
+        "float sin(double); float cos(float);",
+        "(FUNCTION 4)(PRIMITIVE 14)(FUNCTION_END 0)(FUNCTION 4)(PRIMITIVE 13)(FUNCTION_END 0)",
+    );
+}
+
+#[test]
+fn type_table_use_noop_for_repeated_args() {
+    check_type_table(
+        "double sin(double *, double *);",
+        "(FUNCTION 4)(POINTER 4)(NOOP 1)(FUNCTION_END 0)(PRIMITIVE 14)",
+    );
+    check_type_table(
+        "double sin(double *, double *, double);",
+        "(FUNCTION 3)(POINTER 3)(NOOP 1)(PRIMITIVE 14)(FUNCTION_END 0)",
+    );
+}
+
+#[test]
+fn type_table_dont_use_noop_for_primitives() {
+    check_type_table(
+        "double sin(double, double);",
+        "(FUNCTION 1)(PRIMITIVE 14)(PRIMITIVE 14)(FUNCTION_END 0)",
+    );
+}
+
+#[test]
+fn type_table_funcptr_as_argument() {
+    check_type_table(
+        "int sin(double(float));",
+        "(FUNCTION 6)(PRIMITIVE 13)(FUNCTION_END 0)(FUNCTION 7)(POINTER 0)(FUNCTION_END 0)(PRIMITIVE 14)(PRIMITIVE 7)",
+    );
+}
+
+#[test]
+fn type_table_variadic_function() {
+    check_type_table(
+        "int sin(int, ...);",
+        "(FUNCTION 1)(PRIMITIVE 7)(FUNCTION_END 1)(POINTER 0)",
+    );
+}
+
+#[test]
+fn type_table_array_typedef_prebuilt() {
+    check_type_table("int a[100];", "(PRIMITIVE 7)(ARRAY 0)(None 100)");
+    check_type_table("typedef int foo_t;", "(PRIMITIVE 7)");
+    check_type_table(
+        "int32_t f(void);",
+        "(FUNCTION 2)(FUNCTION_END 0)(PRIMITIVE 21)",
+    );
+}
+
+#[test]
+fn type_table_structs_unions_enums() {
+    check_type_table("struct foo_s;", "(STRUCT_UNION 0)");
+    check_type_table(
+        "struct foo_s { int a; long b; };",
+        "(PRIMITIVE 7)(PRIMITIVE 9)(STRUCT_UNION 0)",
+    );
+    check_type_table(
+        "union foo_u { int a; long b; };",
+        "(PRIMITIVE 7)(PRIMITIVE 9)(STRUCT_UNION 0)",
+    );
+    check_type_table(
+        "struct foo_s { int a; long b; }; int f(struct foo_s*);",
+        "(FUNCTION 3)(POINTER 5)(FUNCTION_END 0)(PRIMITIVE 7)(PRIMITIVE 9)(STRUCT_UNION 0)",
+    );
+    check_type_table(
+        "typedef struct { int a; long b; } foo_t;",
+        "(STRUCT_UNION 0)(PRIMITIVE 7)(PRIMITIVE 9)",
+    );
+    check_type_table("enum foo_e { AA, BB, ... };", "(ENUM 0)");
+}
+
+#[test]
+fn type_table_include() {
+    check_type_table_incl(
+        "foo_t sin(foo_t);",
+        "(FUNCTION 1)(PRIMITIVE 14)(FUNCTION_END 0)",
+        Some("typedef double foo_t;"),
+    );
+    check_type_table_incl(
+        "struct foo_s *sin(struct foo_s *);",
+        "(FUNCTION 1)(POINTER 3)(FUNCTION_END 0)(STRUCT_UNION 0)",
+        Some("struct foo_s { int x, y; };"),
+    );
+}
+
+// ---- host facts (EmitOptions): not covered by the corpus, which was
+// recorded on LP64 with a GIL build.
+
+/// A stand-in for CFFI's headers: the splice points are all the emitter
+/// relies on.
+fn fake_runtime() -> CffiRuntime {
+    CffiRuntime {
+        include_h: "/* include.h */\n#include \"parse_c_type.h\"\n/* end include.h */\n".into(),
+        parse_c_type_h: "/* parse_c_type.h */\n".into(),
+        errors_h: "/* errors.h */\n".into(),
+        embedding_h: "/* embedding.h */\n#include \"_cffi_errors.h\"\n".into(),
+    }
+}
+
+fn c_out(cdef: &str, options: &EmitOptions) -> Result<String, EmitError> {
+    crate::emit::c_source(
+        "m",
+        &[CdefInput::new(cdef, "")],
+        "",
+        &fake_runtime(),
+        options,
+    )
+}
+
+fn py_out(cdef: &str, options: &EmitOptions) -> Result<String, EmitError> {
+    crate::emit::py_source("m", &[CdefInput::new(cdef, "")], options)
+}
+
+#[test]
+fn headers_are_spliced_and_limited_api_define_only_when_asked() {
+    let lp64 = EmitOptions::default();
+    let with_limited = c_out("int f(int);", &lp64).unwrap();
+    assert!(
+        with_limited.starts_with("/* include.h */\n/* parse_c_type.h */\n/* end include.h */\n\n"),
+        "{with_limited:.200}"
+    );
+    assert!(!with_limited.contains("_CFFI_NO_LIMITED_API"));
+    let free_threaded = EmitOptions {
+        no_limited_api: true,
+        ..lp64
+    };
+    let without = c_out("int f(int);", &free_threaded).unwrap();
+    assert_eq!(
+        without,
+        format!("#define _CFFI_NO_LIMITED_API\n{with_limited}")
+    );
+}
+
+#[test]
+fn embedding_define_comes_before_the_limited_api_one() {
+    let mut types = Types::new();
+    let mut ffi = Ffi::new();
+    ffi.embedding_api(&mut types, &CdefInput::new("int add(int, int);", ""))
+        .unwrap();
+    ffi.embedding_init_code("from m import ffi\n").unwrap();
+    let options = EmitOptions {
+        no_limited_api: true,
+        ..EmitOptions::default()
+    };
+    let out =
+        crate::emit::emit_c(&mut types, &ffi, "pkg.m", "", &fake_runtime(), &options).unwrap();
+    assert!(out.starts_with(
+        "#define _CFFI_USE_EMBEDDING\n#define _CFFI_NO_LIMITED_API\n/* include.h */\n"
+    ));
+    // _cffi_errors.h is spliced into _embedding.h, and the module name is the
+    // full dotted one while the init function uses the last part.
+    assert!(out.contains("#define _CFFI_MODULE_NAME  \"pkg.m\"\n"));
+    assert!(out.contains("/* embedding.h */\n/* errors.h */\n"));
+    assert!(out.contains("# define _CFFI_PYTHON_STARTUP_FUNC  PyInit_m\n"));
+    assert!(out.contains("CFFI_DLLEXPORT int add(int a0, int a1)\n"));
+    assert!(out.contains("  return _cffi_init(\"pkg.m\", 0x2701, &_cffi_type_context);\n"));
+}
+
+#[test]
+fn anonymous_enum_size_follows_sizeof_int() {
+    // cffi 2.1.1, LP64: `  { "$1", 0, _cffi_prim_int(4, 0),`
+    let out = c_out("enum { AA, BB };", &EmitOptions::default()).unwrap();
+    assert!(out.contains("  { \"$1\", 0, _cffi_prim_int(4, 0),\n"));
+    let ilp16 = EmitOptions {
+        sizeof_int: 2,
+        sizeof_long: 4,
+        ..EmitOptions::default()
+    };
+    let out = c_out("enum { AA, BB };", &ilp16).unwrap();
+    assert!(out.contains("  { \"$1\", 0, _cffi_prim_int(2, 0),\n"));
+    // A named enum is measured by the C compiler instead.
+    let out = c_out("enum e { AA, BB };", &ilp16).unwrap();
+    assert!(out.contains("_cffi_prim_int(sizeof(enum e), ((enum e)-1) <= 0),\n"));
+}
+
+#[test]
+fn abi_mode_enum_base_type_follows_sizeof_long() {
+    // cffi 2.1.1, LP64: the values need a signed 64-bit 'long' (PRIM_INT64 = 0x17).
+    let cdef = "enum e { A = -1, B = 2147483648 };";
+    let out = py_out(cdef, &EmitOptions::default()).unwrap();
+    assert_eq!(
+        out,
+        "# auto-generated file\nimport _cffi_backend\n\nffi = _cffi_backend.FFI('m',\n    _version = 0x2601,\n    _types = b'\\x00\\x00\\x00\\x0B',\n    _globals = (b'\\xFF\\xFF\\xFF\\x0BA',-1,b'\\xFF\\xFF\\xFF\\x0BB',2147483648),\n    _enums = (b'\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x17e\\x00A,B',),\n)\n"
+    );
+    // LLP64 (Windows): 'long' is 4 bytes too, so nothing holds them.
+    let llp64 = EmitOptions {
+        sizeof_long: 4,
+        ..EmitOptions::default()
+    };
+    let e = py_out(cdef, &llp64).unwrap_err();
+    assert!(
+        e.message
+            .contains("enum e values don't all fit into either 'long' or 'unsigned long'"),
+        "{}",
+        e.message
+    );
+    // Unsigned values up to 2**32-1 fit an 'unsigned int' (PRIM_UINT32 = 0x16).
+    let out = py_out("enum u { X = 4294967295 };", &llp64).unwrap();
+    assert!(out.contains("\\x00\\x00\\x00\\x16u\\x00X'"), "{out}");
+}
+
+#[test]
+fn limited_api_as_cffi_decides_it() {
+    let opts = |v, ft| EmitOptions::for_interpreter(v, ft, 4, 8).no_limited_api;
+    assert!(!opts((3, 11), false));
+    assert!(!opts((3, 13), false));
+    assert!(opts((3, 13), true), "3.13t cannot use the limited API");
+    assert!(opts((3, 14), true), "3.14t cannot use the limited API");
+    assert!(!opts((3, 15), true), "3.15t supports the stable ABI");
+    let llp64 = EmitOptions::for_interpreter((3, 12), false, 4, 4);
+    assert_eq!((llp64.sizeof_int, llp64.sizeof_long), (4, 4));
+    assert_eq!(
+        EmitOptions::for_interpreter((3, 11), false, 4, 8),
+        EmitOptions::default()
+    );
+}
