@@ -192,6 +192,18 @@ fn detect_layout(root: &Path, source_dir: &str, metadata: &Metadata, module_pkgs
             }
         }
     }
+    if flat && packages.is_empty() {
+        // No package named like the project: every importable directory
+        // except the usual non-package ones.
+        const NOT_PACKAGES: &[&str] = &["tests", "test", "docs", "doc", "examples", "example", "bench", "benchmarks", "scripts", "tools", "fixtures", "build", "dist"];
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if is_identifier(&name) && !NOT_PACKAGES.contains(&name.as_str()) && entry.path().join("__init__.py").is_file() {
+                packages.push(name);
+            }
+        }
+    }
     packages.sort();
     py_modules.sort();
     Ok(Layout {
@@ -393,6 +405,14 @@ pub fn from_tool(t: Option<&TableView>, source: &Source, root: &Path, metadata: 
         pkgs.sort();
         pkgs.dedup();
         layout.packages = pkgs;
+    }
+    if layout.packages.is_empty() && layout.py_modules.is_empty() && modules.is_empty() {
+        let shown = if source_dir.is_empty() { ".".to_string() } else { source_dir.clone() };
+        return Err(t.error_at(
+            t.get("packages").unwrap_or(t.node),
+            "packages",
+            format!("no Python package (a directory with __init__.py) found in `{shown}`; list them in tool.headerwheel.packages"),
+        ));
     }
     // Every module must land inside a shipped package (or at the top level).
     for m in modules.values() {

@@ -641,3 +641,116 @@ mod tests {
         assert!(source_date_epoch(Some("yesterday")).is_err());
     }
 }
+
+#[cfg(test)]
+mod fixture_tests {
+    use super::*;
+
+    fn request(project: &Path, out: &Path) -> BuildRequest {
+        BuildRequest {
+            project_dir: project.to_path_buf(),
+            out_dir: out.to_path_buf(),
+            interpreter: Interpreter::example(),
+            config_settings: BTreeMap::new(),
+            source_date_epoch: Some("1700000000".into()),
+        }
+    }
+
+    fn copy_tree(from: &Path, to: &Path) {
+        for rel in config::glob::walk_files(from).unwrap() {
+            let dest = to.join(&rel);
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::copy(from.join(&rel), dest).unwrap();
+        }
+    }
+
+    fn names(wheel: &Path) -> Vec<String> {
+        let z = zip::ZipArchive::new(std::fs::File::open(wheel).unwrap()).unwrap();
+        z.file_names().map(String::from).collect()
+    }
+
+    #[test]
+    fn pure_fixture_wheel_sdist_and_metadata() {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/projects/pure");
+        let tree = tempfile::tempdir().unwrap();
+        copy_tree(&fixture, tree.path());
+        std::fs::write(tree.path().join("hwpure/stale.pyc"), b"x").unwrap();
+        std::fs::create_dir_all(tree.path().join("build")).unwrap();
+        std::fs::write(tree.path().join("build/junk.txt"), b"x").unwrap();
+        std::fs::write(tree.path().join("debug.log"), b"x").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let log: Arc<Log> = Arc::new(|_: &str| {});
+        let req = request(tree.path(), out.path());
+        let name = build_wheel(&req, false, &log).unwrap();
+        assert_eq!(name, "hw_pure-0.3.1-py3-none-any.whl");
+        let wheel = out.path().join(&name);
+        assert_eq!(
+            names(&wheel),
+            [
+                "hwpure/__init__.py",
+                "hwpure/cli.py",
+                "hwpure/data.toml",
+                "hw_pure-0.3.1.dist-info/METADATA",
+                "hw_pure-0.3.1.dist-info/WHEEL",
+                "hw_pure-0.3.1.dist-info/entry_points.txt",
+                "hw_pure-0.3.1.dist-info/licenses/LICENSE",
+                "hw_pure-0.3.1.dist-info/RECORD",
+            ]
+        );
+        // Same tree, same bytes.
+        let first = std::fs::read(&wheel).unwrap();
+        build_wheel(&req, false, &log).unwrap();
+        assert_eq!(first, std::fs::read(&wheel).unwrap());
+
+        // prepare_metadata writes the wheel's METADATA.
+        let md = tempfile::tempdir().unwrap();
+        let dist_info = prepare_metadata(&request(tree.path(), md.path())).unwrap();
+        let mut z = zip::ZipArchive::new(std::fs::File::open(&wheel).unwrap()).unwrap();
+        let mut in_wheel = String::new();
+        std::io::Read::read_to_string(&mut z.by_name("hw_pure-0.3.1.dist-info/METADATA").unwrap(), &mut in_wheel).unwrap();
+        assert_eq!(std::fs::read_to_string(md.path().join(dist_info).join("METADATA")).unwrap(), in_wheel);
+
+        // The sdist leaves out ignored files and build outputs; a wheel
+        // built from it equals the tree's.
+        let sdist_name = build_sdist(&req, &log).unwrap();
+        assert_eq!(sdist_name, "hw_pure-0.3.1.tar.gz");
+        let unpacked = tempfile::tempdir().unwrap();
+        let gz = flate2::read::GzDecoder::new(std::fs::File::open(out.path().join(&sdist_name)).unwrap());
+        let mut ar = tar::Archive::new(gz);
+        let mut listed = Vec::new();
+        for e in ar.entries().unwrap() {
+            let mut e = e.unwrap();
+            listed.push(e.path().unwrap().display().to_string());
+            e.unpack_in(unpacked.path()).unwrap();
+        }
+        assert_eq!(
+            listed,
+            [
+                "hw_pure-0.3.1/.gitignore",
+                "hw_pure-0.3.1/LICENSE",
+                "hw_pure-0.3.1/PKG-INFO",
+                "hw_pure-0.3.1/README.md",
+                "hw_pure-0.3.1/hwpure/__init__.py",
+                "hw_pure-0.3.1/hwpure/cli.py",
+                "hw_pure-0.3.1/hwpure/data.toml",
+                "hw_pure-0.3.1/pyproject.toml",
+            ]
+        );
+        let out2 = tempfile::tempdir().unwrap();
+        let name2 = build_wheel(&request(&unpacked.path().join("hw_pure-0.3.1"), out2.path()), false, &log).unwrap();
+        assert_eq!(first, std::fs::read(out2.path().join(name2)).unwrap());
+    }
+
+    #[test]
+    fn config_error_leaves_no_file() {
+        let tree = tempfile::tempdir().unwrap();
+        std::fs::write(tree.path().join("pyproject.toml"), "[project]\nname = \"x\"\nversion = \"1\"\nbogus = 1\n").unwrap();
+        std::fs::create_dir_all(tree.path().join("x")).unwrap();
+        std::fs::write(tree.path().join("x/__init__.py"), "").unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let log: Arc<Log> = Arc::new(|_: &str| {});
+        let e = build_wheel(&request(tree.path(), out.path()), false, &log).unwrap_err().to_string();
+        assert!(e.starts_with("pyproject.toml:4:1: project.bogus: unknown key `bogus`"), "{e}");
+        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+    }
+}
