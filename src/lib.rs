@@ -13,6 +13,7 @@
 //! All `unsafe` code lives in `headers::clang`; everything else is safe.
 #![deny(unsafe_code)]
 
+pub mod build;
 pub mod cache;
 pub mod cdef;
 pub mod cli;

@@ -1,13 +1,13 @@
-"""End-to-end helpers: real pip in fresh venvs, the locally built headerwheel
-wheel from dist/ (scripts/setup builds it), and the artifact validators."""
-
-import email.parser
+"""Shared fixtures of the end-to-end suite: the locally built headerwheel
+wheel, a wheelhouse of runtime dependencies, fresh virtual environments, and
+the validators every built wheel and sdist must pass."""
+import glob
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
-import venv
 import zipfile
 from pathlib import Path
 
@@ -15,126 +15,140 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "projects"
-DIST = ROOT / "dist"
-
-# The native emitter (crate::emit::c_source / py_source) is implemented on
-# branch `emitter`; until it is merged, every build with a CFFI module fails
-# at the emit step. Tests that need it are strict xfails naming it, so they
-# start failing loudly (XPASS) the moment it lands and the marker must go.
-EMITTER_READY = "the native emitter is not merged yet" not in (ROOT / "src/emit/mod.rs").read_text()
-needs_emitter = pytest.mark.xfail(
-    not EMITTER_READY,
-    reason="needs the native emitter (crate::emit::c_source/py_source, branch `emitter`)",
-    strict=True,
-)
+PY = sys.executable
 
 
-def run(cmd, *, cwd=None, env=None, check=True):
-    """Runs `cmd`, returning the CompletedProcess; on an unexpected exit the
-    assertion shows the whole output."""
+def run(cmd, cwd=None, env=None, check=True, timeout=600):
+    """Runs `cmd`; returns the CompletedProcess (text). Fails with both
+    streams shown when `check` and the command fails."""
     full_env = dict(os.environ)
     full_env.pop("PYTHONPATH", None)
-    full_env.setdefault("SOURCE_DATE_EPOCH", "1700000000")
-    full_env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     if env:
         full_env.update(env)
-    p = subprocess.run([str(c) for c in cmd], cwd=cwd, env=full_env, capture_output=True, text=True)
-    if check:
-        assert p.returncode == 0, f"{cmd} exited {p.returncode}\n--- stdout\n{p.stdout}\n--- stderr\n{p.stderr}"
+    p = subprocess.run(
+        [str(c) for c in cmd],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and p.returncode != 0:
+        raise AssertionError(
+            "command failed (%d): %s\n--- stdout\n%s\n--- stderr\n%s"
+            % (p.returncode, " ".join(map(str, cmd)), p.stdout, p.stderr)
+        )
     return p
 
 
-def headerwheel_wheel():
-    wheels = sorted(DIST.glob("headerwheel-*.whl"))
+@pytest.fixture(scope="session")
+def hw_dist():
+    """The directory holding headerwheel's own wheel (built by scripts/setup)."""
+    d = ROOT / "dist"
+    wheels = glob.glob(str(d / "headerwheel-*.whl"))
     if not wheels:
-        pytest.fail("no dist/headerwheel-*.whl: run scripts/setup first")
-    return wheels[-1]
-
-
-class Venv:
-    """A fresh virtual environment."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        venv.EnvBuilder(with_pip=True, clear=True).create(path)
-        self.python = path / "bin" / "python"
-
-    def pip(self, *args, **kw):
-        return run([self.python, "-m", "pip", *args], **kw)
-
-    def py(self, code, **kw):
-        return run([self.python, "-c", code], **kw)
+        pytest.fail("dist/headerwheel-*.whl is missing: run scripts/setup first")
+    return d
 
 
 @pytest.fixture(scope="session")
-def builder(tmp_path_factory):
-    """A venv with headerwheel (from dist/) and its runtime dependency
-    installed: the environment of --no-build-isolation builds."""
-    v = Venv(tmp_path_factory.mktemp("builder") / "venv")
-    v.pip("install", "-q", "--find-links", DIST, headerwheel_wheel(), "build")
-    return v
+def wheelhouse():
+    """Runtime dependencies (cffi, pycparser, packaging) as local wheels, so
+    installs in fresh venvs need no index."""
+    d = ROOT / "build" / "wheelhouse"
+    stamp = d / ".complete"
+    if not stamp.exists():
+        d.mkdir(parents=True, exist_ok=True)
+        run([PY, "-m", "pip", "download", "-q", "-d", d, "cffi==2.1.1", "packaging>=20"])
+        stamp.write_text("ok\n")
+    return d
+
+
+class Venv:
+    def __init__(self, path):
+        self.path = Path(path)
+        self.python = self.path / "bin" / "python"
+
+    def pip(self, *args, **kw):
+        return run([self.python, "-m", "pip", "--disable-pip-version-check", *args], **kw)
+
+    def run(self, *args, **kw):
+        return run([self.python, *args], **kw)
 
 
 @pytest.fixture
 def fresh_venv(tmp_path):
-    """A factory of fresh venvs under the test's tmp_path."""
-    count = [0]
-
-    def make():
-        count[0] += 1
-        return Venv(tmp_path / f"venv{count[0]}")
-
-    return make
+    """A new empty virtual environment (with pip)."""
+    path = tmp_path / "venv"
+    run([PY, "-m", "venv", path])
+    return Venv(path)
 
 
-def copy_fixture(name: str, dest: Path) -> Path:
-    target = dest / name
-    shutil.copytree(FIXTURES / name, target, ignore=shutil.ignore_patterns("build", "*.so", "__pycache__"))
-    return target
+@pytest.fixture
+def project_copy(tmp_path):
+    """Copies a fixture project to a temporary directory (builds may write
+    into the project)."""
+
+    def copy(name):
+        dst = tmp_path / "src" / name
+        shutil.copytree(FIXTURES / name, dst)
+        return dst
+
+    return copy
 
 
-def pip_wheel(builder: Venv, project: Path, out: Path, *, isolation: bool, extra=(), check=True):
-    """`pip wheel` of `project` into `out`: with build isolation pip installs
-    headerwheel from dist/ via --find-links; without, the builder venv's."""
-    args = ["wheel", "--no-deps", "-w", out, "--find-links", DIST]
-    if not isolation:
-        args.append("--no-build-isolation")
-    return builder.pip(*args, *extra, project, check=check)
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def only_wheel(out: Path) -> Path:
-    wheels = list(out.glob("*.whl"))
-    assert len(wheels) == 1, wheels
-    return wheels[0]
+def build_wheel(project, out, isolation=False, hw_dist=None, wheelhouse=None, settings=(), check=True):
+    """`pip wheel` of `project` into `out` (no isolation: with the current
+    environment's headerwheel; isolation: headerwheel and cffi from local
+    wheels only)."""
+    cmd = [PY, "-m", "pip", "wheel", "--no-deps", "-w", out]
+    if isolation:
+        cmd += ["--no-index", "--find-links", hw_dist, "--find-links", wheelhouse]
+    else:
+        cmd += ["--no-build-isolation"]
+    settings = list(settings)
+    if not any(s.startswith("build-dir=") for s in settings):
+        # Keep the fixture trees clean: build outside them.
+        settings.append("build-dir=%s" % (Path(out).parent / ("build-" + Path(out).name)))
+    for s in settings:
+        cmd += ["-C", s]
+    cmd.append(project)
+    return run(cmd, check=check)
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def validate_wheel(builder: Venv, wheel: Path, project: Path):
-    """Every validator the acceptance names, on one wheel."""
-    tools = builder.path / "tools"
-    # installer: install into a scratch prefix, validating every RECORD entry.
-    run([sys.executable, "-m", "installer", "--validate-record", "all", "--destdir", tools / "inst", wheel])
-    run([sys.executable, "-m", "twine", "check", "--strict", wheel])
-    run([sys.executable, "-m", "check_wheel_contents", wheel], cwd=project)
-    with zipfile.ZipFile(wheel) as z:
-        dist_info = next(n.split("/")[0] for n in z.namelist() if n.endswith(".dist-info/METADATA"))
-        metadata = z.read(f"{dist_info}/METADATA")
-    from packaging.metadata import Metadata
-
-    Metadata.from_email(metadata, validate=True)
-    return email.parser.BytesParser().parsebytes(metadata)
-
-
-def validate_sdist(sdist: Path):
-    run([sys.executable, "-m", "twine", "check", "--strict", sdist])
-    import tarfile
-
-    from packaging.metadata import Metadata
-
-    with tarfile.open(sdist) as t:
-        top = t.getnames()[0].split("/")[0]
-        pkg_info = t.extractfile(f"{top}/PKG-INFO").read()
-    Metadata.from_email(pkg_info, validate=True)
+def validate_wheel(whl):
+    """Every validator a wheel must pass."""
+    whl = str(whl)
+    run([PY, "-m", "twine", "check", "--strict", whl])
+    run([PY, "-m", "check_wheel_contents", whl])
+    # installer validates RECORD hashes and sizes while unpacking.
+    code = (
+        "import sys, tempfile\n"
+        "from installer import install\n"
+        "from installer.destinations import SchemeDictionaryDestination\n"
+        "from installer.sources import WheelFile\n"
+        "d = tempfile.mkdtemp()\n"
+        "scheme = {k: d + '/' + k for k in ('purelib','platlib','headers','scripts','data')}\n"
+        "dest = SchemeDictionaryDestination(scheme, interpreter=sys.executable, script_kind='posix')\n"
+        "with WheelFile.open(sys.argv[1]) as src:\n"
+        "    src.validate_record(validate_contents=True)\n"
+        "    install(src, dest, {})\n"
+    )
+    run([PY, "-c", code, whl])
+    # packaging's strict metadata parse
+    with zipfile.ZipFile(whl) as z:
+        meta = [n for n in z.namelist() if n.endswith(".dist-info/METADATA")]
+        assert len(meta) == 1, meta
+        text = z.read(meta[0])
+    code = (
+        "import sys\n"
+        "from packaging.metadata import Metadata\n"
+        "Metadata.from_email(sys.stdin.buffer.read(), validate=True)\n"
+    )
+    p = subprocess.run([PY, "-c", code], input=text, capture_output=True)
+    assert p.returncode == 0, p.stderr.decode()
+    return text.decode()

@@ -1,9 +1,229 @@
-//! The `headerwheel` command line: `gen-src`, `generate`, `inspect`, `cache ...`.
+//! The `headerwheel` command line: `gen-src` (cdef → C or Python source, as
+//! `cffi-gen-src` does), more commands to come.
 use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+pub mod case;
+
+const USAGE: &str = "usage:
+  headerwheel gen-src read-sources MODULE CDEF CSRC OUT    API mode: write the C source
+  headerwheel gen-src read-sources --abi MODULE CDEF OUT   ABI mode: write the Python source
+  headerwheel gen-src --case-json CASE.json --out OUT      replay a CFFI corpus case
+  headerwheel generate HEADER [-I DIR]... [-D NAME[=VAL]]... [--define-pattern RE]...
+                       [--extra-cdef LINE]... [-l LIB]... [--code TEXT] [-o [cffi:]PATH]
+                                                           header → CFFI cdef (stdout or PATH)
+options:
+  --cffi-dir DIR   where CFFI's headers are (default: $HEADERWHEEL_CFFI_DIR, else the
+                   cffi package of `python3`)
+  --no-limited-api the target cannot use the limited API (free-threaded CPython < 3.15)";
 
 /// Runs the command line with `args` (without the program name); returns the exit code.
 pub fn main(args: Vec<OsString>) -> i32 {
-    let _ = args;
-    eprintln!("headerwheel: no command yet");
-    2
+    let args: Vec<String> = match args.into_iter().map(|a| a.into_string()).collect() {
+        Ok(a) => a,
+        Err(bad) => {
+            eprintln!("headerwheel: argument is not valid UTF-8: {bad:?}");
+            return 2;
+        }
+    };
+    match args.first().map(String::as_str) {
+        Some("gen-src") => match gen_src(&args[1..]) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("headerwheel: error: {e}");
+                1
+            }
+        },
+        Some("generate") => match generate(&args[1..]) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("headerwheel: error: {e}");
+                1
+            }
+        },
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            0
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            2
+        }
+    }
+}
+
+struct GenSrcArgs {
+    abi: bool,
+    case_json: Option<PathBuf>,
+    out: Option<PathBuf>,
+    cffi_dir: Option<PathBuf>,
+    no_limited_api: bool,
+    positional: Vec<String>,
+}
+
+fn parse_gen_src(args: &[String]) -> Result<GenSrcArgs, String> {
+    let mut a = GenSrcArgs {
+        abi: false,
+        case_json: None,
+        out: None,
+        cffi_dir: None,
+        no_limited_api: false,
+        positional: Vec::new(),
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().cloned().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--abi" => a.abi = true,
+            "--no-limited-api" => a.no_limited_api = true,
+            "--case-json" => a.case_json = Some(value("--case-json")?.into()),
+            "--out" => a.out = Some(value("--out")?.into()),
+            "--cffi-dir" => a.cffi_dir = Some(value("--cffi-dir")?.into()),
+            s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
+            s => a.positional.push(s.to_string()),
+        }
+    }
+    Ok(a)
+}
+
+fn gen_src(args: &[String]) -> Result<(), String> {
+    use crate::emit::{self, EmitOptions};
+    let a = parse_gen_src(args)?;
+    let options = EmitOptions {
+        no_limited_api: a.no_limited_api,
+        ..EmitOptions::default()
+    };
+    if let Some(case_path) = &a.case_json {
+        let out = a.out.as_ref().ok_or("--case-json needs --out")?;
+        let text = std::fs::read_to_string(case_path).map_err(|e| format!("{}: {e}", case_path.display()))?;
+        let case = case::Case::from_json(&text).map_err(|e| format!("{}: {e}", case_path.display()))?;
+        let mut r = case.replay().map_err(|e| e.to_string())?;
+        let ffi = r.ffis.remove(&case.target_ffi).expect("the target FFI exists");
+        let result = if case.target == "c" {
+            let runtime = runtime(a.cffi_dir.as_deref())?;
+            emit::emit_c(
+                &mut r.types,
+                &ffi,
+                &case.module_name,
+                case.preamble.as_deref().unwrap_or(""),
+                &runtime,
+                &options,
+            )
+        } else {
+            emit::emit_py(&mut r.types, &ffi, &case.module_name, &options)
+        };
+        let text = result.map_err(|e| e.message)?;
+        return write_atomic(out, &text);
+    }
+    let pos = &a.positional;
+    if pos.first().map(String::as_str) != Some("read-sources") {
+        return Err(USAGE.to_string());
+    }
+    let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"));
+    if a.abi {
+        let [_, module, cdef, out] = pos.as_slice() else {
+            return Err(USAGE.to_string());
+        };
+        let input = crate::cdef::CdefInput::new(read(cdef)?, cdef.as_str());
+        let text = emit::py_source(module, &[input], &options).map_err(|e| e.message)?;
+        write_atomic(Path::new(out), &text)
+    } else {
+        let [_, module, cdef, csrc, out] = pos.as_slice() else {
+            return Err(USAGE.to_string());
+        };
+        let input = crate::cdef::CdefInput::new(read(cdef)?, cdef.as_str());
+        let preamble = read(csrc)?;
+        let runtime = runtime(a.cffi_dir.as_deref())?;
+        let text = emit::c_source(module, &[input], &preamble, &runtime, &options).map_err(|e| e.message)?;
+        write_atomic(Path::new(out), &text)
+    }
+}
+
+/// CFFI's headers, from `dir`, `$HEADERWHEEL_CFFI_DIR`, or the `cffi`
+/// package of `python3`.
+fn runtime(dir: Option<&Path>) -> Result<crate::emit::CffiRuntime, String> {
+    let dir = match dir {
+        Some(d) => d.to_path_buf(),
+        None => crate::emit::locate_cffi_dir().map_err(|e| e.to_string())?,
+    };
+    crate::emit::CffiRuntime::from_dir(&dir).map_err(|e| e.to_string())
+}
+
+/// Writes `text` to `path` through a temporary file in the same directory.
+fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    tmp.write_all(text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    tmp.persist(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(())
+}
+
+fn generate(args: &[String]) -> Result<(), String> {
+    use crate::cdef::writer::{self, WriterOptions};
+    use crate::headers::{self, exports, ParseRequest};
+    let mut req = ParseRequest::default();
+    let mut opts = WriterOptions::default();
+    let mut libs: Vec<String> = Vec::new();
+    let mut out: Option<PathBuf> = None;
+    let mut header: Option<String> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
+        match a.as_str() {
+            "-I" => req.include_dirs.push(value("-I")?.into()),
+            s if s.starts_with("-I") => req.include_dirs.push(s[2..].into()),
+            "-D" => req.defines.push(value("-D")?),
+            s if s.starts_with("-D") => req.defines.push(s[2..].to_string()),
+            "-l" => libs.push(value("-l")?),
+            s if s.starts_with("-l") => libs.push(s[2..].to_string()),
+            "--define-pattern" => {
+                let p = value("--define-pattern")?;
+                opts.define_patterns.push(regex::Regex::new(&p).map_err(|e| format!("--define-pattern {p:?}: {e}"))?);
+            }
+            "--extra-cdef" => opts.extra_cdef.push(value("--extra-cdef")?),
+            "--code" => req.code = Some(value("--code")?),
+            "-w" => {
+                let w = value("-w")?;
+                if w != "cffi" {
+                    return Err(format!("writer '{w}' is not supported (only cffi)"));
+                }
+            }
+            "-o" => {
+                let o = value("-o")?;
+                out = Some(o.strip_prefix("cffi:").unwrap_or(&o).into());
+            }
+            s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
+            s => {
+                if header.replace(s.to_string()).is_some() {
+                    return Err("give one header".into());
+                }
+            }
+        }
+    }
+    let header = header.ok_or_else(|| format!("which header?\n{USAGE}"))?;
+    req.header = header.clone().into();
+    if !libs.is_empty() {
+        let path = exports::library_search_path(&[]);
+        let mut all = std::collections::HashSet::new();
+        for l in &libs {
+            let p = exports::find_library(l, &path).ok_or_else(|| format!("library '{l}' not found on the linker path"))?;
+            all.extend(exports::exported_symbols(&p)?);
+        }
+        opts.exported = Some(all);
+    }
+    let t = std::time::Instant::now();
+    let model = headers::parse(&req).map_err(|e| e.to_string())?;
+    let written = writer::write(&model, &opts);
+    for w in &written.warnings {
+        eprintln!("headerwheel: warning: {w}");
+    }
+    eprintln!("headerwheel: {header}: {} declarations in {:.1} ms", model.items.len(), t.elapsed().as_secs_f64() * 1e3);
+    match out {
+        Some(p) => write_atomic(&p, &written.cdef),
+        None => {
+            print!("{}", written.cdef);
+            Ok(())
+        }
+    }
 }

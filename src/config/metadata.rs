@@ -1,76 +1,385 @@
-//! `[project]` (PEP 621) → core metadata, validated strictly, and its
-//! rendering as `METADATA` / `PKG-INFO`.
+//! `[project]` (PEP 621) → core metadata (`METADATA` / `PKG-INFO`), with
+//! strict validation: every wrong value is reported at its key.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
-use super::ConfigError;
-use super::pep;
-use super::toml::{Node, TableView, Value};
+use regex::Regex;
 
-/// A person from `authors` / `maintainers`.
+use super::spdx_ids;
+use super::toml::{ConfigError, Node};
+
+/// A person in `authors` / `maintainers`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Person {
-    /// The name, if given.
+    /// Name.
     pub name: Option<String>,
-    /// The email, if given.
+    /// Email.
     pub email: Option<String>,
 }
 
-/// The project's license.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum License {
-    /// A PEP 639 SPDX expression, canonicalized.
-    Expression(String),
-    /// The legacy `{text = ...}` or `{file = ...}` table: the text.
-    Text(String),
-}
-
-/// The readme: its text and content type.
+/// The readme.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Readme {
-    /// The text.
+    /// Its text.
     pub text: String,
-    /// `text/markdown`, `text/x-rst` or `text/plain` (with charset if given).
+    /// Its content type (`text/markdown`...).
     pub content_type: String,
     /// The file it came from, relative to the project root.
-    pub file: Option<String>,
+    pub file: Option<PathBuf>,
 }
 
-/// Core metadata of a distribution, as `[project]` states it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// The validated `[project]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Metadata {
-    /// `Name`, as written.
+    /// `name` as written.
     pub name: String,
-    /// `Version`, as written.
+    /// `version`, normalized (PEP 440).
     pub version: String,
-    /// `Summary`.
+    /// `description`.
     pub summary: Option<String>,
-    /// `Description` (the readme).
+    /// `readme`.
     pub readme: Option<Readme>,
-    /// `Requires-Python`.
+    /// `requires-python`.
     pub requires_python: Option<String>,
-    /// `License-Expression` or `License`.
-    pub license: Option<License>,
-    /// `License-File` entries (paths relative to the root, `/`-separated, sorted).
-    pub license_files: Vec<String>,
-    /// Authors.
+    /// `license` as an SPDX expression (PEP 639).
+    pub license_expression: Option<String>,
+    /// `license = {text = ...}` (legacy).
+    pub license_text: Option<String>,
+    /// `license-files` matched, relative to the root, sorted.
+    pub license_files: Vec<PathBuf>,
+    /// `authors`.
     pub authors: Vec<Person>,
-    /// Maintainers.
+    /// `maintainers`.
     pub maintainers: Vec<Person>,
-    /// `Keywords`.
+    /// `keywords`.
     pub keywords: Vec<String>,
-    /// `Classifier` entries.
+    /// `classifiers`.
     pub classifiers: Vec<String>,
-    /// `Project-URL` entries, in file order.
+    /// `urls` in file order.
     pub urls: Vec<(String, String)>,
-    /// `Requires-Dist` entries (without extras).
+    /// `dependencies`.
     pub dependencies: Vec<String>,
-    /// Extras and their requirements.
+    /// `optional-dependencies`, by extra (normalized name).
     pub optional_dependencies: BTreeMap<String, Vec<String>>,
-    /// Entry points by group (`console_scripts`, `gui_scripts`, plugins).
-    pub entry_points: BTreeMap<String, BTreeMap<String, String>>,
+    /// `scripts`.
+    pub scripts: Vec<(String, String)>,
+    /// `gui-scripts`.
+    pub gui_scripts: Vec<(String, String)>,
+    /// `entry-points` groups.
+    pub entry_points: BTreeMap<String, Vec<(String, String)>>,
+}
+
+static R_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$").expect("regex"));
+static R_VERSION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^\s*v?
+        (?:(?P<epoch>[0-9]+)!)?
+        (?P<release>[0-9]+(?:\.[0-9]+)*)
+        (?P<pre>[-_.]?(?P<pre_l>alpha|a|beta|b|preview|pre|c|rc)[-_.]?(?P<pre_n>[0-9]+)?)?
+        (?P<post>(?:-(?P<post_n1>[0-9]+))|(?:[-_.]?(?P<post_l>post|rev|r)[-_.]?(?P<post_n2>[0-9]+)?))?
+        (?P<dev>[-_.]?(?P<dev_l>dev)[-_.]?(?P<dev_n>[0-9]+)?)?
+        (?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?
+        \s*$",
+    )
+    .expect("regex")
+});
+static R_SPEC: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(~=|===|==|!=|<=|>=|<|>)\s*([A-Za-z0-9_.*+!-]+)\s*$").expect("regex")
+});
+static R_REQ: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\s*(?P<name>[A-Z0-9][A-Z0-9._-]*[A-Z0-9]|[A-Z0-9])\s*(?:\[(?P<extras>[^\]]*)\])?\s*(?P<rest>[^;]*?)\s*(?:;\s*(?P<marker>.*?))?\s*$",
+    )
+    .expect("regex")
+});
+static R_ENTRY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*(?::[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)?(?:\s*\[[\w\s,.-]*\])?$")
+        .expect("regex")
+});
+
+/// PEP 503 normalized name (`Foo.Bar_baz` → `foo-bar-baz`).
+pub fn normalize_name(name: &str) -> String {
+    let mut out = String::new();
+    let mut sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+        } else {
+            if sep && !out.is_empty() {
+                out.push('-');
+            }
+            sep = false;
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+/// The name as it appears in wheel and sdist file names (`foo_bar`).
+pub fn filename_name(name: &str) -> String {
+    normalize_name(name).replace('-', "_")
+}
+
+/// Normalizes a PEP 440 version (`1.0-Alpha.1` → `1.0a1`), or `None` if it
+/// is not one.
+pub fn normalize_version(v: &str) -> Option<String> {
+    let c = R_VERSION.captures(v)?;
+    let mut out = String::new();
+    if let Some(e) = c.name("epoch") {
+        let e: u64 = e.as_str().parse().ok()?;
+        if e != 0 {
+            out.push_str(&format!("{e}!"));
+        }
+    }
+    let release: Vec<String> = c["release"]
+        .split('.')
+        .map(|p| p.parse::<u64>().map(|n| n.to_string()))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    out.push_str(&release.join("."));
+    if c.name("pre").is_some() {
+        let l = c["pre_l"].to_lowercase();
+        let l = match l.as_str() {
+            "alpha" | "a" => "a",
+            "beta" | "b" => "b",
+            _ => "rc",
+        };
+        let n: u64 = c.name("pre_n").map_or(Ok(0), |n| n.as_str().parse()).ok()?;
+        out.push_str(&format!("{l}{n}"));
+    }
+    if c.name("post").is_some() {
+        let n = c.name("post_n1").or(c.name("post_n2")).map_or(Ok(0), |n| n.as_str().parse::<u64>()).ok()?;
+        out.push_str(&format!(".post{n}"));
+    }
+    if c.name("dev").is_some() {
+        let n: u64 = c.name("dev_n").map_or(Ok(0), |n| n.as_str().parse()).ok()?;
+        out.push_str(&format!(".dev{n}"));
+    }
+    if let Some(l) = c.name("local") {
+        out.push('+');
+        out.push_str(&l.as_str().to_lowercase().replace(['-', '_'], "."));
+    }
+    Some(out)
+}
+
+/// Checks a version specifier set (`>=3.9,<4`).
+pub fn check_specifiers(s: &str) -> Result<(), String> {
+    if s.trim().is_empty() {
+        return Ok(());
+    }
+    for part in s.split(',') {
+        let Some(c) = R_SPEC.captures(part) else {
+            return Err(format!("'{}' is not a version specifier (like '>=1.2')", part.trim()));
+        };
+        let op = &c[1];
+        let v = &c[2];
+        if op == "===" {
+            continue;
+        }
+        let v_check = v.strip_suffix(".*").unwrap_or(v);
+        if v.ends_with(".*") && !matches!(op, "==" | "!=") {
+            return Err(format!("'{}': '.*' is only allowed with == and !=", part.trim()));
+        }
+        if normalize_version(v_check).is_none() || v_check.contains('*') {
+            return Err(format!("'{}': '{v}' is not a valid PEP 440 version", part.trim()));
+        }
+    }
+    Ok(())
+}
+
+const MARKER_VARS: &[&str] = &[
+    "os_name",
+    "sys_platform",
+    "platform_machine",
+    "platform_python_implementation",
+    "platform_release",
+    "platform_system",
+    "platform_version",
+    "python_version",
+    "python_full_version",
+    "implementation_name",
+    "implementation_version",
+    "extra",
+    "extras",
+    "dependency_groups",
+    "os.name",
+    "sys.platform",
+    "platform.version",
+    "platform.machine",
+    "platform.python_implementation",
+    "python_implementation",
+];
+
+/// Checks a PEP 508 marker (its words and quotes, not its semantics).
+fn check_marker(m: &str) -> Result<(), String> {
+    let mut rest = m;
+    let mut expect_value = true;
+    let mut depth = 0i32;
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            break;
+        }
+        if let Some(r) = rest.strip_prefix('(') {
+            depth += 1;
+            rest = r;
+            continue;
+        }
+        if let Some(r) = rest.strip_prefix(')') {
+            depth -= 1;
+            if depth < 0 {
+                return Err("unbalanced ')' in marker".into());
+            }
+            rest = r;
+            continue;
+        }
+        if rest.starts_with(['"', '\'']) {
+            let q = rest.chars().next().expect("non-empty");
+            let Some(end) = rest[1..].find(q) else {
+                return Err("unterminated string in marker".into());
+            };
+            rest = &rest[end + 2..];
+            expect_value = false;
+            continue;
+        }
+        let word_end = rest
+            .find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '"' | '\''))
+            .unwrap_or(rest.len());
+        let word = &rest[..word_end];
+        let is_op = matches!(word, "==" | "!=" | "<=" | ">=" | "<" | ">" | "~=" | "===" | "in" | "not" | "and" | "or")
+            || word.chars().all(|c| "<>=!~".contains(c));
+        if !is_op && !MARKER_VARS.contains(&word) {
+            // operators glued to a word ("python_version>='3'")
+            let split = word.find(|c: char| "<>=!~".contains(c));
+            match split {
+                Some(i) if MARKER_VARS.contains(&&word[..i]) => {}
+                _ => return Err(format!("unknown marker variable '{word}'")),
+            }
+        }
+        let _ = expect_value;
+        rest = &rest[word_end..];
+    }
+    if depth != 0 {
+        return Err("unbalanced '(' in marker".into());
+    }
+    Ok(())
+}
+
+/// Checks a PEP 508 requirement.
+pub fn check_requirement(r: &str) -> Result<(), String> {
+    let Some(c) = R_REQ.captures(r) else {
+        return Err(format!("'{r}' is not a valid requirement (PEP 508): it must start with a project name"));
+    };
+    if let Some(extras) = c.name("extras") {
+        for e in extras.as_str().split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            if !R_NAME.is_match(e) {
+                return Err(format!("'{r}': '{e}' is not a valid extra name"));
+            }
+        }
+    }
+    let rest = c.name("rest").map_or("", |m| m.as_str()).trim();
+    if let Some(url) = rest.strip_prefix('@') {
+        if url.trim().is_empty() || url.trim().contains(char::is_whitespace) {
+            return Err(format!("'{r}': expected a URL after '@'"));
+        }
+    } else if !rest.is_empty() {
+        let specs = rest.strip_prefix('(').and_then(|s| s.strip_suffix(')')).unwrap_or(rest);
+        check_specifiers(specs).map_err(|e| format!("'{r}': {e}"))?;
+    }
+    if let Some(m) = c.name("marker") {
+        if m.as_str().trim().is_empty() {
+            return Err(format!("'{r}': empty marker after ';'"));
+        }
+        check_marker(m.as_str()).map_err(|e| format!("'{r}': {e}"))?;
+    }
+    Ok(())
+}
+
+/// Checks and canonicalizes an SPDX license expression (PEP 639).
+pub fn check_license_expression(expr: &str) -> Result<String, String> {
+    let mut tokens = Vec::new();
+    let mut cur = String::new();
+    for ch in expr.chars() {
+        if ch == '(' || ch == ')' || ch.is_whitespace() {
+            if !cur.is_empty() {
+                tokens.push(std::mem::take(&mut cur));
+            }
+            if !ch.is_whitespace() {
+                tokens.push(ch.to_string());
+            }
+        } else {
+            cur.push(ch);
+        }
+    }
+    if !cur.is_empty() {
+        tokens.push(cur);
+    }
+    if tokens.is_empty() {
+        return Err("the license expression is empty".into());
+    }
+    let mut out = Vec::new();
+    let mut expect_id = true;
+    let mut depth = 0;
+    let mut after_with = false;
+    for t in &tokens {
+        let upper = t.to_ascii_uppercase();
+        match (upper.as_str(), expect_id) {
+            ("(", true) => {
+                depth += 1;
+                out.push("(".to_string());
+            }
+            (")", false) => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err(format!("unbalanced ')' in '{expr}'"));
+                }
+                out.push(")".to_string());
+            }
+            ("AND" | "OR", false) => {
+                out.push(upper.clone());
+                expect_id = true;
+            }
+            ("WITH", false) => {
+                out.push("WITH".to_string());
+                expect_id = true;
+                after_with = true;
+                continue;
+            }
+            (_, true) => {
+                let canonical = if after_with {
+                    spdx_ids::EXCEPTIONS.iter().find(|e| e.eq_ignore_ascii_case(t)).map(|s| s.to_string())
+                } else if let Some(base) = t.strip_suffix('+') {
+                    spdx_ids::LICENSES
+                        .iter()
+                        .find(|e| e.eq_ignore_ascii_case(base))
+                        .map(|s| format!("{s}+"))
+                } else if upper.starts_with("LICENSEREF-") || upper.starts_with("DOCUMENTREF-") {
+                    Some(t.clone())
+                } else {
+                    spdx_ids::LICENSES.iter().find(|e| e.eq_ignore_ascii_case(t)).map(|s| s.to_string())
+                };
+                let Some(c) = canonical else {
+                    return Err(format!(
+                        "'{t}' is not a known SPDX {} identifier (see https://spdx.org/licenses/)",
+                        if after_with { "exception" } else { "license" }
+                    ));
+                };
+                out.push(c);
+                expect_id = false;
+            }
+            _ => return Err(format!("'{expr}' is not a valid SPDX license expression (unexpected '{t}')")),
+        }
+        after_with = false;
+    }
+    if expect_id || depth != 0 {
+        return Err(format!("'{expr}' is not a complete SPDX license expression"));
+    }
+    let mut s = out.join(" ");
+    s = s.replace("( ", "(").replace(" )", ")");
+    Ok(s)
 }
 
 const PROJECT_KEYS: &[&str] = &[
@@ -94,395 +403,240 @@ const PROJECT_KEYS: &[&str] = &[
     "dynamic",
 ];
 
-fn read_text(root: &Path, rel: &str, t: &TableView, node: &Node, key: &str) -> Result<String, ConfigError> {
-    let path = root.join(rel);
-    std::fs::read_to_string(&path)
-        .map_err(|e| t.error_at(node, key, format!("cannot read {}: {e}", path.display())))
-}
-
-fn people(t: &TableView, key: &str) -> Result<Vec<Person>, ConfigError> {
-    let Some(node) = t.get(key) else {
-        return Ok(Vec::new());
-    };
-    let Value::Array(items) = &node.value else {
-        return Err(t.error_at(node, key, "expected an array of tables with `name` and/or `email`"));
-    };
-    items
-        .iter()
-        .map(|item| {
-            let p = TableView::new(t.source, &t.key_path(key), item)?;
-            p.deny_unknown(&["name", "email"])?;
-            let name = p.str("name")?.map(|(s, _)| s.to_string());
-            let email = match p.str("email")? {
-                Some((e, n)) => {
-                    if !e.contains('@') || e.contains(char::is_whitespace) {
-                        return Err(p.error_at(n, "email", format!("`{e}` is not an email address")));
-                    }
-                    Some(e.to_string())
+fn people(node: Option<Node<'_>>) -> Result<Vec<Person>, ConfigError> {
+    let mut out = Vec::new();
+    let Some(node) = node else { return Ok(out) };
+    for p in node.array()? {
+        p.only_keys(&["name", "email"])?;
+        let name = p.get("name")?.map(|n| n.str().map(str::to_string)).transpose()?;
+        let email = match p.get("email")? {
+            Some(n) => {
+                let e = n.str()?;
+                if !e.contains('@') || e.contains(char::is_whitespace) {
+                    return Err(n.error(format!("'{e}' is not an email address")));
                 }
-                None => None,
-            };
-            if let Some(n) = &name {
-                if n.contains(',') && email.is_some() {
-                    return Err(p.error_at(item, "name", "a name given with an email cannot contain a comma"));
-                }
+                Some(e.to_string())
             }
-            if name.is_none() && email.is_none() {
-                return Err(t.error_at(item, key, "each entry needs `name` or `email`"));
-            }
-            Ok(Person { name, email })
-        })
-        .collect()
-}
-
-fn requirements(t: &TableView, key: &str, items: &[(&str, &Node)]) -> Result<Vec<String>, ConfigError> {
-    items
-        .iter()
-        .map(|(s, n)| {
-            pep::parse_requirement(s).map_err(|e| t.error_at(n, key, format!("invalid requirement: {e}")))?;
-            Ok(s.trim().to_string())
-        })
-        .collect()
-}
-
-fn string_table(t: &TableView, key: &str) -> Result<Vec<(String, String, Node)>, ConfigError> {
-    let Some(sub) = t.table(key)? else {
-        return Ok(Vec::new());
-    };
-    sub.entries
-        .iter()
-        .map(|e| match &e.node.value {
-            Value::Str(s) => Ok((e.key.clone(), s.clone(), e.node.clone())),
-            other => Err(sub.error_at(&e.node, &e.key, format!("expected a string, found {}", other.type_name()))),
-        })
-        .collect()
-}
-
-fn check_object_ref(t: &TableView, key: &str, node: &Node, value: &str) -> Result<(), ConfigError> {
-    // `module.sub:attr.attr [extras]`
-    let core = value.split('[').next().unwrap_or("").trim();
-    let ident = |s: &str| {
-        !s.is_empty()
-            && s.split('.').all(|p| {
-                let mut c = p.chars();
-                c.next().is_some_and(|f| f.is_alphabetic() || f == '_')
-                    && c.all(|x| x.is_alphanumeric() || x == '_')
-            })
-    };
-    let ok = match core.split_once(':') {
-        Some((m, a)) => ident(m.trim()) && ident(a.trim()),
-        None => ident(core),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(t.error_at(node, key, format!("`{value}` is not an object reference (`package.module:function`)")))
-    }
-}
-
-/// Reads and validates `[project]`. `root` is the project directory (for
-/// `readme` and `license-files`).
-pub fn from_project(t: &TableView, root: &Path) -> Result<Metadata, ConfigError> {
-    t.deny_unknown(PROJECT_KEYS)?;
-    let mut m = Metadata::default();
-
-    let Some((name, name_node)) = t.str("name")? else {
-        return Err(t.error_at(t.node, "name", "[project] needs `name`"));
-    };
-    pep::check_name(name).map_err(|e| t.error_at(name_node, "name", e))?;
-    m.name = name.to_string();
-
-    for (d, n) in t.str_array("dynamic")? {
-        if !PROJECT_KEYS.contains(&d) || d == "name" || d == "dynamic" {
-            return Err(t.error_at(n, "dynamic", format!("`{d}` cannot be dynamic")));
-        }
-        if t.get(d).is_some() {
-            return Err(t.error_at(n, "dynamic", format!("`{d}` is listed in `dynamic` but also given in [project]")));
-        }
-        return Err(t.error_at(
-            n,
-            "dynamic",
-            format!("headerwheel does not compute `{d}` dynamically; give it in [project]"),
-        ));
-    }
-
-    let Some((version, vnode)) = t.str("version")? else {
-        return Err(t.error_at(t.node, "version", "[project] needs `version`"));
-    };
-    pep::check_version(version).map_err(|e| t.error_at(vnode, "version", e))?;
-    m.version = version.trim().to_string();
-
-    if let Some((d, n)) = t.str("description")? {
-        if d.contains('\n') {
-            return Err(t.error_at(n, "description", "the description must be one line"));
-        }
-        m.summary = Some(d.to_string());
-    }
-
-    if let Some(node) = t.get("readme") {
-        let (file, text, ctype) = match &node.value {
-            Value::Str(f) => (Some(f.to_string()), read_text(root, f, t, node, "readme")?, None),
-            Value::Table(_) => {
-                let r = TableView::new(t.source, &t.key_path("readme"), node)?;
-                r.deny_unknown(&["file", "text", "content-type"])?;
-                let ctype = r.str("content-type")?;
-                let (file, text) = match (r.str("file")?, r.str("text")?) {
-                    (Some((f, n)), None) => (Some(f.to_string()), read_text(root, f, &r, n, "file")?),
-                    (None, Some((txt, _))) => (None, txt.to_string()),
-                    _ => return Err(t.error_at(node, "readme", "give exactly one of `file` and `text`")),
-                };
-                let Some((ct, ctn)) = ctype else {
-                    return Err(t.error_at(node, "readme", "a readme table needs `content-type`"));
-                };
-                let base = ct.split(';').next().unwrap_or("").trim();
-                if !["text/markdown", "text/x-rst", "text/plain"].contains(&base) {
-                    return Err(r.error_at(
-                        ctn,
-                        "content-type",
-                        format!("`{ct}` is not one of text/markdown, text/x-rst, text/plain"),
-                    ));
-                }
-                (file, text, Some(ct.to_string()))
-            }
-            other => {
-                return Err(t.error_at(node, "readme", format!("expected a file name or a table, found {}", other.type_name())));
-            }
+            None => None,
         };
-        let content_type = match ctype {
-            Some(c) => c,
-            None => {
-                let f = file.as_deref().unwrap_or("").to_ascii_lowercase();
-                if f.ends_with(".md") {
-                    "text/markdown".to_string()
-                } else if f.ends_with(".rst") {
-                    "text/x-rst".to_string()
-                } else {
-                    return Err(t.error_at(
-                        node,
-                        "readme",
-                        "cannot tell the readme's content type from its extension (.md or .rst); use a table with `content-type`",
-                    ));
-                }
-            }
-        };
-        m.readme = Some(Readme { text, content_type, file });
-    }
-
-    if let Some((rp, n)) = t.str("requires-python")? {
-        pep::check_specifier_set(rp).map_err(|e| t.error_at(n, "requires-python", e))?;
-        m.requires_python = Some(rp.trim().to_string());
-    }
-
-    if let Some(node) = t.get("license") {
-        m.license = Some(match &node.value {
-            Value::Str(expr) => License::Expression(
-                pep::canonical_license_expression(expr).map_err(|e| t.error_at(node, "license", e))?,
-            ),
-            Value::Table(_) => {
-                let l = TableView::new(t.source, &t.key_path("license"), node)?;
-                l.deny_unknown(&["file", "text"])?;
-                match (l.str("file")?, l.str("text")?) {
-                    (Some((f, n)), None) => License::Text(read_text(root, f, &l, n, "file")?),
-                    (None, Some((txt, _))) => License::Text(txt.to_string()),
-                    _ => return Err(t.error_at(node, "license", "give exactly one of `file` and `text`")),
-                }
-            }
-            other => {
-                return Err(t.error_at(node, "license", format!("expected an SPDX expression string, found {}", other.type_name())));
-            }
-        });
-    }
-
-    let license_globs = t.str_array("license-files")?;
-    if !license_globs.is_empty() && matches!(m.license, Some(License::Text(_))) {
-        let n = t.get("license-files").expect("present");
-        return Err(t.error_at(n, "license-files", "`license-files` cannot be used with a legacy license table"));
-    }
-    for (glob, n) in license_globs {
-        if glob.starts_with('/') || glob.split('/').any(|p| p == "..") || glob.contains('\\') {
-            return Err(t.error_at(n, "license-files", format!("`{glob}` must be a relative path inside the project without `..`")));
+        if name.is_none() && email.is_none() {
+            return Err(p.error("a person needs a name or an email"));
         }
-        let matched = super::glob::glob_files(root, glob)
-            .map_err(|e| t.error_at(n, "license-files", e))?;
-        if matched.is_empty() {
-            return Err(t.error_at(n, "license-files", format!("`{glob}` matches no file")));
-        }
-        m.license_files.extend(matched);
-    }
-    m.license_files.sort();
-    m.license_files.dedup();
-
-    m.authors = people(t, "authors")?;
-    m.maintainers = people(t, "maintainers")?;
-    for (k, n) in t.str_array("keywords")? {
-        if k.contains(',') {
-            return Err(t.error_at(n, "keywords", format!("keyword `{k}` cannot contain a comma")));
-        }
-        m.keywords.push(k.to_string());
-    }
-    for (c, n) in t.str_array("classifiers")? {
-        if matches!(m.license, Some(License::Expression(_))) && c.starts_with("License ::") {
-            return Err(t.error_at(n, "classifiers", "license classifiers cannot be used with a license expression (PEP 639)"));
-        }
-        if c.split(" :: ").any(|p| p.trim().is_empty()) {
-            return Err(t.error_at(n, "classifiers", format!("`{c}` is not a classifier")));
-        }
-        m.classifiers.push(c.to_string());
-    }
-    for (label, url, n) in string_table(t, "urls")? {
-        if label.chars().count() > 32 {
-            return Err(t.error_at(&n, "urls", format!("the label `{label}` is longer than 32 characters")));
-        }
-        if !url.contains("://") {
-            return Err(t.error_at(&n, "urls", format!("`{url}` is not a URL")));
-        }
-        m.urls.push((label, url));
-    }
-
-    let deps = t.str_array("dependencies")?;
-    m.dependencies = requirements(t, "dependencies", &deps)?;
-    if let Some(extras) = t.table("optional-dependencies")? {
-        for e in extras.entries {
-            pep::check_name(&e.key).map_err(|_| {
-                extras.source.error(&e.key_span, &extras.key_path(&e.key), format!("`{}` is not a valid extra name", e.key))
-            })?;
-            let items = extras.str_array(&e.key)?;
-            let reqs = requirements(&extras, &e.key, &items)?;
-            let norm = pep::normalize_name(&e.key);
-            if m.optional_dependencies.insert(norm.clone(), reqs).is_some() {
-                return Err(extras.source.error(&e.key_span, &extras.key_path(&e.key), format!("extra `{norm}` is given twice")));
+        if let Some(n) = &name {
+            if n.contains(',') {
+                return Err(p.error(format!("the name '{n}' cannot contain a comma")));
             }
         }
+        out.push(Person { name, email });
     }
-
-    for (key, group) in [("scripts", "console_scripts"), ("gui-scripts", "gui_scripts")] {
-        for (name, target, n) in string_table(t, key)? {
-            check_object_ref(t, key, &n, &target)?;
-            m.entry_points.entry(group.into()).or_default().insert(name, target);
-        }
-    }
-    if let Some(eps) = t.table("entry-points")? {
-        for e in eps.entries {
-            if e.key == "console_scripts" || e.key == "gui_scripts" {
-                return Err(eps.source.error(
-                    &e.key_span,
-                    &eps.key_path(&e.key),
-                    format!("use [project.{}] instead of entry-points.{}", if e.key == "console_scripts" { "scripts" } else { "gui-scripts" }, e.key),
-                ));
-            }
-            let group = TableView::new(eps.source, &eps.key_path(&e.key), &e.node)?;
-            for (name, target, n) in string_table(&eps, &e.key)? {
-                check_object_ref(&group, &name, &n, &target)?;
-                m.entry_points.entry(e.key.clone()).or_default().insert(name, target);
-            }
-        }
-    }
-    Ok(m)
+    Ok(out)
 }
 
-fn people_fields(people: &[Person]) -> (Option<String>, Option<String>) {
-    let names: Vec<&str> = people
-        .iter()
-        .filter(|p| p.email.is_none())
-        .filter_map(|p| p.name.as_deref())
-        .collect();
-    let emails: Vec<String> = people
-        .iter()
-        .filter_map(|p| {
-            p.email.as_ref().map(|e| match &p.name {
-                Some(n) => format!("{n} <{e}>"),
-                None => e.clone(),
-            })
-        })
-        .collect();
-    let join = |v: Vec<String>| if v.is_empty() { None } else { Some(v.join(", ")) };
-    (join(names.into_iter().map(String::from).collect()), join(emails))
+fn entry_table(node: &Node<'_>) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut out = Vec::new();
+    for (k, v) in node.table()? {
+        let target = v.str()?;
+        if !R_ENTRY.is_match(target) {
+            return Err(v.error(format!("'{target}' is not an entry point reference (like 'package.module:function')")));
+        }
+        out.push((k, target.to_string()));
+    }
+    Ok(out)
 }
 
 impl Metadata {
-    /// The PEP 503 normalized name.
-    pub fn normalized_name(&self) -> String {
-        pep::normalize_name(&self.name)
-    }
-
-    /// The name as it appears in wheel and sdist file names (`my_pkg`).
-    pub fn file_name(&self) -> String {
-        self.normalized_name().replace('-', "_")
-    }
-
-    /// The version as it appears in file names (PEP 440 normal form is the
-    /// author's business; `-` would break the file name, so it becomes `_`).
-    pub fn file_version(&self) -> String {
-        self.version.replace('-', "_")
-    }
-
-    /// The `.dist-info` directory name.
-    pub fn dist_info_dir(&self) -> String {
-        format!("{}-{}.dist-info", self.file_name(), self.file_version())
-    }
-
-    /// The lowest core metadata version that holds every field used.
-    pub fn metadata_version(&self, min: &str) -> &'static str {
-        let needed = if matches!(self.license, Some(License::Expression(_))) || !self.license_files.is_empty() {
-            "2.4"
-        } else {
-            "2.1"
-        };
-        if min == "2.2" && needed == "2.1" { "2.2" } else { needed }
-    }
-
-    /// Adds `req` to `Requires-Dist` unless a requirement on the same
-    /// distribution is already there.
-    pub fn ensure_dependency(&mut self, req: &str) {
-        let name = pep::parse_requirement(req).map(|r| pep::normalize_name(&r.name));
-        let present = self.dependencies.iter().any(|d| {
-            pep::parse_requirement(d).map(|r| pep::normalize_name(&r.name)).ok() == name.clone().ok()
-                && !d.contains(';')
-        });
-        if !present {
-            self.dependencies.push(req.to_string());
+    /// Reads and validates `[project]`; `root` is the project directory (for
+    /// the readme and license files).
+    pub fn from_project(project: &Node<'_>, root: &Path) -> Result<Metadata, ConfigError> {
+        project.only_keys(PROJECT_KEYS)?;
+        let mut m = Metadata::default();
+        let mut dynamic: Vec<String> = Vec::new();
+        if let Some(d) = project.get("dynamic")? {
+            for (name, n) in d.str_array()? {
+                if !PROJECT_KEYS.contains(&name.as_str()) || name == "name" {
+                    return Err(n.error(format!("'{name}' cannot be dynamic")));
+                }
+                return Err(n.error(format!(
+                    "'{name}' is listed in dynamic, but headerwheel computes no field dynamically: set it in [project]"
+                )));
+            }
+            dynamic.clear();
         }
+        let name = project
+            .get("name")?
+            .ok_or_else(|| project.error("the required key 'name' is missing"))?;
+        m.name = name.str()?.to_string();
+        if !R_NAME.is_match(&m.name) {
+            return Err(name.error(format!(
+                "'{}' is not a valid project name (letters, digits, '.', '_', '-', starting and ending with a letter or digit)",
+                m.name
+            )));
+        }
+        let version = project
+            .get("version")?
+            .ok_or_else(|| project.error("the required key 'version' is missing"))?;
+        let v = version.str()?;
+        m.version = normalize_version(v)
+            .ok_or_else(|| version.error(format!("'{v}' is not a valid PEP 440 version (like '1.2.3')")))?;
+        if let Some(d) = project.get("description")? {
+            let s = d.str()?;
+            if s.contains('\n') {
+                return Err(d.error("the description must be a single line"));
+            }
+            m.summary = Some(s.to_string());
+        }
+        if let Some(r) = project.get("readme")? {
+            m.readme = Some(read_readme(&r, root)?);
+        }
+        if let Some(r) = project.get("requires-python")? {
+            let s = r.str()?;
+            check_specifiers(s).map_err(|e| r.error(e))?;
+            m.requires_python = Some(s.trim().to_string());
+        }
+        if let Some(l) = project.get("license")? {
+            match l.str() {
+                Ok(s) => m.license_expression = Some(check_license_expression(s).map_err(|e| l.error(e))?),
+                Err(_) => {
+                    l.only_keys(&["file", "text"])?;
+                    if let Some(t) = l.get("text")? {
+                        m.license_text = Some(t.str()?.to_string());
+                    } else if let Some(f) = l.get("file")? {
+                        let rel = f.str()?;
+                        let text = std::fs::read_to_string(root.join(rel))
+                            .map_err(|e| f.error(format!("cannot read '{rel}': {e}")))?;
+                        m.license_text = Some(text);
+                        m.license_files.push(PathBuf::from(rel));
+                    } else {
+                        return Err(l.error("expected an SPDX expression string, or a table with 'file' or 'text'"));
+                    }
+                }
+            }
+        }
+        if let Some(lf) = project.get("license-files")? {
+            if m.license_text.is_some() {
+                return Err(lf.error("'license-files' cannot be used with a legacy license table"));
+            }
+            let mut found = Vec::new();
+            for (pat, n) in lf.str_array()? {
+                if pat.starts_with('/') || pat.contains("..") || pat.contains('\\') {
+                    return Err(n.error(format!("'{pat}' must be a relative glob inside the project")));
+                }
+                let matches = glob_files(root, &pat).map_err(|e| n.error(e))?;
+                if matches.is_empty() {
+                    return Err(n.error(format!("the pattern '{pat}' matches no file")));
+                }
+                found.extend(matches);
+            }
+            found.sort();
+            found.dedup();
+            m.license_files = found;
+        }
+        m.authors = people(project.get("authors")?)?;
+        m.maintainers = people(project.get("maintainers")?)?;
+        if let Some(k) = project.get("keywords")? {
+            m.keywords = k.str_array()?.into_iter().map(|(s, _)| s).collect();
+        }
+        if let Some(c) = project.get("classifiers")? {
+            for (s, n) in c.str_array()? {
+                if !s.contains(" :: ") && s != "Private" && !s.starts_with("Private ::") {
+                    return Err(n.error(format!("'{s}' is not a trove classifier (like 'Programming Language :: Python :: 3')")));
+                }
+                if s.starts_with("License ::") && m.license_expression.is_some() {
+                    return Err(n.error("license classifiers cannot be used with a license expression (PEP 639)"));
+                }
+                m.classifiers.push(s);
+            }
+        }
+        if let Some(u) = project.get("urls")? {
+            for (k, v) in u.table()? {
+                let url = v.str()?;
+                if !url.contains("://") {
+                    return Err(v.error(format!("'{url}' is not a URL")));
+                }
+                if k.chars().count() > 32 {
+                    return Err(v.error("a URL label is at most 32 characters"));
+                }
+                m.urls.push((k, url.to_string()));
+            }
+        }
+        if let Some(s) = project.get("scripts")? {
+            m.scripts = entry_table(&s)?;
+        }
+        if let Some(s) = project.get("gui-scripts")? {
+            m.gui_scripts = entry_table(&s)?;
+        }
+        if let Some(ep) = project.get("entry-points")? {
+            for (group, t) in ep.table()? {
+                if group == "console_scripts" || group == "gui_scripts" {
+                    return Err(t.error(format!("use [project.{}] instead of entry-points.{group}", if group == "console_scripts" { "scripts" } else { "gui-scripts" })));
+                }
+                m.entry_points.insert(group, entry_table(&t)?);
+            }
+        }
+        if let Some(d) = project.get("dependencies")? {
+            for (r, n) in d.str_array()? {
+                check_requirement(&r).map_err(|e| n.error(e))?;
+                m.dependencies.push(r.trim().to_string());
+            }
+        }
+        if let Some(o) = project.get("optional-dependencies")? {
+            for (extra, list) in o.table()? {
+                if !R_NAME.is_match(&extra) {
+                    return Err(list.error(format!("'{extra}' is not a valid extra name")));
+                }
+                let mut reqs = Vec::new();
+                for (r, n) in list.str_array()? {
+                    check_requirement(&r).map_err(|e| n.error(e))?;
+                    reqs.push(r.trim().to_string());
+                }
+                m.optional_dependencies.insert(normalize_name(&extra), reqs);
+            }
+        }
+        Ok(m)
     }
 
-    /// Renders the core metadata (`METADATA` in a wheel, `PKG-INFO` in an
-    /// sdist). `min_version` is `2.1` for wheels and `2.2` for sdists.
-    pub fn render(&self, min_version: &str) -> String {
-        let mut s = String::new();
+    /// The core metadata text (`METADATA` in wheels, `PKG-INFO` in sdists).
+    pub fn to_core_metadata(&self, extra_requires: &[String]) -> String {
+        let pep639 = self.license_expression.is_some() || !self.license_files.is_empty();
+        let mut out = String::new();
         let mut field = |k: &str, v: &str| {
-            // Continuation lines keep multi-line values inside their field.
-            let v = v.replace('\n', "\n        ");
-            let _ = writeln!(s, "{k}: {v}");
+            out.push_str(k);
+            out.push_str(": ");
+            // Multi-line values are continued with 8 spaces and a pipe.
+            out.push_str(&v.replace('\n', "\n       |"));
+            out.push('\n');
         };
-        field("Metadata-Version", self.metadata_version(min_version));
+        field("Metadata-Version", if pep639 { "2.4" } else { "2.1" });
         field("Name", &self.name);
         field("Version", &self.version);
-        if let Some(x) = &self.summary {
-            field("Summary", x);
+        if let Some(s) = &self.summary {
+            field("Summary", s);
         }
         if !self.keywords.is_empty() {
             field("Keywords", &self.keywords.join(","));
         }
-        let (authors, author_emails) = people_fields(&self.authors);
-        let (maint, maint_emails) = people_fields(&self.maintainers);
-        if let Some(x) = authors {
-            field("Author", &x);
+        let (names, emails) = split_people(&self.authors);
+        if !names.is_empty() {
+            field("Author", &names.join(", "));
         }
-        if let Some(x) = author_emails {
-            field("Author-email", &x);
+        if !emails.is_empty() {
+            field("Author-email", &emails.join(", "));
         }
-        if let Some(x) = maint {
-            field("Maintainer", &x);
+        let (names, emails) = split_people(&self.maintainers);
+        if !names.is_empty() {
+            field("Maintainer", &names.join(", "));
         }
-        if let Some(x) = maint_emails {
-            field("Maintainer-email", &x);
+        if !emails.is_empty() {
+            field("Maintainer-email", &emails.join(", "));
         }
-        match &self.license {
-            Some(License::Expression(e)) => field("License-Expression", e),
-            Some(License::Text(t)) => field("License", t.trim_end()),
-            None => {}
+        if let Some(l) = &self.license_expression {
+            field("License-Expression", l);
+        }
+        if let Some(t) = &self.license_text {
+            field("License", t.trim_end());
         }
         for f in &self.license_files {
-            field("License-File", f);
+            field("License-File", &f.to_string_lossy().replace('\\', "/"));
         }
         for c in &self.classifiers {
             field("Classifier", c);
@@ -490,54 +644,220 @@ impl Metadata {
         for (label, url) in &self.urls {
             field("Project-URL", &format!("{label}, {url}"));
         }
-        if let Some(x) = &self.requires_python {
-            field("Requires-Python", x);
+        if let Some(r) = &self.requires_python {
+            field("Requires-Python", r);
         }
-        for d in &self.dependencies {
+        for d in self.dependencies.iter().chain(extra_requires) {
             field("Requires-Dist", d);
         }
         for (extra, reqs) in &self.optional_dependencies {
             field("Provides-Extra", extra);
             for r in reqs {
-                let line = match r.split_once(';') {
-                    Some((req, marker)) => format!("{}; ({}) and extra == \"{extra}\"", req.trim_end(), marker.trim()),
-                    None => format!("{r}; extra == \"{extra}\""),
+                let (req, marker) = match r.split_once(';') {
+                    Some((a, m)) => (a.trim(), Some(m.trim())),
+                    None => (r.as_str(), None),
                 };
-                field("Requires-Dist", &line);
+                let m = match marker {
+                    Some(m) => format!("({m}) and extra == \"{extra}\""),
+                    None => format!("extra == \"{extra}\""),
+                };
+                field("Requires-Dist", &format!("{req}; {m}"));
             }
         }
         if let Some(r) = &self.readme {
             field("Description-Content-Type", &r.content_type);
-            s.push('\n');
-            s.push_str(&r.text);
+        }
+        if let Some(r) = &self.readme {
+            out.push('\n');
+            out.push_str(&r.text);
             if !r.text.ends_with('\n') {
-                s.push('\n');
+                out.push('\n');
             }
         }
-        s
+        out
     }
 
-    /// Renders `entry_points.txt`, or `None` when there are no entry points.
+    /// `entry_points.txt`, or `None` if there are no entry points.
     pub fn entry_points_txt(&self) -> Option<String> {
-        if self.entry_points.is_empty() {
+        let mut groups: Vec<(&str, &Vec<(String, String)>)> = Vec::new();
+        if !self.scripts.is_empty() {
+            groups.push(("console_scripts", &self.scripts));
+        }
+        if !self.gui_scripts.is_empty() {
+            groups.push(("gui_scripts", &self.gui_scripts));
+        }
+        for (g, e) in &self.entry_points {
+            groups.push((g, e));
+        }
+        if groups.is_empty() {
             return None;
         }
-        let mut s = String::new();
-        for (group, eps) in &self.entry_points {
-            let _ = writeln!(s, "[{group}]");
-            for (name, target) in eps {
-                let _ = writeln!(s, "{name} = {target}");
+        let mut out = String::new();
+        for (g, entries) in groups {
+            out.push_str(&format!("[{g}]\n"));
+            for (k, v) in entries {
+                out.push_str(&format!("{k} = {v}\n"));
             }
-            s.push('\n');
+            out.push('\n');
         }
-        Some(s)
+        Some(out)
     }
 }
 
-/// A license file matched by `license-files`, for the archives.
-pub fn license_paths(m: &Metadata, root: &Path) -> Vec<(String, PathBuf)> {
-    m.license_files
-        .iter()
-        .map(|rel| (rel.clone(), root.join(rel)))
-        .collect()
+fn split_people(people: &[Person]) -> (Vec<String>, Vec<String>) {
+    let mut names = Vec::new();
+    let mut emails = Vec::new();
+    for p in people {
+        match (&p.name, &p.email) {
+            (Some(n), Some(e)) => {
+                let n = if n.chars().any(|c| "()<>[]:;@\\,.\"".contains(c)) {
+                    format!("\"{}\"", n.replace('"', "\\\""))
+                } else {
+                    n.clone()
+                };
+                emails.push(format!("{n} <{e}>"));
+            }
+            (Some(n), None) => names.push(n.clone()),
+            (None, Some(e)) => emails.push(e.clone()),
+            (None, None) => {}
+        }
+    }
+    (names, emails)
+}
+
+fn read_readme(r: &Node<'_>, root: &Path) -> Result<Readme, ConfigError> {
+    let type_for = |file: &str| -> Option<&'static str> {
+        let lower = file.to_ascii_lowercase();
+        if lower.ends_with(".md") || lower.ends_with(".markdown") {
+            Some("text/markdown")
+        } else if lower.ends_with(".rst") {
+            Some("text/x-rst")
+        } else if lower.ends_with(".txt") || !lower.contains('.') {
+            Some("text/plain")
+        } else {
+            None
+        }
+    };
+    if let Ok(file) = r.str() {
+        let text = std::fs::read_to_string(root.join(file)).map_err(|e| r.error(format!("cannot read '{file}': {e}")))?;
+        let ct = type_for(file).ok_or_else(|| {
+            r.error(format!("cannot tell the content type of '{file}': use a table with 'file' and 'content-type'"))
+        })?;
+        return Ok(Readme {
+            text,
+            content_type: ct.to_string(),
+            file: Some(PathBuf::from(file)),
+        });
+    }
+    r.only_keys(&["file", "text", "content-type"])?;
+    let ct = r.get("content-type")?;
+    let (text, file) = match (r.get("file")?, r.get("text")?) {
+        (Some(f), None) => {
+            let rel = f.str()?;
+            let t = std::fs::read_to_string(root.join(rel)).map_err(|e| f.error(format!("cannot read '{rel}': {e}")))?;
+            (t, Some(rel.to_string()))
+        }
+        (None, Some(t)) => (t.str()?.to_string(), None),
+        (Some(_), Some(t)) => return Err(t.error("give either 'file' or 'text', not both")),
+        (None, None) => return Err(r.error("expected a file name, or a table with 'file' or 'text'")),
+    };
+    let content_type = match ct {
+        Some(c) => {
+            let s = c.str()?;
+            let base = s.split(';').next().unwrap_or("").trim();
+            if !matches!(base, "text/markdown" | "text/x-rst" | "text/plain") {
+                return Err(c.error(format!("'{s}' is not one of text/markdown, text/x-rst, text/plain")));
+            }
+            s.to_string()
+        }
+        None => match file.as_deref().and_then(type_for) {
+            Some(t) => t.to_string(),
+            None => return Err(r.error("the readme table needs 'content-type'")),
+        },
+    };
+    Ok(Readme {
+        text,
+        content_type,
+        file: file.map(PathBuf::from),
+    })
+}
+
+/// Files under `root` matching a glob (`*`, `**`, `?`, `[...]`), sorted.
+pub fn glob_files(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
+    let glob = globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| format!("invalid glob '{pattern}': {e}"))?
+        .compile_matcher();
+    let mut out = Vec::new();
+    for entry in walkdir(root) {
+        if let Ok(rel) = entry.strip_prefix(root) {
+            if glob.is_match(rel) {
+                out.push(rel.to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Every file under `root` (not following symlinks, skipping `.git`,
+/// `.venv`, `target`, `build`, `dist` and `__pycache__`).
+fn walkdir(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                if !matches!(name.as_ref(), ".git" | ".venv" | "target" | "build" | "dist" | "__pycache__") {
+                    stack.push(p);
+                }
+            } else if ft.is_file() {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_normalize_as_pep440_says() {
+        assert_eq!(normalize_version("1.0").as_deref(), Some("1.0"));
+        assert_eq!(normalize_version("v1.0-Alpha.1").as_deref(), Some("1.0a1"));
+        assert_eq!(normalize_version("1.0-1").as_deref(), Some("1.0.post1"));
+        assert_eq!(normalize_version("1.0.dev").as_deref(), Some("1.0.dev0"));
+        assert_eq!(normalize_version("0!01.02+Local-X").as_deref(), Some("1.2+local.x"));
+        assert_eq!(normalize_version("1.0.0a"), Some("1.0.0a0".into()));
+        assert!(normalize_version("one").is_none());
+    }
+
+    #[test]
+    fn requirements_and_specifiers() {
+        for ok in ["cffi", "packaging>=20", "cffi>=1.0", "foo[bar,baz] >=1,<2", "x @ https://e.org/x.whl", "y; python_version < \"3.10\"", "z (>=1.0)"] {
+            check_requirement(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+        }
+        for bad in ["", ">=1", "foo >= one", "foo; bogus == '1'", "foo[b@d]"] {
+            assert!(check_requirement(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn license_expressions() {
+        assert_eq!(check_license_expression("mit").unwrap(), "MIT");
+        assert_eq!(
+            check_license_expression("(apache-2.0 or mit) AND GPL-2.0-or-later WITH classpath-exception-2.0").unwrap(),
+            "(Apache-2.0 OR MIT) AND GPL-2.0-or-later WITH Classpath-exception-2.0"
+        );
+        assert!(check_license_expression("MIT-ish").is_err());
+        assert!(check_license_expression("MIT OR").is_err());
+    }
 }

@@ -1,115 +1,482 @@
-//! Project configuration: `pyproject.toml` (`[project]`, `[tool.headerwheel]`, `[tool.headerkit]`).
+//! Project configuration: `pyproject.toml` (`[project]`, `[tool.headerwheel]`,
+//! `[tool.headerkit]`), validated with located errors.
 //!
-//! [`load`] reads the file once, keeps every value's span, and validates
-//! strictly: an unknown key, a bad version, requirement or SPDX expression,
-//! or a missing cdef file is a [`ConfigError`] that names the file, line,
-//! column and key, and quotes the line with a caret under the value.
+//! `[tool.headerwheel]` declares the extension modules; without it, the
+//! convention of headerkit's CFFI build integration applies: every
+//! `pkg/_x.cdef.txt` beside a `pkg/_x.csrc.c` becomes the module `pkg._x_cffi`.
+//!
+//! ```toml
+//! [tool.headerwheel]
+//! limited-api = true          # abi3 wheels (default)
+//! bundle-libs = false         # copy external shared libraries into the wheel
+//!
+//! [tool.headerwheel.modules."zlib_cffi._zlib"]
+//! cdef = "src/zlib_cffi/_zlib.cdef.txt"
+//! preamble = "src/zlib_cffi/_zlib.csrc.c"   # or preamble-code = "#include <zlib.h>"
+//! libraries = ["z"]
+//! ```
 
-pub mod glob;
+pub mod headerkit;
 pub mod metadata;
-pub mod pep;
 mod spdx_ids;
 pub mod toml;
-pub mod tool;
 
 use std::path::{Path, PathBuf};
 
-pub use metadata::{License, Metadata, Person, Readme};
-pub use tool::{Layout, Mode, ModuleConfig, Preamble, SdistConfig};
+pub use metadata::Metadata;
+pub use toml::{ConfigError, Node, TomlFile};
 
-use self::toml::TableView;
-
-/// Why the configuration could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file could not be read.
-    #[error("failed to read {}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        source: std::io::Error,
-    },
-    /// A value is wrong; points at it.
-    #[error("{}:{line}:{col}: {}{message}\n{snippet}", file.display(), if key.is_empty() { String::new() } else { format!("{key}: ") })]
-    Invalid {
-        /// The file.
-        file: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        col: usize,
-        /// Dotted key path (`project.license`), empty for syntax errors.
-        key: String,
-        /// What is wrong.
-        message: String,
-        /// The offending line with a caret under the value.
-        snippet: String,
-    },
+/// Where a module's cdef comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CdefSource {
+    /// A cdef file, relative to the project root.
+    File(PathBuf),
+    /// Inline cdef text.
+    Code(String),
+    /// Generated from the headers of `[tool.headerkit]` (its `output.cffi`
+    /// path names the module's cdef).
+    Headers(PathBuf),
 }
 
-/// A project, as its `pyproject.toml` describes it.
-#[derive(Debug, Clone, PartialEq)]
+/// Where a module's preamble (the C source given to `set_source`) comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Preamble {
+    /// A file, relative to the project root.
+    File(PathBuf),
+    /// Inline C code.
+    Code(String),
+}
+
+/// API mode (compiled C extension) or ABI mode (generated `.py`, `dlopen`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `set_source(name, preamble)`: a compiled module.
+    Api,
+    /// `set_source(name, None)`: a Python module using `ffi.dlopen()`.
+    Abi,
+}
+
+/// One extension module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleConfig {
+    /// The import name (`pkg._x_cffi`).
+    pub name: String,
+    /// The cdef.
+    pub cdef: CdefSource,
+    /// The preamble (API mode).
+    pub preamble: Option<Preamble>,
+    /// The mode.
+    pub mode: Mode,
+    /// Libraries to link (`-l`).
+    pub libraries: Vec<String>,
+    /// Include directories (relative to the root, or absolute).
+    pub include_dirs: Vec<PathBuf>,
+    /// Library directories.
+    pub library_dirs: Vec<PathBuf>,
+    /// Macros (`-DNAME=VALUE`).
+    pub define_macros: Vec<(String, Option<String>)>,
+    /// Extra C sources compiled into the module.
+    pub sources: Vec<PathBuf>,
+    /// Extra compiler arguments.
+    pub extra_compile_args: Vec<String>,
+    /// Extra linker arguments.
+    pub extra_link_args: Vec<String>,
+    /// The key where it was declared (for messages), or the convention files.
+    pub declared_at: String,
+}
+
+/// A top-level Python package (or module) shipped in the wheel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PythonPackage {
+    /// Import name.
+    pub name: String,
+    /// Its directory (or `.py` file), relative to the root.
+    pub path: PathBuf,
+}
+
+/// `[tool.headerwheel]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolConfig {
+    /// The directory holding the packages (`src` or the root).
+    pub package_dir: PathBuf,
+    /// The packages.
+    pub packages: Vec<PythonPackage>,
+    /// The extension modules, sorted by name.
+    pub modules: Vec<ModuleConfig>,
+    /// Build API-mode modules for the limited API (abi3).
+    pub limited_api: bool,
+    /// Copy external shared libraries into the wheel.
+    pub bundle_libs: bool,
+    /// Extra sdist include globs.
+    pub sdist_include: Vec<String>,
+    /// sdist exclude globs.
+    pub sdist_exclude: Vec<String>,
+}
+
+/// A loaded project.
+#[derive(Debug)]
 pub struct Project {
     /// The project directory.
     pub root: PathBuf,
-    /// Core metadata (with `cffi` added for CFFI modules).
+    /// `pyproject.toml`.
+    pub pyproject: TomlFile,
+    /// `[project]`.
     pub metadata: Metadata,
-    /// Where the Python packages are.
-    pub layout: Layout,
-    /// The CFFI extension modules, sorted by name.
-    pub modules: Vec<ModuleConfig>,
-    /// Build API-mode modules for the limited API when the interpreter allows.
-    pub abi3: bool,
-    /// The sdist's include/exclude lists.
-    pub sdist: SdistConfig,
-    /// Whether `[tool.headerkit]` is present (the header stage may run).
-    pub has_headerkit: bool,
+    /// `[tool.headerwheel]`.
+    pub tool: ToolConfig,
+    /// `[tool.headerkit]`, if present.
+    pub headerkit: Option<headerkit::HeaderkitConfig>,
 }
 
-/// The requirement added to `Requires-Dist` when a project has CFFI modules:
-/// both modes import `_cffi_backend` at run time.
-pub const CFFI_REQUIREMENT: &str = "cffi>=2.0";
+const TOOL_KEYS: &[&str] = &[
+    "package-dir",
+    "python-packages",
+    "limited-api",
+    "bundle-libs",
+    "modules",
+    "sdist",
+];
+const MODULE_KEYS: &[&str] = &[
+    "cdef",
+    "cdef-code",
+    "preamble",
+    "preamble-code",
+    "mode",
+    "libraries",
+    "include-dirs",
+    "library-dirs",
+    "define-macros",
+    "sources",
+    "extra-compile-args",
+    "extra-link-args",
+];
 
-/// Loads and validates `<root>/pyproject.toml`.
-pub fn load(root: &Path) -> Result<Project, ConfigError> {
-    let path = root.join("pyproject.toml");
-    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    load_str(root, Path::new("pyproject.toml"), text)
-}
-
-/// Validates `text` as the `pyproject.toml` of the project at `root`;
-/// `shown` is the file name used in messages.
-pub fn load_str(root: &Path, shown: &Path, text: String) -> Result<Project, ConfigError> {
-    let (source, doc) = toml::parse(shown, text)?;
-    let top = TableView::new(&source, "", &doc)?;
-    let Some(project) = top.table("project")? else {
-        return Err(source.error(&(0..0), "project", "pyproject.toml has no [project] table"));
-    };
-    let mut metadata = metadata::from_project(&project, root)?;
-    let tool = top.table("tool")?;
-    let headerwheel = match &tool {
-        Some(t) => t.table("headerwheel")?,
-        None => None,
-    };
-    let has_headerkit = tool.as_ref().is_some_and(|t| t.get("headerkit").is_some());
-    let settings = tool::from_tool(headerwheel.as_ref(), &source, root, &metadata)?;
-    if !settings.modules.is_empty() {
-        metadata.ensure_dependency(CFFI_REQUIREMENT);
+impl Project {
+    /// Loads `root/pyproject.toml`.
+    pub fn load(root: &Path) -> Result<Project, ConfigError> {
+        let pyproject = TomlFile::read(&root.join("pyproject.toml"), Path::new("pyproject.toml"))?;
+        let doc = pyproject.root();
+        doc.only_keys(&["build-system", "project", "tool", "dependency-groups"])?;
+        let project = doc
+            .get("project")?
+            .ok_or_else(|| pyproject.error(None, "project", "the [project] table is missing (headerwheel reads the PEP 621 metadata)"))?;
+        let metadata = Metadata::from_project(&project, root)?;
+        let tool_node = match doc.get("tool")? {
+            Some(t) => t.get("headerwheel")?,
+            None => None,
+        };
+        let hk_node = match doc.get("tool")? {
+            Some(t) => t.get("headerkit")?,
+            None => None,
+        };
+        let headerkit = hk_node
+            .map(|n| headerkit::HeaderkitConfig::from_node(&n, &|v| std::env::var(v).ok()))
+            .transpose()?;
+        let output = headerkit.as_ref().and_then(|h| h.output_cffi.clone());
+        let tool = read_tool(tool_node.as_ref(), root, &metadata, output.as_deref())?;
+        Ok(Project {
+            root: root.to_path_buf(),
+            pyproject,
+            metadata,
+            tool,
+            headerkit,
+        })
     }
-    Ok(Project {
-        root: root.to_path_buf(),
-        metadata,
-        layout: settings.layout,
-        modules: settings.modules,
-        abi3: settings.abi3,
-        sdist: settings.sdist,
-        has_headerkit,
+}
+
+fn paths(node: Option<Node<'_>>) -> Result<Vec<PathBuf>, ConfigError> {
+    Ok(match node {
+        Some(n) => n.str_array()?.into_iter().map(|(s, _)| PathBuf::from(s)).collect(),
+        None => Vec::new(),
     })
 }
 
-#[cfg(test)]
-mod tests;
+fn strings(node: Option<Node<'_>>) -> Result<Vec<String>, ConfigError> {
+    Ok(match node {
+        Some(n) => n.str_array()?.into_iter().map(|(s, _)| s).collect(),
+        None => Vec::new(),
+    })
+}
+
+fn valid_module_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('.').all(|p| {
+            !p.is_empty()
+                && p.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
+fn read_tool(
+    node: Option<&Node<'_>>,
+    root: &Path,
+    metadata: &Metadata,
+    headers_output: Option<&Path>,
+) -> Result<ToolConfig, ConfigError> {
+    if let Some(n) = node {
+        n.only_keys(TOOL_KEYS)?;
+    }
+    let get = |k: &str| -> Result<Option<Node<'_>>, ConfigError> {
+        match node {
+            Some(n) => n.get(k),
+            None => Ok(None),
+        }
+    };
+    let limited_api = get("limited-api")?.map(|n| n.bool()).transpose()?.unwrap_or(true);
+    let bundle_libs = get("bundle-libs")?.map(|n| n.bool()).transpose()?.unwrap_or(false);
+    let (sdist_include, sdist_exclude) = match get("sdist")? {
+        Some(s) => {
+            s.only_keys(&["include", "exclude"])?;
+            (strings(s.get("include")?)?, strings(s.get("exclude")?)?)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    // Packages.
+    let import_name = metadata::filename_name(&metadata.name);
+    let package_dir = match get("package-dir")? {
+        Some(n) => {
+            let d = PathBuf::from(n.str()?);
+            if !root.join(&d).is_dir() {
+                return Err(n.error(format!("'{}' is not a directory", d.display())));
+            }
+            d
+        }
+        None => {
+            if root.join("src").is_dir() {
+                PathBuf::from("src")
+            } else {
+                PathBuf::new()
+            }
+        }
+    };
+    let mut packages = Vec::new();
+    if let Some(n) = get("python-packages")? {
+        for (p, pn) in n.str_array()? {
+            if !valid_module_name(&p) || p.contains('.') {
+                return Err(pn.error(format!("'{p}' is not a top-level package name")));
+            }
+            let dir = package_dir.join(&p);
+            let file = package_dir.join(format!("{p}.py"));
+            let path = if root.join(&dir).is_dir() {
+                dir
+            } else if root.join(&file).is_file() {
+                file
+            } else {
+                return Err(pn.error(format!("neither '{}' nor '{}' exists", dir.display(), file.display())));
+            };
+            packages.push(PythonPackage { name: p, path });
+        }
+    } else {
+        let dir = package_dir.join(&import_name);
+        let file = package_dir.join(format!("{import_name}.py"));
+        if root.join(&dir).is_dir() {
+            packages.push(PythonPackage {
+                name: import_name.clone(),
+                path: dir,
+            });
+        } else if root.join(&file).is_file() {
+            packages.push(PythonPackage {
+                name: import_name.clone(),
+                path: file,
+            });
+        }
+    }
+    // Modules declared in the table.
+    let mut modules: Vec<ModuleConfig> = Vec::new();
+    if let Some(mods) = get("modules")? {
+        for (name, m) in mods.table()? {
+            if !valid_module_name(&name) {
+                return Err(m.error(format!("'{name}' is not a valid module import name")));
+            }
+            m.only_keys(MODULE_KEYS)?;
+            let mode = match m.get("mode")? {
+                None => Mode::Api,
+                Some(n) => match n.str()? {
+                    "api" => Mode::Api,
+                    "abi" => Mode::Abi,
+                    other => return Err(n.error(format!("'{other}' is not a mode: use \"api\" or \"abi\""))),
+                },
+            };
+            let convention = convention_files(&package_dir, &name);
+            let cdef = match (m.get("cdef")?, m.get("cdef-code")?) {
+                (Some(_), Some(c)) => return Err(c.error("give 'cdef' or 'cdef-code', not both")),
+                (Some(f), None) => {
+                    let p = PathBuf::from(f.str()?);
+                    if Some(p.as_path()) == headers_output {
+                        CdefSource::Headers(p)
+                    } else {
+                        if !root.join(&p).is_file() {
+                            return Err(f.error(format!("the cdef file '{}' does not exist", p.display())));
+                        }
+                        CdefSource::File(p)
+                    }
+                }
+                (None, Some(c)) => CdefSource::Code(c.str()?.to_string()),
+                (None, None) => match &convention {
+                    Some((c, _)) if Some(c.as_path()) == headers_output => CdefSource::Headers(c.clone()),
+                    Some((c, _)) if root.join(c).is_file() => CdefSource::File(c.clone()),
+                    _ => {
+                        let hint = convention
+                            .map(|(c, _)| format!(" (or create '{}')", c.display()))
+                            .unwrap_or_default();
+                        return Err(m.error(format!("module '{name}' needs 'cdef' or 'cdef-code'{hint}")));
+                    }
+                },
+            };
+            let preamble = match (m.get("preamble")?, m.get("preamble-code")?) {
+                (Some(_), Some(c)) => return Err(c.error("give 'preamble' or 'preamble-code', not both")),
+                (Some(f), None) => {
+                    let p = PathBuf::from(f.str()?);
+                    if !root.join(&p).is_file() {
+                        return Err(f.error(format!("the preamble file '{}' does not exist", p.display())));
+                    }
+                    Some(Preamble::File(p))
+                }
+                (None, Some(c)) => Some(Preamble::Code(c.str()?.to_string())),
+                (None, None) => match &convention {
+                    Some((_, s)) if root.join(s).is_file() => Some(Preamble::File(s.clone())),
+                    _ => None,
+                },
+            };
+            if mode == Mode::Api && preamble.is_none() {
+                return Err(m.error(format!(
+                    "API-mode module '{name}' needs 'preamble' or 'preamble-code' (the C code that declares what the cdef names, e.g. '#include <zlib.h>')"
+                )));
+            }
+            if mode == Mode::Abi && preamble.is_some() && (m.get("preamble")?.is_some() || m.get("preamble-code")?.is_some()) {
+                return Err(m.error("an ABI-mode module has no preamble (nothing is compiled)"));
+            }
+            let mut define_macros = Vec::new();
+            if let Some(d) = m.get("define-macros")? {
+                for (k, v) in d.table()? {
+                    let val = match v.str() {
+                        Ok(s) => Some(s.to_string()),
+                        Err(_) => {
+                            if v.bool()? {
+                                None
+                            } else {
+                                continue;
+                            }
+                        }
+                    };
+                    define_macros.push((k, val));
+                }
+            }
+            let sources = paths(m.get("sources")?)?;
+            if let Some(s) = m.get("sources")? {
+                for (p, n) in s.str_array()? {
+                    if !root.join(&p).is_file() {
+                        return Err(n.error(format!("the source file '{p}' does not exist")));
+                    }
+                }
+            }
+            modules.push(ModuleConfig {
+                name: name.clone(),
+                cdef,
+                preamble: if mode == Mode::Abi { None } else { preamble },
+                mode,
+                libraries: strings(m.get("libraries")?)?,
+                include_dirs: paths(m.get("include-dirs")?)?,
+                library_dirs: paths(m.get("library-dirs")?)?,
+                define_macros,
+                sources,
+                extra_compile_args: strings(m.get("extra-compile-args")?)?,
+                extra_link_args: strings(m.get("extra-link-args")?)?,
+                declared_at: m.key.clone(),
+            });
+        }
+    }
+    // The convention: pkg/_x.cdef.txt + pkg/_x.csrc.c → pkg._x_cffi; the
+    // cdef may be the output of [tool.headerkit].
+    for pkg in &packages {
+        let mut found = find_convention_modules(root, &package_dir, &pkg.path);
+        if let Some(out) = headers_output {
+            if let Some(stem) = out.to_str().and_then(|s| s.strip_suffix(".cdef.txt")) {
+                let csrc = PathBuf::from(format!("{stem}.csrc.c"));
+                if root.join(&csrc).is_file() && out.starts_with(&pkg.path) && !found.iter().any(|f| f.0 == out) {
+                    let rel = PathBuf::from(stem);
+                    let rel = rel.strip_prefix(&package_dir).unwrap_or(&rel).to_string_lossy().replace(['/', '\\'], ".");
+                    found.push((out.to_path_buf(), csrc, format!("{rel}_cffi")));
+                }
+            }
+        }
+        for (cdef, csrc, name) in found {
+            let cdef_source = if Some(cdef.as_path()) == headers_output {
+                CdefSource::Headers(cdef.clone())
+            } else {
+                CdefSource::File(cdef.clone())
+            };
+            let claimed = modules
+                .iter()
+                .any(|m| m.name == name || m.cdef == CdefSource::File(cdef.clone()) || m.cdef == CdefSource::Headers(cdef.clone()));
+            if !claimed {
+                modules.push(ModuleConfig {
+                    name,
+                    cdef: cdef_source,
+                    preamble: Some(Preamble::File(csrc)),
+                    mode: Mode::Api,
+                    libraries: Vec::new(),
+                    include_dirs: Vec::new(),
+                    library_dirs: Vec::new(),
+                    define_macros: Vec::new(),
+                    sources: Vec::new(),
+                    extra_compile_args: Vec::new(),
+                    extra_link_args: Vec::new(),
+                    declared_at: cdef.display().to_string(),
+                });
+            }
+        }
+    }
+    modules.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(ToolConfig {
+        package_dir,
+        packages,
+        modules,
+        limited_api,
+        bundle_libs,
+        sdist_include,
+        sdist_exclude,
+    })
+}
+
+/// The convention files of module `pkg.sub._x_cffi`: `pkg/sub/_x.cdef.txt`
+/// and `pkg/sub/_x.csrc.c` under `package_dir`.
+fn convention_files(package_dir: &Path, module: &str) -> Option<(PathBuf, PathBuf)> {
+    let (parent, last) = module.rsplit_once('.')?;
+    let stem = last.strip_suffix("_cffi")?;
+    let dir = package_dir.join(parent.replace('.', "/"));
+    Some((dir.join(format!("{stem}.cdef.txt")), dir.join(format!("{stem}.csrc.c"))))
+}
+
+/// Every `X.cdef.txt` with a sibling `X.csrc.c` inside the package at
+/// `pkg_path`, as (cdef, csrc, module name).
+fn find_convention_modules(root: &Path, package_dir: &Path, pkg_path: &Path) -> Vec<(PathBuf, PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![pkg_path.to_path_buf()];
+    while let Some(rel) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(root.join(&rel)) else { continue };
+        let mut entries: Vec<_> = rd.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let name = e.file_name().to_string_lossy().to_string();
+            let child = rel.join(&name);
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                if name != "__pycache__" && !name.starts_with('.') {
+                    stack.push(child);
+                }
+            } else if let Some(stem) = name.strip_suffix(".cdef.txt") {
+                let csrc = rel.join(format!("{stem}.csrc.c"));
+                if root.join(&csrc).is_file() {
+                    let pkg_mod = rel
+                        .strip_prefix(package_dir)
+                        .unwrap_or(&rel)
+                        .to_string_lossy()
+                        .replace(['/', '\\'], ".");
+                    out.push((child, csrc, format!("{pkg_mod}.{stem}_cffi")));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}

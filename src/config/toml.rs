@@ -1,108 +1,136 @@
-//! A spanned view of a TOML document: every value and key remembers its byte
-//! range, so validation errors can point at `file:line:col` with a caret.
+//! Reading `pyproject.toml` with positions: every value keeps its span, so
+//! a wrong value is reported with its file, line, column, key and a caret.
 
+use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use super::ConfigError;
+use toml_edit::{Item, TableLike, Value};
 
-/// A TOML value with the byte range it was written at.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Node {
-    /// Where the value is in the file.
-    pub span: Range<usize>,
-    /// The value.
-    pub value: Value,
-}
-
-/// A TOML value; tables and inline tables are one kind here.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    /// A string.
-    Str(String),
-    /// An integer.
-    Int(i64),
-    /// A float.
-    Float(f64),
-    /// A boolean.
-    Bool(bool),
-    /// A date or time (kept as written).
-    Datetime(String),
-    /// An array (or array of tables).
-    Array(Vec<Node>),
-    /// A table, in document order.
-    Table(Vec<Entry>),
-}
-
-/// One `key = value` of a table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    /// The key as written.
+/// A configuration error: what is wrong, at which key, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file, as shown to the user.
+    pub file: PathBuf,
+    /// 1-based line and column, when the position is known.
+    pub position: Option<(usize, usize)>,
+    /// The dotted key (`project.version`), empty for file-level errors.
     pub key: String,
-    /// Where the key is in the file.
-    pub key_span: Range<usize>,
-    /// The value.
-    pub node: Node,
+    /// The message.
+    pub message: String,
+    /// The source line and the width of the caret under it.
+    pub snippet: Option<(String, usize)>,
 }
 
-impl Value {
-    /// The TOML type name, for "expected X, found Y" messages.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Value::Str(_) => "a string",
-            Value::Int(_) => "an integer",
-            Value::Float(_) => "a float",
-            Value::Bool(_) => "a boolean",
-            Value::Datetime(_) => "a date-time",
-            Value::Array(_) => "an array",
-            Value::Table(_) => "a table",
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some((l, c)) = self.position {
+            write!(f, ":{l}:{c}")?;
         }
+        if self.key.is_empty() {
+            write!(f, ": {}", self.message)?;
+        } else {
+            write!(f, ": {}: {}", self.key, self.message)?;
+        }
+        if let (Some((line_text, width)), Some((l, c))) = (&self.snippet, self.position) {
+            let gutter = l.to_string().len();
+            let pad: String = line_text
+                .chars()
+                .take(c.saturating_sub(1))
+                .map(|ch| if ch == '\t' { '\t' } else { ' ' })
+                .collect();
+            write!(
+                f,
+                "\n{:gutter$} |\n{l} | {line_text}\n{:gutter$} | {pad}{}",
+                "",
+                "",
+                "^".repeat((*width).max(1)),
+                gutter = gutter
+            )?;
+        }
+        Ok(())
     }
 }
 
-/// A parsed file plus what is needed to point into it.
-#[derive(Debug, Clone)]
-pub struct Source {
-    /// The file (as shown in messages).
-    pub path: PathBuf,
+impl std::error::Error for ConfigError {}
+
+/// A parsed TOML file with its text, for located errors.
+#[derive(Debug)]
+pub struct TomlFile {
+    /// The file as shown in messages.
+    pub display: PathBuf,
     /// Its text.
     pub text: String,
+    /// The document.
+    pub doc: toml_edit::Document<String>,
 }
 
-impl Source {
-    /// 1-based line and column (in characters) of byte offset `at`.
-    pub fn line_col(&self, at: usize) -> (usize, usize) {
-        let at = at.min(self.text.len());
-        let before = &self.text[..at];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = self.text[line_start..at].chars().count() + 1;
-        (line, col)
+impl TomlFile {
+    /// Reads and parses `path`; `display` is how messages name it.
+    pub fn read(path: &Path, display: &Path) -> Result<TomlFile, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: display.to_path_buf(),
+            position: None,
+            key: String::new(),
+            message: format!("cannot read: {e}"),
+            snippet: None,
+        })?;
+        Self::parse(text, display)
     }
 
-    /// An error at `span` about `key` (a dotted path such as `project.license`).
-    pub fn error(&self, span: &Range<usize>, key: &str, message: impl Into<String>) -> ConfigError {
-        let (line, col) = self.line_col(span.start);
-        let line_start = self.text[..span.start.min(self.text.len())]
-            .rfind('\n')
-            .map_or(0, |i| i + 1);
-        let line_end = self.text[line_start..]
-            .find('\n')
-            .map_or(self.text.len(), |i| line_start + i);
-        let line_text = self.text[line_start..line_end].trim_end_matches('\r');
-        // The caret covers the span, clipped to its first line.
-        let end = span.end.clamp(span.start, line_end);
-        let width = self.text[span.start.min(line_end)..end].chars().count().max(1);
-        let gutter = " ".repeat(line.to_string().len());
-        let snippet = format!(
-            "{gutter} |\n{line} | {line_text}\n{gutter} | {}{}",
-            " ".repeat(col - 1),
-            "^".repeat(width)
-        );
-        ConfigError::Invalid {
-            file: self.path.clone(),
-            line,
-            col,
+    /// Parses `text`.
+    pub fn parse(text: String, display: &Path) -> Result<TomlFile, ConfigError> {
+        match toml_edit::Document::parse(text.clone()) {
+            Ok(doc) => Ok(TomlFile {
+                display: display.to_path_buf(),
+                text,
+                doc,
+            }),
+            Err(e) => {
+                let span = e.span();
+                let msg = e.message().trim().to_string();
+                let tmp = TomlFile {
+                    display: display.to_path_buf(),
+                    text: text.clone(),
+                    doc: toml_edit::Document::parse(String::new()).expect("empty TOML parses"),
+                };
+                Err(tmp.error(span, "", format!("invalid TOML: {msg}")))
+            }
+        }
+    }
+
+    /// The root table.
+    pub fn root(&self) -> Node<'_> {
+        Node {
+            file: self,
+            item: NodeItem::Item(self.doc.as_item()),
+            key: String::new(),
+            span: None,
+        }
+    }
+
+    /// An error at `span` for `key`.
+    pub fn error(&self, span: Option<Range<usize>>, key: &str, message: impl Into<String>) -> ConfigError {
+        let (position, snippet) = match span {
+            Some(r) => {
+                let start = r.start.min(self.text.len());
+                let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+                let line_end = self.text[start..].find('\n').map_or(self.text.len(), |i| i + start);
+                let line_no = self.text[..start].matches('\n').count() + 1;
+                let col = self.text[line_start..start].chars().count() + 1;
+                let end = r.end.min(line_end).max(start);
+                let width = self.text[start..end].chars().count();
+                (
+                    Some((line_no, col)),
+                    Some((self.text[line_start..line_end].trim_end_matches('\r').to_string(), width)),
+                )
+            }
+            None => (None, None),
+        };
+        ConfigError {
+            file: self.display.clone(),
+            position,
             key: key.to_string(),
             message: message.into(),
             snippet,
@@ -110,267 +138,202 @@ impl Source {
     }
 }
 
-/// Parses `text` (read from `path`) into a spanned tree.
-pub fn parse(path: &Path, text: String) -> Result<(Source, Node), ConfigError> {
-    let source = Source {
-        path: path.to_path_buf(),
-        text,
-    };
-    let doc = match toml_edit::Document::parse(source.text.clone()) {
-        Ok(doc) => doc,
-        Err(e) => {
-            let span = e.span().unwrap_or(0..0);
-            let message = e.message().trim().to_string();
-            return Err(source.error(&span, "", format!("invalid TOML: {message}")));
-        }
-    };
-    let root = table_node(doc.as_table(), 0..source.text.len());
-    Ok((source, root))
+#[derive(Debug, Clone, Copy)]
+enum NodeItem<'a> {
+    Item(&'a Item),
+    Value(&'a Value),
+    Table(&'a toml_edit::Table),
 }
 
-fn table_entries<'a>(
-    iter: impl Iterator<Item = (&'a toml_edit::Key, Node)>,
-) -> Vec<Entry> {
-    iter.map(|(k, node)| Entry {
-        key: k.get().to_string(),
-        key_span: k.span().unwrap_or(node.span.clone()),
-        node,
-    })
-    .collect()
-}
-
-fn table_node(table: &toml_edit::Table, fallback: Range<usize>) -> Node {
-    let span = table.span().unwrap_or(fallback.clone());
-    let entries = table_entries(table.iter().filter_map(|(k, item)| {
-        let key = table.key(k)?;
-        item_node(item, span.clone()).map(|n| (key, n))
-    }));
-    Node {
-        span,
-        value: Value::Table(entries),
-    }
-}
-
-fn item_node(item: &toml_edit::Item, fallback: Range<usize>) -> Option<Node> {
-    match item {
-        toml_edit::Item::None => None,
-        toml_edit::Item::Value(v) => Some(value_node(v, fallback)),
-        toml_edit::Item::Table(t) => Some(table_node(t, fallback)),
-        toml_edit::Item::ArrayOfTables(a) => {
-            let span = a.span().unwrap_or(fallback.clone());
-            let items = a.iter().map(|t| table_node(t, span.clone())).collect();
-            Some(Node {
-                span,
-                value: Value::Array(items),
-            })
-        }
-    }
-}
-
-fn value_node(v: &toml_edit::Value, fallback: Range<usize>) -> Node {
-    let span = v.span().unwrap_or(fallback);
-    let value = match v {
-        toml_edit::Value::String(s) => Value::Str(s.value().clone()),
-        toml_edit::Value::Integer(i) => Value::Int(*i.value()),
-        toml_edit::Value::Float(f) => Value::Float(*f.value()),
-        toml_edit::Value::Boolean(b) => Value::Bool(*b.value()),
-        toml_edit::Value::Datetime(d) => Value::Datetime(d.value().to_string()),
-        toml_edit::Value::Array(a) => {
-            Value::Array(a.iter().map(|x| value_node(x, span.clone())).collect())
-        }
-        toml_edit::Value::InlineTable(t) => {
-            let entries = table_entries(t.iter().filter_map(|(k, v)| {
-                let key = t.key(k)?;
-                Some((key, value_node(v, span.clone())))
-            }));
-            Value::Table(entries)
-        }
-    };
-    Node { span, value }
-}
-
-/// Typed access to a table's entries, erroring with the key's path.
+/// A value in the file, with its dotted key and span.
 #[derive(Debug, Clone)]
-pub struct TableView<'a> {
-    /// The file, for errors.
-    pub source: &'a Source,
-    /// Dotted path of this table (`project`, `tool.headerwheel`).
-    pub path: String,
-    /// The table node.
-    pub node: &'a Node,
-    /// Its entries.
-    pub entries: &'a [Entry],
+pub struct Node<'a> {
+    file: &'a TomlFile,
+    item: NodeItem<'a>,
+    /// The dotted key.
+    pub key: String,
+    span: Option<Range<usize>>,
 }
 
-impl<'a> TableView<'a> {
-    /// Views `node` (which must be a table) at `path`.
-    pub fn new(source: &'a Source, path: &str, node: &'a Node) -> Result<Self, ConfigError> {
-        match &node.value {
-            Value::Table(entries) => Ok(TableView {
-                source,
-                path: path.to_string(),
-                node,
-                entries,
-            }),
-            other => Err(source.error(
-                &node.span,
-                path,
-                format!("expected a table, found {}", other.type_name()),
-            )),
+impl<'a> Node<'a> {
+    fn value(&self) -> Option<&'a Value> {
+        match self.item {
+            NodeItem::Item(i) => i.as_value(),
+            NodeItem::Value(v) => Some(v),
+            NodeItem::Table(_) => None,
         }
     }
 
-    /// The dotted path of `key` in this table.
-    pub fn key_path(&self, key: &str) -> String {
-        let quoted = if key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            key.to_string()
-        } else {
-            format!("\"{key}\"")
+    fn span(&self) -> Option<Range<usize>> {
+        self.span.clone().or_else(|| match self.item {
+            NodeItem::Item(i) => i.span(),
+            NodeItem::Value(v) => v.span(),
+            NodeItem::Table(t) => t.span(),
+        })
+    }
+
+    /// An error located at this value.
+    pub fn error(&self, message: impl Into<String>) -> ConfigError {
+        self.file.error(self.span(), &self.key, message)
+    }
+
+    fn kind(&self) -> &'static str {
+        match self.item {
+            NodeItem::Item(Item::Table(_)) | NodeItem::Table(_) => "a table",
+            NodeItem::Item(Item::ArrayOfTables(_)) => "an array of tables",
+            NodeItem::Item(Item::None) => "nothing",
+            _ => match self.value() {
+                Some(Value::String(_)) => "a string",
+                Some(Value::Integer(_)) => "an integer",
+                Some(Value::Float(_)) => "a float",
+                Some(Value::Boolean(_)) => "a boolean",
+                Some(Value::Datetime(_)) => "a date-time",
+                Some(Value::Array(_)) => "an array",
+                Some(Value::InlineTable(_)) => "a table",
+                None => "a value",
+            },
+        }
+    }
+
+    fn table_like(&self) -> Option<&'a dyn TableLike> {
+        match self.item {
+            NodeItem::Item(i) => i.as_table_like(),
+            NodeItem::Value(Value::InlineTable(t)) => Some(t as &dyn TableLike),
+            NodeItem::Value(_) => None,
+            NodeItem::Table(t) => Some(t as &dyn TableLike),
+        }
+    }
+
+    fn child_key(&self, k: &str) -> String {
+        let needs_quotes = k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let k = if needs_quotes { format!("\"{k}\"") } else { k.to_string() };
+        if self.key.is_empty() { k } else { format!("{}.{k}", self.key) }
+    }
+
+    /// This value as a table, or an error.
+    pub fn table(&self) -> Result<Vec<(String, Node<'a>)>, ConfigError> {
+        let Some(t) = self.table_like() else {
+            return Err(self.error(format!("expected a table, found {}", self.kind())));
         };
-        if self.path.is_empty() {
-            quoted
-        } else {
-            format!("{}.{quoted}", self.path)
-        }
+        Ok(t.iter()
+            .map(|(k, item)| {
+                let key_span = t.get_key_value(k).and_then(|(key, _)| key.span());
+                (
+                    k.to_string(),
+                    Node {
+                        file: self.file,
+                        item: NodeItem::Item(item),
+                        key: self.child_key(k),
+                        span: item.span().or(key_span),
+                    },
+                )
+            })
+            .collect())
     }
 
-    /// The entry for `key`, if present.
-    pub fn entry(&self, key: &str) -> Option<&'a Entry> {
-        self.entries.iter().find(|e| e.key == key)
+    /// The member `k` of this table (an error if this is not a table).
+    pub fn get(&self, k: &str) -> Result<Option<Node<'a>>, ConfigError> {
+        Ok(self.table()?.into_iter().find(|(name, _)| name == k).map(|(_, n)| n))
     }
 
-    /// The value of `key`, if present.
-    pub fn get(&self, key: &str) -> Option<&'a Node> {
-        self.entry(key).map(|e| &e.node)
-    }
-
-    /// Errors on the first key not in `allowed`.
-    pub fn deny_unknown(&self, allowed: &[&str]) -> Result<(), ConfigError> {
-        for e in self.entries {
-            if !allowed.contains(&e.key.as_str()) {
-                let mut known: Vec<&str> = allowed.to_vec();
-                known.sort_unstable();
-                return Err(self.source.error(
-                    &e.key_span,
-                    &self.key_path(&e.key),
-                    format!(
-                        "unknown key `{}` in [{}] (expected one of: {})",
-                        e.key,
-                        self.path,
-                        known.join(", ")
-                    ),
-                ));
+    /// Rejects keys of this table outside `allowed`, suggesting the closest.
+    pub fn only_keys(&self, allowed: &[&str]) -> Result<(), ConfigError> {
+        for (k, n) in self.table()? {
+            if !allowed.contains(&k.as_str()) {
+                let hint = closest(&k, allowed).map(|c| format!(" (did you mean '{c}'?)")).unwrap_or_default();
+                let key_span = self
+                    .table_like()
+                    .and_then(|t| t.get_key_value(&k))
+                    .and_then(|(key, _)| key.span());
+                let mut e = n.error(format!("unknown key '{k}'{hint}; expected one of: {}", allowed.join(", ")));
+                if let Some(s) = key_span {
+                    e = self.file.error(Some(s), &n.key, e.message);
+                }
+                return Err(e);
             }
         }
         Ok(())
     }
 
-    /// An error at `node`, about `key` of this table.
-    pub fn error_at(&self, node: &Node, key: &str, message: impl Into<String>) -> ConfigError {
-        self.source.error(&node.span, &self.key_path(key), message)
-    }
-
-    fn wrong_type(&self, key: &str, node: &Node, expected: &str) -> ConfigError {
-        self.error_at(
-            node,
-            key,
-            format!("expected {expected}, found {}", node.value.type_name()),
-        )
-    }
-
-    /// The string at `key`, if present.
-    pub fn str(&self, key: &str) -> Result<Option<(&'a str, &'a Node)>, ConfigError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(n) => match &n.value {
-                Value::Str(s) => Ok(Some((s.as_str(), n))),
-                _ => Err(self.wrong_type(key, n, "a string")),
-            },
+    /// This value as a string.
+    pub fn str(&self) -> Result<&'a str, ConfigError> {
+        match self.value() {
+            Some(Value::String(s)) => Ok(s.value().as_str()),
+            _ => Err(self.error(format!("expected a string, found {}", self.kind()))),
         }
     }
 
-    /// The boolean at `key`, if present.
-    pub fn bool(&self, key: &str) -> Result<Option<bool>, ConfigError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(n) => match &n.value {
-                Value::Bool(b) => Ok(Some(*b)),
-                _ => Err(self.wrong_type(key, n, "a boolean")),
-            },
+    /// This value as a boolean.
+    pub fn bool(&self) -> Result<bool, ConfigError> {
+        match self.value() {
+            Some(Value::Boolean(b)) => Ok(*b.value()),
+            _ => Err(self.error(format!("expected true or false, found {}", self.kind()))),
         }
     }
 
-    /// The array of strings at `key` (empty if absent), each with its node.
-    pub fn str_array(&self, key: &str) -> Result<Vec<(&'a str, &'a Node)>, ConfigError> {
-        match self.get(key) {
-            None => Ok(Vec::new()),
-            Some(n) => match &n.value {
-                Value::Array(items) => items
+    /// This value as an array of values.
+    pub fn array(&self) -> Result<Vec<Node<'a>>, ConfigError> {
+        match self.item {
+            NodeItem::Item(Item::ArrayOfTables(a)) => Ok(a
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Node {
+                    file: self.file,
+                    item: NodeItem::Table(t),
+                    key: format!("{}[{i}]", self.key),
+                    span: t.span(),
+                })
+                .collect()),
+            _ => match self.value() {
+                Some(Value::Array(a)) => Ok(a
                     .iter()
-                    .map(|item| match &item.value {
-                        Value::Str(s) => Ok((s.as_str(), item)),
-                        _ => Err(self.wrong_type(key, item, "a string")),
+                    .enumerate()
+                    .map(|(i, v)| Node {
+                        file: self.file,
+                        item: NodeItem::Value(v),
+                        key: format!("{}[{i}]", self.key),
+                        span: v.span(),
                     })
-                    .collect(),
-                _ => Err(self.wrong_type(key, n, "an array of strings")),
+                    .collect()),
+                _ => Err(self.error(format!("expected an array, found {}", self.kind()))),
             },
         }
     }
 
-    /// The sub-table at `key`, if present.
-    pub fn table(&self, key: &str) -> Result<Option<TableView<'a>>, ConfigError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(n) => match &n.value {
-                Value::Table(entries) => Ok(Some(TableView {
-                    source: self.source,
-                    path: self.key_path(key),
-                    node: n,
-                    entries,
-                })),
-                _ => Err(self.wrong_type(key, n, "a table")),
-            },
-        }
+    /// This value as an array of tables (`[[x]]` or an inline array).
+    pub fn tables(&self) -> Result<Vec<Node<'a>>, ConfigError> {
+        self.array()
+    }
+
+    /// This value as an array of strings.
+    pub fn str_array(&self) -> Result<Vec<(String, Node<'a>)>, ConfigError> {
+        self.array()?
+            .into_iter()
+            .map(|n| Ok((n.str()?.to_string(), n)))
+            .collect()
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn line_col_counts_characters() {
-        let s = Source {
-            path: "p.toml".into(),
-            text: "a = 1\nbé = \"x\"\n".into(),
-        };
-        assert_eq!(s.line_col(0), (1, 1));
-        assert_eq!(s.line_col(6), (2, 1));
-        // `=` after the two-byte é is column 4.
-        assert_eq!(s.line_col(10), (2, 4));
+/// The allowed word closest to `word` (edit distance ≤ 2), for hints.
+pub fn closest<'s>(word: &str, allowed: &[&'s str]) -> Option<&'s str> {
+    fn dist(a: &str, b: &str) -> usize {
+        let a: Vec<char> = a.chars().collect();
+        let b: Vec<char> = b.chars().collect();
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for i in 1..=a.len() {
+            let mut cur = vec![i; b.len() + 1];
+            for j in 1..=b.len() {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            }
+            prev = cur;
+        }
+        prev[b.len()]
     }
-
-    #[test]
-    fn syntax_error_points_at_the_line() {
-        let err = parse(Path::new("pyproject.toml"), "[project]\nname = \n".into()).unwrap_err();
-        let text = err.to_string();
-        assert!(text.starts_with("pyproject.toml:2:"), "{text}");
-        assert!(text.contains("invalid TOML"), "{text}");
-        assert!(text.contains("2 | name = "), "{text}");
-    }
-
-    #[test]
-    fn spans_of_nested_values() {
-        let text = "[project]\nname = \"x\"\ndeps = [\"a\", \"b\"]\n";
-        let (src, root) = parse(Path::new("p.toml"), text.into()).unwrap();
-        let top = TableView::new(&src, "", &root).unwrap();
-        let project = top.table("project").unwrap().unwrap();
-        assert_eq!(project.path, "project");
-        let deps = project.str_array("deps").unwrap();
-        assert_eq!(deps[1].0, "b");
-        assert_eq!(src.line_col(deps[1].1.span.start), (3, 14));
-    }
+    allowed
+        .iter()
+        .map(|a| (dist(word, a), *a))
+        .filter(|(d, _)| *d <= (word.chars().count() / 3 + 1).max(2))
+        .min()
+        .map(|(_, a)| a)
 }

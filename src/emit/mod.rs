@@ -7,6 +7,11 @@
 
 use std::path::Path;
 
+use crate::cdef::Ffi;
+use crate::model::Types;
+
+mod recompiler;
+
 /// CFFI's C headers, read from the installed `cffi` package, which the
 /// emitted C source inlines (`_cffi_include.h` with `parse_c_type.h` spliced
 /// in, `_cffi_errors.h`, and `_embedding.h` for embedding).
@@ -66,21 +71,7 @@ impl Default for EmitOptions {
     }
 }
 
-/// One `ffi.cdef()` call: its text, where it came from (shown in errors) and
-/// its options.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CdefInput {
-    /// The cdef text.
-    pub text: String,
-    /// File name shown in error messages (`<cdef source string>` if none).
-    pub origin: String,
-    /// `ffi.cdef(..., override=True)`.
-    pub override_: bool,
-    /// `ffi.cdef(..., packed=True)`.
-    pub packed: bool,
-    /// `ffi.cdef(..., pack=N)`.
-    pub pack: Option<u32>,
-}
+pub use crate::cdef::CdefInput;
 
 /// A cdef or emit error, already formatted for the user
 /// (`file:line:col: message`, the offending line quoted).
@@ -92,7 +83,7 @@ pub struct EmitError {
 }
 
 /// Emits the API-mode C source of `module_name` for `cdefs` and `preamble`,
-/// as `ffi.set_source(module_name, preamble); ffi.emit_c_code()` would.
+/// byte-identical to `ffi.emit_c_code()`.
 pub fn c_source(
     module_name: &str,
     cdefs: &[CdefInput],
@@ -100,21 +91,66 @@ pub fn c_source(
     runtime: &CffiRuntime,
     options: &EmitOptions,
 ) -> Result<String, EmitError> {
-    let _ = (module_name, cdefs, preamble, runtime, options);
-    Err(EmitError {
-        message: "the native emitter is not merged yet".into(),
-    })
+    let (mut types, ffi) = parse_all(cdefs)?;
+    emit_c(&mut types, &ffi, module_name, preamble, runtime, options)
 }
 
 /// Emits the ABI-mode Python source of `module_name` for `cdefs`,
-/// as `ffi.set_source(module_name, None); ffi.emit_python_code()` would.
-pub fn py_source(
+/// byte-identical to CFFI's out-of-line ABI mode (`set_source(name, None)`).
+pub fn py_source(module_name: &str, cdefs: &[CdefInput], options: &EmitOptions) -> Result<String, EmitError> {
+    let (mut types, ffi) = parse_all(cdefs)?;
+    emit_py(&mut types, &ffi, module_name, options)
+}
+
+fn parse_all(cdefs: &[CdefInput]) -> Result<(Types, Ffi), EmitError> {
+    let mut types = Types::new();
+    let mut ffi = Ffi::new();
+    for c in cdefs {
+        ffi.cdef(&mut types, c).map_err(|e| EmitError { message: e.to_string() })?;
+    }
+    Ok((types, ffi))
+}
+
+/// Emits the C source of an already parsed FFI (`ffi` and the FFIs it
+/// includes share `types`).
+pub fn emit_c(
+    types: &mut Types,
+    ffi: &Ffi,
     module_name: &str,
-    cdefs: &[CdefInput],
+    preamble: &str,
+    runtime: &CffiRuntime,
     options: &EmitOptions,
 ) -> Result<String, EmitError> {
-    let _ = (module_name, cdefs, options);
-    Err(EmitError {
-        message: "the native emitter is not merged yet".into(),
-    })
+    let mut r = recompiler::Recompiler::new(types, ffi, module_name, false, options);
+    r.collect_type_table()?;
+    r.collect_step_tables()?;
+    r.write_c_source(preamble, runtime)
+}
+
+/// Emits the ABI-mode Python source of an already parsed FFI.
+pub fn emit_py(types: &mut Types, ffi: &Ffi, module_name: &str, options: &EmitOptions) -> Result<String, EmitError> {
+    let mut r = recompiler::Recompiler::new(types, ffi, module_name, true, options);
+    r.collect_type_table()?;
+    r.collect_step_tables()?;
+    r.write_py_source()
+}
+
+/// Finds the installed `cffi` package: `$HEADERWHEEL_CFFI_DIR`, else asks
+/// `$PYTHON` (or `python3`) where `cffi` is.
+pub fn locate_cffi_dir() -> std::io::Result<std::path::PathBuf> {
+    if let Some(d) = std::env::var_os("HEADERWHEEL_CFFI_DIR") {
+        return Ok(d.into());
+    }
+    let py = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let out = std::process::Command::new(&py)
+        .args(["-c", "import cffi, os; print(os.path.dirname(cffi.__file__))"])
+        .output()
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot run {py} to find cffi: {e}")))?;
+    if !out.status.success() {
+        return Err(std::io::Error::other(format!(
+            "{py} cannot import cffi (install cffi==2.1.1, or set HEADERWHEEL_CFFI_DIR): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().into())
 }

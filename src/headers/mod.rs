@@ -1,4 +1,490 @@
-//! C headers → header model, through libclang.
+//! C headers → header model, through libclang: one walk over the
+//! translation unit, keeping the project's declarations and the types they
+//! need; macros evaluated from their tokens.
 //!
 //! `clang` is the only module of the crate allowed to use `unsafe`.
 pub mod clang;
+pub mod exports;
+pub mod macros;
+pub mod model;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use clang::kinds::*;
+use clang::{Cursor, Libclang, TranslationUnit, Type};
+use model::{CType, EnumDecl, Field, Function, HeaderModel, Item, Loc, Macro, Record, Typedef, Variable};
+
+/// What to parse.
+#[derive(Debug, Clone, Default)]
+pub struct ParseRequest {
+    /// The header file, or a name for `code`.
+    pub header: PathBuf,
+    /// Source text (an umbrella header of `#include` lines), instead of the file.
+    pub code: Option<String>,
+    /// `-I` directories.
+    pub include_dirs: Vec<PathBuf>,
+    /// `-D` definitions (`NAME` or `NAME=VALUE`).
+    pub defines: Vec<String>,
+    /// Extra compiler arguments.
+    pub args: Vec<String>,
+    /// Files whose declarations belong to the project (besides the rule in
+    /// [`is_project_file`]).
+    pub project_files: Vec<PathBuf>,
+}
+
+/// A header could not be parsed.
+#[derive(Debug, thiserror::Error)]
+pub enum HeaderError {
+    /// libclang is missing.
+    #[error("libclang is not available: {0}")]
+    NoLibclang(String),
+    /// libclang could not parse.
+    #[error("{0}")]
+    Parse(String),
+    /// Errors in the header: every one, with file:line:col.
+    #[error("{} error{} in {}:\n{}", .errors.len(), if .errors.len() == 1 { "" } else { "s" }, .header.display(), .errors.join("\n"))]
+    Diagnostics {
+        /// The header.
+        header: PathBuf,
+        /// `file:line:col: error: message` lines.
+        errors: Vec<String>,
+    },
+}
+
+/// Whether `file` belongs to the project whose main header is `main`: the
+/// main header itself, or a file in the library's own directory
+/// (`/usr/include/nng/...` for `nng/nng.h`, `/usr/include/sodium/...` for
+/// `sodium.h`), but not the generic system include roots.
+pub fn is_project_file(file: &Path, main: &Path, extra: &[PathBuf]) -> bool {
+    if file == main || extra.iter().any(|e| e == file) {
+        return true;
+    }
+    let Some(dir) = main.parent() else { return false };
+    let generic = |d: &Path| {
+        matches!(
+            d.to_str(),
+            Some("/usr/include" | "/usr/local/include" | "/include" | "" | "/")
+        ) || d.ends_with("include") && d.parent().is_some_and(|p| p == Path::new("/usr") || p == Path::new("/usr/local"))
+    };
+    let stem = main.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    if file.starts_with(dir.join(&stem)) {
+        return true;
+    }
+    !generic(dir) && file.starts_with(dir)
+}
+
+/// Parses a header into a model.
+pub fn parse(req: &ParseRequest) -> Result<HeaderModel, HeaderError> {
+    let lc = Libclang::get().map_err(HeaderError::NoLibclang)?;
+    let mut args: Vec<String> = vec!["-x".into(), "c".into(), "-std=gnu11".into()];
+    if let Some(b) = clang::builtin_include_dir(lc) {
+        args.push(format!("-isystem{}", b.display()));
+    }
+    for d in &req.include_dirs {
+        args.push(format!("-I{}", d.display()));
+    }
+    for d in &req.defines {
+        args.push(format!("-D{d}"));
+    }
+    args.extend(req.args.iter().cloned());
+    let file = req.header.to_string_lossy().to_string();
+    let tu = TranslationUnit::parse(lc, &file, req.code.as_deref(), &args).map_err(HeaderError::Parse)?;
+    let errors: Vec<String> = tu
+        .diagnostics()
+        .into_iter()
+        .filter(|d| d.severity >= 3)
+        .map(|d| match d.location {
+            Some((f, l, c)) => format!("{}:{l}:{c}: error: {}", f.display(), d.message),
+            None => format!("error: {}", d.message),
+        })
+        .collect();
+    if !errors.is_empty() {
+        return Err(HeaderError::Diagnostics {
+            header: req.header.clone(),
+            errors,
+        });
+    }
+    let main = std::fs::canonicalize(&req.header).unwrap_or_else(|_| req.header.clone());
+    let mut w = Walker {
+        model: HeaderModel::default(),
+        records: HashMap::new(),
+        enums: HashMap::new(),
+        typedefs: HashMap::new(),
+        main,
+        code_name: req.code.as_ref().map(|_| req.header.clone()),
+        extra: req.project_files.clone(),
+        project_cache: HashMap::new(),
+    };
+    let root = tu.cursor();
+    let mut files: BTreeSet<String> = BTreeSet::new();
+    if req.code.is_none() {
+        files.insert(file.clone());
+    }
+    let top = root.children();
+    for c in &top {
+        if c.kind() == CXCursor_InclusionDirective {
+            if let Some(f) = c.included_file() {
+                files.insert(f.to_string_lossy().to_string());
+            }
+        }
+    }
+    for c in &top {
+        w.top_level(c);
+    }
+    // Macros last: their values may use enum constants.
+    let mut raw_macros = Vec::new();
+    for c in &top {
+        if c.kind() == CXCursor_MacroDefinition && !c.is_macro_function_like() {
+            let loc = w.loc(c);
+            if loc.file.is_empty() {
+                continue; // builtin
+            }
+            let toks: Vec<String> = c.tokens().into_iter().map(|(_, s)| s).collect();
+            if toks.is_empty() {
+                continue;
+            }
+            raw_macros.push((toks[0].clone(), toks[1..].to_vec(), loc));
+        }
+    }
+    let mut known: HashMap<String, Vec<String>> = HashMap::new();
+    for (n, t, _) in &raw_macros {
+        known.insert(n.clone(), t.clone());
+    }
+    let mut enum_consts: HashMap<String, i128> = HashMap::new();
+    for e in &w.model.enums {
+        for (n, v) in &e.values {
+            enum_consts.insert(n.clone(), *v);
+        }
+    }
+    for (name, tokens, loc) in raw_macros {
+        if !loc.project {
+            continue;
+        }
+        let value = macros::evaluate(&tokens, &known, &enum_consts);
+        w.model.macros.push(Macro { name, tokens, value, loc });
+    }
+    w.model.files = files.into_iter().collect();
+    Ok(w.model)
+}
+
+struct Walker {
+    model: HeaderModel,
+    records: HashMap<(String, u32, u32, String), usize>,
+    enums: HashMap<(String, u32, u32, String), usize>,
+    typedefs: HashMap<String, usize>,
+    main: PathBuf,
+    code_name: Option<PathBuf>,
+    extra: Vec<PathBuf>,
+    project_cache: HashMap<String, bool>,
+}
+
+impl Walker {
+    fn loc(&mut self, c: &Cursor<'_>) -> Loc {
+        match c.location() {
+            Some((f, line, _)) => {
+                let file = f.to_string_lossy().to_string();
+                let project = match self.project_cache.get(&file) {
+                    Some(p) => *p,
+                    None => {
+                        let p = if self.code_name.as_deref() == Some(f.as_path()) {
+                            false
+                        } else {
+                            let canon = std::fs::canonicalize(&f).unwrap_or(f.clone());
+                            is_project_file(&canon, &self.main, &self.extra) || is_project_file(&f, &self.main, &self.extra)
+                        };
+                        self.project_cache.insert(file.clone(), p);
+                        p
+                    }
+                };
+                Loc { file, line, project }
+            }
+            None => Loc::default(),
+        }
+    }
+
+    fn key(&self, c: &Cursor<'_>) -> (String, u32, u32, String) {
+        match c.location() {
+            Some((f, l, col)) => (f.to_string_lossy().to_string(), l, col, c.spelling()),
+            None => (String::new(), 0, 0, c.spelling()),
+        }
+    }
+
+    fn top_level(&mut self, c: &Cursor<'_>) {
+        match c.kind() {
+            k if k == CXCursor_StructDecl || k == CXCursor_UnionDecl => {
+                let id = self.record(c);
+                if !c.is_anonymous() && !self.model.items.contains(&Item::Record(id)) {
+                    self.model.items.push(Item::Record(id));
+                }
+            }
+            k if k == CXCursor_EnumDecl => {
+                let id = self.enum_decl(c);
+                if !self.model.items.contains(&Item::Enum(id)) {
+                    self.model.items.push(Item::Enum(id));
+                }
+            }
+            k if k == CXCursor_TypedefDecl => {
+                let id = self.typedef(c);
+                self.model.items.push(Item::Typedef(id));
+            }
+            k if k == CXCursor_FunctionDecl => {
+                let name = c.spelling();
+                if self.model.functions.iter().any(|f| f.name == name) {
+                    return;
+                }
+                let loc = self.loc(c);
+                let ty = self.ctype(c.ty());
+                let param_names = c
+                    .arguments()
+                    .iter()
+                    .map(|a| {
+                        let n = a.spelling();
+                        (!n.is_empty()).then_some(n)
+                    })
+                    .collect();
+                let inline = c.is_inline() || c.storage_class() == CX_SC_Static;
+                self.model.functions.push(Function {
+                    name,
+                    ty,
+                    param_names,
+                    inline,
+                    loc,
+                });
+                self.model.items.push(Item::Function(self.model.functions.len() - 1));
+            }
+            k if k == CXCursor_VarDecl => {
+                let name = c.spelling();
+                if self.model.variables.iter().any(|v| v.name == name) || c.storage_class() == CX_SC_Static {
+                    return;
+                }
+                let loc = self.loc(c);
+                let ty = self.ctype(c.ty());
+                self.model.variables.push(Variable { name, ty, loc });
+                self.model.items.push(Item::Variable(self.model.variables.len() - 1));
+            }
+            _ => {}
+        }
+    }
+
+    fn record(&mut self, c: &Cursor<'_>) -> usize {
+        let def = c.definition().unwrap_or(*c);
+        let canon = if c.definition().is_some() { def } else { *c };
+        // One entry per entity: key by the first declaration seen for the tag.
+        let tag = (!c.is_anonymous()).then(|| c.spelling()).filter(|s| !s.is_empty());
+        let is_union = c.kind() == CXCursor_UnionDecl;
+        let key = match &tag {
+            Some(t) => (if is_union { "union" } else { "struct" }.to_string(), 0, 0, t.clone()),
+            None => self.key(&canon),
+        };
+        let id = match self.records.get(&key) {
+            Some(&id) => id,
+            None => {
+                let loc = self.loc(&canon);
+                self.model.records.push(Record {
+                    is_union,
+                    tag: tag.clone(),
+                    fields: None,
+                    packed: false,
+                    size: None,
+                    align: None,
+                    loc,
+                });
+                let id = self.model.records.len() - 1;
+                self.records.insert(key, id);
+                id
+            }
+        };
+        if self.model.records[id].fields.is_none() {
+            if let Some(d) = c.definition() {
+                self.model.records[id].fields = Some(Vec::new());
+                self.model.records[id].loc = self.loc(&d);
+                let mut fields = Vec::new();
+                let children = d.children();
+                for (i, f) in children.iter().enumerate() {
+                    match f.kind() {
+                        k if k == CXCursor_FieldDecl => {
+                            let name = f.spelling();
+                            // An anonymous struct/union member appears as the
+                            // record decl followed by an unnamed field of its type.
+                            let ty = self.ctype(f.ty());
+                            fields.push(Field {
+                                name: (!name.is_empty()).then_some(name),
+                                ty,
+                                bits: f.bitfield_width(),
+                                offset_bits: f.field_offset_bits(),
+                            });
+                        }
+                        k if k == CXCursor_StructDecl || k == CXCursor_UnionDecl => {
+                            let nested = self.record(f);
+                            // A nested anonymous record with no field naming it
+                            // is an anonymous member (C11).
+                            let named_by_next_field = children
+                                .get(i + 1)
+                                .is_some_and(|n| n.kind() == CXCursor_FieldDecl && self.ctype(n.ty()).unqualified() == &CType::Record(nested));
+                            if f.is_anonymous() && !named_by_next_field {
+                                fields.push(Field {
+                                    name: None,
+                                    ty: CType::Record(nested),
+                                    bits: None,
+                                    offset_bits: None,
+                                });
+                            }
+                        }
+                        k if k == CXCursor_EnumDecl => {
+                            self.enum_decl(f);
+                        }
+                        _ => {}
+                    }
+                }
+                let ty = d.ty();
+                let r = &mut self.model.records[id];
+                r.fields = Some(fields);
+                r.packed = d.has_layout_attribute();
+                r.size = ty.size_of();
+                r.align = ty.align_of();
+            }
+        }
+        id
+    }
+
+    fn enum_decl(&mut self, c: &Cursor<'_>) -> usize {
+        let def = c.definition().unwrap_or(*c);
+        let tag = (!def.spelling().is_empty() && !def.is_anonymous()).then(|| def.spelling());
+        let tag = tag.filter(|t| !t.starts_with("enum (") && !t.contains("(anonymous") && !t.contains("(unnamed"));
+        let key = match &tag {
+            Some(t) => ("enum".into(), 0, 0, t.clone()),
+            None => self.key(&def),
+        };
+        if let Some(&id) = self.enums.get(&key) {
+            return id;
+        }
+        let loc = self.loc(&def);
+        let unsigned = matches!(def.enum_integer_type().canonical().kind(), k if k == CXType_UInt || k == CXType_ULong || k == CXType_ULongLong || k == CXType_UChar || k == CXType_UShort);
+        let values = def
+            .children()
+            .iter()
+            .filter(|e| e.kind() == CXCursor_EnumConstantDecl)
+            .map(|e| {
+                let v = if unsigned { e.enum_value_unsigned() as i128 } else { e.enum_value() as i128 };
+                (e.spelling(), v)
+            })
+            .collect();
+        self.model.enums.push(EnumDecl { tag, values, loc });
+        let id = self.model.enums.len() - 1;
+        self.enums.insert(key, id);
+        id
+    }
+
+    fn typedef(&mut self, c: &Cursor<'_>) -> usize {
+        let name = c.spelling();
+        if let Some(&id) = self.typedefs.get(&name) {
+            return id;
+        }
+        let loc = self.loc(c);
+        let under = c.typedef_underlying();
+        let canon = under.canonical();
+        let ck = canon.kind();
+        let integer = [
+            CXType_Bool, CXType_Char_S, CXType_Char_U, CXType_SChar, CXType_UChar, CXType_Short, CXType_UShort,
+            CXType_Int, CXType_UInt, CXType_Long, CXType_ULong, CXType_LongLong, CXType_ULongLong, CXType_WChar,
+            CXType_Char16, CXType_Char32,
+        ]
+        .contains(&ck)
+            || ck == CXType_Enum;
+        let floating = [CXType_Float, CXType_Double].contains(&ck);
+        // Reserve the slot first (typedefs can be self-referential through pointers).
+        self.model.typedefs.push(Typedef {
+            name: name.clone(),
+            ty: CType::Void,
+            integer,
+            floating,
+            loc,
+        });
+        let id = self.model.typedefs.len() - 1;
+        self.typedefs.insert(name, id);
+        let ty = self.ctype(under);
+        self.model.typedefs[id].ty = ty;
+        id
+    }
+
+    fn ctype(&mut self, t: Type<'_>) -> CType {
+        let base = self.ctype_unqualified(t);
+        let (konst, volatile) = (t.is_const(), t.is_volatile());
+        if konst || volatile {
+            CType::Qual {
+                ty: Box::new(base),
+                konst,
+                volatile,
+            }
+        } else {
+            base
+        }
+    }
+
+    fn ctype_unqualified(&mut self, t: Type<'_>) -> CType {
+        let k = t.kind();
+        let prim = |s: &str| CType::Prim(s.to_string());
+        match k {
+            _ if k == CXType_Void => CType::Void,
+            _ if k == CXType_Bool => prim("_Bool"),
+            _ if k == CXType_Char_S || k == CXType_Char_U => prim("char"),
+            _ if k == CXType_SChar => prim("signed char"),
+            _ if k == CXType_UChar => prim("unsigned char"),
+            _ if k == CXType_Short => prim("short"),
+            _ if k == CXType_UShort => prim("unsigned short"),
+            _ if k == CXType_Int => prim("int"),
+            _ if k == CXType_UInt => prim("unsigned int"),
+            _ if k == CXType_Long => prim("long"),
+            _ if k == CXType_ULong => prim("unsigned long"),
+            _ if k == CXType_LongLong => prim("long long"),
+            _ if k == CXType_ULongLong => prim("unsigned long long"),
+            _ if k == CXType_Float => prim("float"),
+            _ if k == CXType_Double => prim("double"),
+            _ if k == CXType_LongDouble => prim("long double"),
+            _ if k == CXType_WChar => prim("wchar_t"),
+            _ if k == CXType_Pointer => CType::Pointer(Box::new(self.ctype(t.pointee()))),
+            _ if k == CXType_Elaborated => self.ctype(t.named()),
+            _ if k == CXType_Attributed => self.ctype(t.modified()),
+            _ if k == CXType_Typedef => {
+                let d = t.declaration();
+                let name = d.spelling();
+                if matches!(name.as_str(), "va_list" | "__builtin_va_list" | "__gnuc_va_list") {
+                    return CType::Unsupported(name);
+                }
+                self.typedef(&d);
+                CType::Typedef(name)
+            }
+            _ if k == CXType_Record => {
+                let d = t.declaration();
+                CType::Record(self.record(&d))
+            }
+            _ if k == CXType_Enum => {
+                let d = t.declaration();
+                CType::Enum(self.enum_decl(&d))
+            }
+            _ if k == CXType_ConstantArray => CType::Array(Box::new(self.ctype(t.element())), t.array_size()),
+            _ if k == CXType_IncompleteArray => CType::Array(Box::new(self.ctype(t.element())), None),
+            _ if k == CXType_FunctionProto || k == CXType_FunctionNoProto => {
+                let ret = self.ctype(t.result());
+                let params = t.args().unwrap_or_default().into_iter().map(|a| self.ctype(a)).collect();
+                CType::Function {
+                    ret: Box::new(ret),
+                    params,
+                    variadic: t.is_variadic(),
+                }
+            }
+            _ if k == CXType_Complex => {
+                let s = t.spelling();
+                if s.contains("double") {
+                    prim("double _Complex")
+                } else if s.contains("float") {
+                    prim("float _Complex")
+                } else {
+                    CType::Unsupported(s)
+                }
+            }
+            _ => CType::Unsupported(t.spelling()),
+        }
+    }
+}

@@ -339,6 +339,9 @@ pub struct Types {
     void: TypeId,
     /// Canonical representative of each structural key.
     canon: HashMap<StructuralKey, TypeId>,
+    /// CFFI's process-wide `commontypes._CACHE`: one object per common type
+    /// name (`int`, `size_t`, `FILE`...), shared by every FFI of the arena.
+    common: HashMap<String, (TypeId, Quals)>,
 }
 
 impl Default for Types {
@@ -369,6 +372,7 @@ impl Types {
             data: Vec::new(),
             void: TypeId(0),
             canon: HashMap::new(),
+            common: HashMap::new(),
         };
         t.void = t.push(TypeKind::Void, "void&".to_string());
         t
@@ -381,6 +385,16 @@ impl Types {
             c_name_with_marker,
         });
         id
+    }
+
+    /// The cached type of a common type name (CFFI's `commontypes._CACHE`).
+    pub fn common_cached(&self, name: &str) -> Option<(TypeId, Quals)> {
+        self.common.get(name).copied()
+    }
+
+    /// Caches the type of a common type name.
+    pub fn cache_common(&mut self, name: &str, id: TypeId, quals: Quals) {
+        self.common.insert(name.to_string(), (id, quals));
     }
 
     /// The `void` singleton (CFFI's `model.void_type`).
@@ -889,7 +903,7 @@ impl DeclKind {
     }
 
     /// Parses a key prefix.
-    pub fn from_str(s: &str) -> Option<Self> {
+    pub fn from_prefix(s: &str) -> Option<Self> {
         Some(match s {
             "anonymous" => DeclKind::Anonymous,
             "constant" => DeclKind::Constant,

@@ -1,11 +1,348 @@
-//! Wheels, sdists and editable wheels: one archive writer, several sinks.
-//!
-//! [`archive`] decides the order and RECORD of a wheel and writes it to a
-//! sink (a zip file written atomically, or a listing); [`sdist`] selects and
-//! packs the source tree; [`build`] runs the pipeline the PEP 517 hooks ask for.
+//! Wheels and sdists: reproducible archives (sorted entries, fixed modes,
+//! timestamps from `SOURCE_DATE_EPOCH`), written to a temporary file in the
+//! output directory and renamed into place, so no partial archive is ever
+//! visible.
 
-pub mod archive;
-pub mod build;
-pub mod sdist;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
-pub use build::{BuildError, BuildRequest, BuildSettings, build_sdist, build_wheel, get_requires, prepare_metadata};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+/// One file to archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveFile {
+    /// Its path inside the archive (`/`-separated).
+    pub path: String,
+    /// Its bytes.
+    pub data: Vec<u8>,
+    /// Executable (mode 755 rather than 644).
+    pub executable: bool,
+}
+
+impl ArchiveFile {
+    /// A regular file.
+    pub fn new(path: impl Into<String>, data: impl Into<Vec<u8>>) -> Self {
+        ArchiveFile {
+            path: path.into(),
+            data: data.into(),
+            executable: false,
+        }
+    }
+}
+
+/// An archive-writing failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// I/O on `path`.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Zip encoding failed.
+    #[error("writing {path}: {message}")]
+    Zip {
+        /// The archive.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// Two files map to one archive path.
+    #[error("two files would be written to '{0}' in the archive")]
+    Duplicate(String),
+}
+
+/// The timestamp of archive entries: `SOURCE_DATE_EPOCH` if set (clamped to
+/// 1980, the zip format's first year), else 1980-01-01.
+pub fn source_date_epoch() -> i64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .unwrap_or(315_532_800)
+        .max(315_532_800)
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn zip_time(epoch: i64) -> zip::DateTime {
+    let days = epoch.div_euclid(86_400);
+    let secs = epoch.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let y = y.clamp(1980, 2107) as u16;
+    zip::DateTime::from_date_and_time(y, m as u8, d as u8, (secs / 3600) as u8, ((secs / 60) % 60) as u8, (secs % 60) as u8)
+        .unwrap_or_default()
+}
+
+/// `sha256=<urlsafe base64, no padding>` of `data`, as RECORD wants it.
+pub fn record_hash(data: &[u8]) -> String {
+    let digest = Sha256::digest(data);
+    format!(
+        "sha256={}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+    )
+}
+
+/// What goes into `.dist-info` besides the files.
+#[derive(Debug, Clone)]
+pub struct DistInfo {
+    /// `METADATA` text.
+    pub metadata: String,
+    /// `entry_points.txt`.
+    pub entry_points: Option<String>,
+    /// License files: (path relative to the project root, bytes).
+    pub license_files: Vec<(String, Vec<u8>)>,
+    /// The wheel tags (`cp39-abi3-manylinux_2_17_x86_64`, ...).
+    pub tags: Vec<String>,
+    /// `Root-Is-Purelib`.
+    pub purelib: bool,
+}
+
+fn write_atomic(out_dir: &Path, filename: &str, build: impl FnOnce(&mut std::fs::File) -> Result<(), ArchiveError>) -> Result<PathBuf, ArchiveError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ArchiveError::Io { path, source }
+    };
+    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+    let target = out_dir.join(filename);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{filename}."))
+        .suffix(".tmp")
+        .tempfile_in(out_dir)
+        .map_err(io(out_dir))?;
+    build(tmp.as_file_mut())?;
+    tmp.as_file_mut().sync_all().map_err(io(&target))?;
+    // Archives are not executable; world-readable like any build output.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
+    }
+    tmp.persist(&target).map_err(|e| ArchiveError::Io {
+        path: target.clone(),
+        source: e.error,
+    })?;
+    Ok(target)
+}
+
+/// Writes `{name}-{version}-{tag}.whl` into `out_dir` with `files` and the
+/// `.dist-info` directory, and returns its path.
+pub fn write_wheel(
+    out_dir: &Path,
+    dist_name: &str,
+    version: &str,
+    files: Vec<ArchiveFile>,
+    info: &DistInfo,
+) -> Result<PathBuf, ArchiveError> {
+    let dist_info = format!("{dist_name}-{version}.dist-info");
+    let mut files = files;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    for w in files.windows(2) {
+        if w[0].path == w[1].path {
+            return Err(ArchiveError::Duplicate(w[0].path.clone()));
+        }
+    }
+    let mut meta_files = vec![ArchiveFile::new(format!("{dist_info}/METADATA"), info.metadata.clone())];
+    let mut wheel = format!(
+        "Wheel-Version: 1.0\nGenerator: headerwheel {}\nRoot-Is-Purelib: {}\n",
+        env!("CARGO_PKG_VERSION"),
+        info.purelib
+    );
+    for t in &info.tags {
+        wheel.push_str(&format!("Tag: {t}\n"));
+    }
+    meta_files.push(ArchiveFile::new(format!("{dist_info}/WHEEL"), wheel));
+    if let Some(ep) = &info.entry_points {
+        meta_files.push(ArchiveFile::new(format!("{dist_info}/entry_points.txt"), ep.clone()));
+    }
+    for (p, data) in &info.license_files {
+        meta_files.push(ArchiveFile::new(format!("{dist_info}/licenses/{p}"), data.clone()));
+    }
+    meta_files.sort_by(|a, b| a.path.cmp(&b.path));
+    files.extend(meta_files);
+    let mut record = String::new();
+    for f in &files {
+        record.push_str(&format!("{},{},{}\n", csv_field(&f.path), record_hash(&f.data), f.data.len()));
+    }
+    record.push_str(&format!("{dist_info}/RECORD,,\n"));
+    files.push(ArchiveFile::new(format!("{dist_info}/RECORD"), record));
+
+    let tag = compress_tags(&info.tags);
+    let filename = format!("{dist_name}-{version}-{tag}.whl");
+    let time = zip_time(source_date_epoch());
+    let target_for_err = out_dir.join(&filename);
+    write_atomic(out_dir, &filename, |file| {
+        let zerr = |e: zip::result::ZipError| ArchiveError::Zip {
+            path: target_for_err.clone(),
+            message: e.to_string(),
+        };
+        let mut z = zip::ZipWriter::new(std::io::BufWriter::new(file));
+        for f in &files {
+            let opts = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated)
+                .compression_level(Some(6))
+                .last_modified_time(time)
+                .unix_permissions(if f.executable { 0o755 } else { 0o644 });
+            z.start_file(f.path.as_str(), opts).map_err(zerr)?;
+            z.write_all(&f.data).map_err(|e| ArchiveError::Io {
+                path: target_for_err.clone(),
+                source: e,
+            })?;
+        }
+        let w = z.finish().map_err(zerr)?;
+        w.into_inner().map_err(|e| ArchiveError::Io {
+            path: target_for_err.clone(),
+            source: e.into_error(),
+        })?;
+        Ok(())
+    })
+}
+
+/// `cp39-abi3-a`, `cp39-abi3-b` → `cp39-abi3-a.b` (the file-name form).
+pub fn compress_tags(tags: &[String]) -> String {
+    let mut pys: Vec<&str> = Vec::new();
+    let mut abis: Vec<&str> = Vec::new();
+    let mut plats: Vec<&str> = Vec::new();
+    for t in tags {
+        let mut parts = t.splitn(3, '-');
+        let (p, a, pl) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        if !pys.contains(&p) {
+            pys.push(p);
+        }
+        if !abis.contains(&a) {
+            abis.push(a);
+        }
+        if !plats.contains(&pl) {
+            plats.push(pl);
+        }
+    }
+    format!("{}-{}-{}", pys.join("."), abis.join("."), plats.join("."))
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Writes `{name}-{version}.tar.gz` into `out_dir`: every file under the
+/// `{name}-{version}/` prefix, `PKG-INFO` included, and returns its path.
+pub fn write_sdist(out_dir: &Path, dist_name: &str, version: &str, files: Vec<ArchiveFile>) -> Result<PathBuf, ArchiveError> {
+    let prefix = format!("{dist_name}-{version}");
+    let filename = format!("{prefix}.tar.gz");
+    let mut files = files;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    for w in files.windows(2) {
+        if w[0].path == w[1].path {
+            return Err(ArchiveError::Duplicate(w[0].path.clone()));
+        }
+    }
+    let mtime = source_date_epoch() as u64;
+    let target = out_dir.join(&filename);
+    write_atomic(out_dir, &filename, |file| {
+        let io = |e: std::io::Error| ArchiveError::Io {
+            path: target.clone(),
+            source: e,
+        };
+        let gz = flate2::GzBuilder::new()
+            .mtime(0)
+            .write(std::io::BufWriter::new(file), flate2::Compression::new(6));
+        let mut tar = tar::Builder::new(gz);
+        tar.mode(tar::HeaderMode::Deterministic);
+        // Directory entries, then files, all sorted.
+        let mut dirs: Vec<String> = Vec::new();
+        for f in &files {
+            let mut p = f.path.as_str();
+            while let Some((parent, _)) = p.rsplit_once('/') {
+                if !dirs.contains(&parent.to_string()) {
+                    dirs.push(parent.to_string());
+                }
+                p = parent;
+            }
+        }
+        dirs.sort();
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(0o755);
+        h.set_mtime(mtime);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_size(0);
+        tar.append_data(&mut h.clone(), format!("{prefix}/"), std::io::empty()).map_err(io)?;
+        for d in &dirs {
+            tar.append_data(&mut h.clone(), format!("{prefix}/{d}/"), std::io::empty()).map_err(io)?;
+        }
+        for f in &files {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_mode(if f.executable { 0o755 } else { 0o644 });
+            h.set_mtime(mtime);
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_size(f.data.len() as u64);
+            tar.append_data(&mut h, format!("{prefix}/{}", f.path), f.data.as_slice()).map_err(io)?;
+        }
+        let gz = tar.into_inner().map_err(io)?;
+        let w = gz.finish().map_err(io)?;
+        w.into_inner().map_err(|e| io(e.into_error()))?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_from_epochs() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn tags_compress() {
+        let t = vec!["cp39-abi3-manylinux_2_17_x86_64".to_string(), "cp39-abi3-manylinux2014_x86_64".to_string()];
+        assert_eq!(compress_tags(&t), "cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64");
+    }
+
+    #[test]
+    fn wheels_are_reproducible_and_have_a_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let info = DistInfo {
+            metadata: "Metadata-Version: 2.1\nName: x\nVersion: 1.0\n".into(),
+            entry_points: None,
+            license_files: vec![],
+            tags: vec!["py3-none-any".into()],
+            purelib: true,
+        };
+        let files = || vec![ArchiveFile::new("x/__init__.py", "A = 1\n"), ArchiveFile::new("x/a.py", "")];
+        let a = write_wheel(&dir.path().join("a"), "x", "1.0", files(), &info).unwrap();
+        let b = write_wheel(&dir.path().join("b"), "x", "1.0", files(), &info).unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+        let mut z = zip::ZipArchive::new(std::fs::File::open(&a).unwrap()).unwrap();
+        let names: Vec<String> = (0..z.len()).map(|i| z.by_index(i).unwrap().name().unwrap().to_string()).collect();
+        assert_eq!(names.last().unwrap(), "x-1.0.dist-info/RECORD");
+        let mut rec = String::new();
+        std::io::Read::read_to_string(&mut z.by_name("x-1.0.dist-info/RECORD").unwrap(), &mut rec).unwrap();
+        assert!(rec.contains("x/__init__.py,sha256=") && rec.ends_with("x-1.0.dist-info/RECORD,,\n"), "{rec}");
+        // Nothing else left behind in the output directory.
+        assert_eq!(std::fs::read_dir(dir.path().join("a")).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,3 @@
+from nngpair import main
+
+main()

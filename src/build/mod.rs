@@ -1,0 +1,683 @@
+//! The PEP 517 / 660 hooks' work: load the project, emit each module's
+//! source, compile, choose the tags and write the wheel, sdist or editable
+//! wheel. The Python shim (`backend/headerwheel`) gathers the interpreter's
+//! facts and calls [`run_hook`] with a JSON request.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Deserialize;
+
+use crate::cdef::CdefInput;
+use crate::compile::{self, Toolchain};
+use crate::config::{metadata, CdefSource, ConfigError, Mode, ModuleConfig, Preamble, Project};
+use crate::emit::{self, CffiRuntime, EmitOptions};
+use crate::wheel::{self, ArchiveFile, DistInfo};
+
+pub mod headers;
+
+/// The target interpreter, as its `sysconfig` describes it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Interpreter {
+    /// `sys.implementation.name` (`cpython`, `pypy`).
+    pub implementation: String,
+    /// `sys.version_info[:2]`.
+    pub version: (u32, u32),
+    /// `EXT_SUFFIX`.
+    pub ext_suffix: String,
+    /// `SOABI`.
+    #[serde(default)]
+    pub soabi: Option<String>,
+    /// `Py_GIL_DISABLED`.
+    #[serde(default)]
+    pub free_threaded: bool,
+    /// A debug build (`sys.gettotalrefcount` exists).
+    #[serde(default)]
+    pub debug: bool,
+    /// `platform.libc_ver()`: ("glibc", "2.36").
+    #[serde(default)]
+    pub libc: Option<(String, String)>,
+    /// The installed cffi package directory.
+    pub cffi_dir: PathBuf,
+    /// `cffi.__version__`.
+    pub cffi_version: String,
+    /// `sizeof(int)`.
+    #[serde(default = "four")]
+    pub sizeof_int: u8,
+    /// `sizeof(long)`.
+    #[serde(default = "eight")]
+    pub sizeof_long: u8,
+    /// Compiler facts.
+    pub toolchain: Toolchain,
+}
+
+fn four() -> u8 {
+    4
+}
+fn eight() -> u8 {
+    8
+}
+
+/// A hook call.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Request {
+    /// `build_wheel`, `build_sdist`, `build_editable`,
+    /// `prepare_metadata_for_build_wheel`, `prepare_metadata_for_build_editable`.
+    pub hook: String,
+    /// The project directory.
+    pub source_dir: PathBuf,
+    /// Where to write the result.
+    pub output_dir: PathBuf,
+    /// `config_settings` (`-C key=value`).
+    #[serde(default)]
+    pub config_settings: BTreeMap<String, serde_json::Value>,
+    /// The interpreter (absent for `build_sdist`).
+    #[serde(default)]
+    pub interpreter: Option<Interpreter>,
+}
+
+/// A build failure, already worded for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// `pyproject.toml` is wrong.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// A cdef is wrong or cannot be emitted.
+    #[error("module {module}: {message}")]
+    Emit {
+        /// Module.
+        module: String,
+        /// Message (with file:line:col).
+        message: String,
+    },
+    /// Compiling failed.
+    #[error("{0}")]
+    Compile(#[from] compile::CompileError),
+    /// Writing the archive failed.
+    #[error("{0}")]
+    Archive(#[from] wheel::ArchiveError),
+    /// Anything else.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Settings from `config_settings`.
+#[derive(Debug, Clone, Default)]
+struct Settings {
+    build_dir: Option<PathBuf>,
+    opt_level: Option<String>,
+    verbose: bool,
+    skip_cache: bool,
+    bundle_libs: Option<bool>,
+}
+
+fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildError> {
+    let mut s = Settings::default();
+    let as_str = |k: &str, v: &serde_json::Value| -> Result<String, BuildError> {
+        match v {
+            serde_json::Value::String(s) => Ok(s.clone()),
+            serde_json::Value::Array(a) => a
+                .last()
+                .and_then(|x| x.as_str())
+                .map(str::to_string)
+                .ok_or_else(|| BuildError::Other(format!("config setting '{k}' needs a value"))),
+            other => Ok(other.to_string()),
+        }
+    };
+    let as_bool = |k: &str, v: &serde_json::Value| -> Result<bool, BuildError> {
+        match as_str(k, v)?.to_ascii_lowercase().as_str() {
+            "" | "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            other => Err(BuildError::Other(format!("config setting '{k}': '{other}' is not true or false"))),
+        }
+    };
+    for (k, v) in cs {
+        match k.replace('_', "-").as_str() {
+            "build-dir" => s.build_dir = Some(PathBuf::from(as_str(k, v)?)),
+            "opt-level" => {
+                let o = as_str(k, v)?;
+                if !matches!(o.as_str(), "0" | "1" | "2" | "3" | "s" | "g" | "z") {
+                    return Err(BuildError::Other(format!("config setting 'opt-level': '{o}' is not 0, 1, 2, 3, s, g or z")));
+                }
+                s.opt_level = Some(o);
+            }
+            "verbose" => s.verbose = as_bool(k, v)?,
+            "skip-cache" => s.skip_cache = as_bool(k, v)?,
+            "bundle-libs" => s.bundle_libs = Some(as_bool(k, v)?),
+            other => {
+                return Err(BuildError::Other(format!(
+                    "unknown config setting '{other}'; known: build-dir, opt-level, verbose, skip-cache, bundle-libs"
+                )));
+            }
+        }
+    }
+    Ok(s)
+}
+
+fn log(msg: &str) {
+    eprintln!("headerwheel: {msg}");
+}
+
+/// Runs one hook; returns the hook's result (a file or directory name).
+pub fn run_hook(req: &Request) -> Result<String, BuildError> {
+    let s = settings(&req.config_settings)?;
+    let root = req
+        .source_dir
+        .canonicalize()
+        .map_err(|e| BuildError::Other(format!("{}: {e}", req.source_dir.display())))?;
+    let project = Project::load(&root)?;
+    let interp = || {
+        req.interpreter
+            .as_ref()
+            .ok_or_else(|| BuildError::Other(format!("{}: the interpreter's facts are missing", req.hook)))
+    };
+    match req.hook.as_str() {
+        "build_wheel" => build_wheel(&project, interp()?, &req.output_dir, &s, false),
+        "build_editable" => build_wheel(&project, interp()?, &req.output_dir, &s, true),
+        "prepare_metadata_for_build_wheel" | "prepare_metadata_for_build_editable" => {
+            prepare_metadata(&project, interp()?, &req.output_dir)
+        }
+        "build_sdist" => build_sdist(&project, &req.output_dir),
+        other => Err(BuildError::Other(format!("unknown hook '{other}'"))),
+    }
+}
+
+/// `Requires-Dist` lines headerwheel adds: `cffi`, when there are modules and
+/// the project does not name it already.
+fn extra_requires(project: &Project, interp: Option<&Interpreter>) -> Vec<String> {
+    if project.tool.modules.is_empty() {
+        return Vec::new();
+    }
+    let named = project
+        .metadata
+        .dependencies
+        .iter()
+        .any(|d| metadata::normalize_name(d.split(|c: char| !(c.is_alphanumeric() || "-_.".contains(c))).next().unwrap_or("")) == "cffi");
+    if named {
+        return Vec::new();
+    }
+    let _ = interp;
+    // _cffi_backend 1.17 runs modules emitted with CFFI 2.x's headers.
+    vec!["cffi>=1.17".to_string()]
+}
+
+fn dist_info(project: &Project, interp: Option<&Interpreter>, tags: Vec<String>, purelib: bool) -> Result<DistInfo, BuildError> {
+    let m = &project.metadata;
+    let mut license_files = Vec::new();
+    for f in &m.license_files {
+        let data = std::fs::read(project.root.join(f)).map_err(|e| BuildError::Other(format!("{}: {e}", f.display())))?;
+        license_files.push((f.to_string_lossy().replace('\\', "/"), data));
+    }
+    Ok(DistInfo {
+        metadata: m.to_core_metadata(&extra_requires(project, interp)),
+        entry_points: m.entry_points_txt(),
+        license_files,
+        tags,
+        purelib,
+    })
+}
+
+fn prepare_metadata(project: &Project, interp: &Interpreter, out: &Path) -> Result<String, BuildError> {
+    let info = dist_info(project, Some(interp), vec![], false)?;
+    let name = metadata::filename_name(&project.metadata.name);
+    let dir_name = format!("{name}-{}.dist-info", project.metadata.version);
+    let dir = out.join(&dir_name);
+    let io = |e: std::io::Error| BuildError::Other(format!("{}: {e}", dir.display()));
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    std::fs::write(dir.join("METADATA"), &info.metadata).map_err(io)?;
+    if let Some(ep) = &info.entry_points {
+        std::fs::write(dir.join("entry_points.txt"), ep).map_err(io)?;
+    }
+    for (p, data) in &info.license_files {
+        let target = dir.join("licenses").join(p);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        std::fs::write(target, data).map_err(io)?;
+    }
+    Ok(dir_name)
+}
+
+/// Whether the built modules can use the limited API, and why not.
+fn abi3(project: &Project, interp: &Interpreter) -> Result<(), String> {
+    if !project.tool.limited_api {
+        return Err("limited-api = false in [tool.headerwheel]".into());
+    }
+    if interp.implementation != "cpython" {
+        return Err(format!("{} has no limited API", interp.implementation));
+    }
+    if interp.free_threaded {
+        return Err("free-threaded CPython builds cannot use the limited API before 3.15".into());
+    }
+    if interp.debug {
+        return Err("debug builds of CPython cannot use the limited API".into());
+    }
+    Ok(())
+}
+
+/// The lowest `3.N` that `requires-python` allows, if it says.
+fn min_python(requires: Option<&str>) -> Option<u32> {
+    let r = requires?;
+    r.split(',')
+        .filter_map(|p| {
+            let p = p.trim();
+            let v = p.strip_prefix(">=").or_else(|| p.strip_prefix("~=")).or_else(|| p.strip_prefix("=="))?;
+            let mut it = v.trim().split('.');
+            (it.next()? == "3").then_some(())?;
+            it.next()?.trim_end_matches('*').parse().ok()
+        })
+        .max()
+}
+
+struct BuiltModule {
+    /// Path inside the wheel.
+    wheel_path: String,
+    /// The bytes.
+    data: Vec<u8>,
+    /// Built file on disk (API mode).
+    so_path: Option<PathBuf>,
+}
+
+fn read_rel(project: &Project, p: &Path, module: &str) -> Result<String, BuildError> {
+    std::fs::read_to_string(project.root.join(p)).map_err(|e| BuildError::Emit {
+        module: module.to_string(),
+        message: format!("{}: {e}", p.display()),
+    })
+}
+
+fn module_sources(project: &Project, m: &ModuleConfig, skip_cache: bool) -> Result<(CdefInput, Option<String>), BuildError> {
+    let cdef = match &m.cdef {
+        CdefSource::File(p) => CdefInput::new(read_rel(project, p, &m.name)?, p.display().to_string()),
+        CdefSource::Code(c) => CdefInput::new(c.clone(), format!("{} (cdef-code)", m.declared_at)),
+        CdefSource::Headers(p) => {
+            let text = crate::build::headers::cdef_for_module(project, m, skip_cache)?;
+            CdefInput::new(text, format!("{} (generated from [tool.headerkit])", p.display()))
+        }
+    };
+    let preamble = match &m.preamble {
+        Some(Preamble::File(p)) => Some(read_rel(project, p, &m.name)?),
+        Some(Preamble::Code(c)) => Some(c.clone()),
+        None => None,
+    };
+    Ok((cdef, preamble))
+}
+
+fn build_modules(
+    project: &Project,
+    interp: &Interpreter,
+    s: &Settings,
+    build_dir: &Path,
+    suffix: &str,
+) -> Result<Vec<BuiltModule>, BuildError> {
+    let runtime = CffiRuntime::from_dir(&interp.cffi_dir)
+        .map_err(|e| BuildError::Other(format!("cannot read CFFI's headers: {e}")))?;
+    let options = EmitOptions {
+        no_limited_api: interp.free_threaded,
+        sizeof_int: interp.sizeof_int,
+        sizeof_long: interp.sizeof_long,
+    };
+    // Emit every module first (fast), then compile them in parallel.
+    let mut jobs = Vec::new();
+    let mut out = Vec::new();
+    for m in &project.tool.modules {
+        let t = Instant::now();
+        let (cdef, preamble) = module_sources(project, m, s.skip_cache)?;
+        let rel_path = m.name.replace('.', "/");
+        match m.mode {
+            Mode::Abi => {
+                let text = emit::py_source(&m.name, &[cdef], &options).map_err(|e| BuildError::Emit {
+                    module: m.name.clone(),
+                    message: e.message,
+                })?;
+                log(&format!("[{}] emitted ABI-mode Python ({:.1} ms)", m.name, t.elapsed().as_secs_f64() * 1e3));
+                out.push(BuiltModule {
+                    wheel_path: format!("{rel_path}.py"),
+                    data: text.into_bytes(),
+                    so_path: None,
+                });
+            }
+            Mode::Api => {
+                let text = emit::c_source(&m.name, &[cdef], preamble.as_deref().unwrap_or(""), &runtime, &options)
+                    .map_err(|e| BuildError::Emit {
+                        module: m.name.clone(),
+                        message: e.message,
+                    })?;
+                let mdir = build_dir.join(&m.name);
+                std::fs::create_dir_all(&mdir).map_err(|e| BuildError::Other(format!("{}: {e}", mdir.display())))?;
+                let c_path = mdir.join(format!("{}.c", m.name));
+                let unchanged = std::fs::read(&c_path).is_ok_and(|old| old == text.as_bytes());
+                if !unchanged {
+                    std::fs::write(&c_path, &text).map_err(|e| BuildError::Other(format!("{}: {e}", c_path.display())))?;
+                }
+                log(&format!("[{}] emitted C ({} KiB, {:.1} ms)", m.name, text.len() / 1024, t.elapsed().as_secs_f64() * 1e3));
+                let mut sources = vec![c_path];
+                sources.extend(m.sources.iter().map(|p| project.root.join(p)));
+                let abs = |p: &PathBuf| if p.is_absolute() { p.clone() } else { project.root.join(p) };
+                let mut include_dirs: Vec<PathBuf> = m.include_dirs.iter().map(abs).collect();
+                // A module built from [tool.headerkit] compiles with its include dirs too.
+                if let (CdefSource::Headers(_), Some(hk)) = (&m.cdef, &project.headerkit) {
+                    for d in hk.include_dirs.iter().chain(hk.headers.iter().flat_map(|h| h.include_dirs.iter())) {
+                        let p = abs(&PathBuf::from(d));
+                        if !include_dirs.contains(&p) {
+                            include_dirs.push(p);
+                        }
+                    }
+                }
+                // The package directory, so preambles can include headers shipped beside them.
+                if let Some(parent) = m.name.rsplit_once('.').map(|(p, _)| p.replace('.', "/")) {
+                    include_dirs.push(project.root.join(&project.tool.package_dir).join(parent));
+                }
+                let file_name = format!("{}{suffix}", m.name.rsplit('.').next().unwrap_or(&m.name));
+                let output = mdir.join(&file_name);
+                jobs.push((
+                    m.name.clone(),
+                    format!("{}/{file_name}", rel_path.rsplit_once('/').map_or("", |(d, _)| d)).trim_start_matches('/').to_string(),
+                    compile::Job {
+                        module: m.name.clone(),
+                        sources,
+                        include_dirs,
+                        defines: m.define_macros.clone(),
+                        libraries: m.libraries.clone(),
+                        library_dirs: m.library_dirs.iter().map(abs).collect(),
+                        extra_compile_args: m.extra_compile_args.clone(),
+                        extra_link_args: m.extra_link_args.clone(),
+                        build_dir: mdir.join("obj"),
+                        output,
+                        opt_level: s.opt_level.clone(),
+                        prefix_maps: vec![build_dir.to_path_buf(), project.root.clone()],
+                        verbose: s.verbose,
+                    },
+                ));
+            }
+        }
+    }
+    let t = Instant::now();
+    if !jobs.is_empty() {
+        log(&format!(
+            "compiling {} module{} ({})",
+            jobs.len(),
+            if jobs.len() == 1 { "" } else { "s" },
+            jobs.iter().map(|j| j.0.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let results: Vec<Result<PathBuf, compile::CompileError>> = std::thread::scope(|scope| {
+        let hs: Vec<_> = jobs
+            .iter()
+            .map(|(_, _, job)| scope.spawn(move || compile::build(job, &interp.toolchain)))
+            .collect();
+        hs.into_iter().map(|h| h.join().expect("compile thread")).collect()
+    });
+    for ((_, wheel_path, _), r) in jobs.iter().zip(results) {
+        let so = r?;
+        let data = std::fs::read(&so).map_err(|e| BuildError::Other(format!("{}: {e}", so.display())))?;
+        out.push(BuiltModule {
+            wheel_path: wheel_path.clone(),
+            data,
+            so_path: Some(so),
+        });
+    }
+    if !jobs.is_empty() {
+        log(&format!("compiled in {:.2} s", t.elapsed().as_secs_f64()));
+    }
+    Ok(out)
+}
+
+/// The Python files of the project's packages, as archive entries.
+fn package_files(project: &Project, module_outputs: &BTreeSet<String>) -> Result<Vec<ArchiveFile>, BuildError> {
+    let mut out = Vec::new();
+    let base = project.root.join(&project.tool.package_dir);
+    for pkg in &project.tool.packages {
+        let abs = project.root.join(&pkg.path);
+        let mut files = Vec::new();
+        if abs.is_file() {
+            files.push(abs.clone());
+        } else {
+            let mut stack = vec![abs.clone()];
+            while let Some(d) = stack.pop() {
+                let rd = std::fs::read_dir(&d).map_err(|e| BuildError::Other(format!("{}: {e}", d.display())))?;
+                for e in rd.flatten() {
+                    let p = e.path();
+                    let name = e.file_name().to_string_lossy().to_string();
+                    let Ok(ft) = e.file_type() else { continue };
+                    if ft.is_dir() {
+                        if name != "__pycache__" && !name.starts_with('.') {
+                            stack.push(p);
+                        }
+                    } else if ft.is_file() {
+                        let skip = name.ends_with(".pyc") || name.ends_with(".pyo") || name.ends_with(".o");
+                        if !skip {
+                            files.push(p);
+                        }
+                    }
+                }
+            }
+        }
+        for f in files {
+            let rel = f.strip_prefix(&base).unwrap_or(&f).to_string_lossy().replace('\\', "/");
+            if module_outputs.contains(&rel) || is_stale_build_output(&rel, module_outputs) {
+                continue;
+            }
+            let data = std::fs::read(&f).map_err(|e| BuildError::Other(format!("{}: {e}", f.display())))?;
+            out.push(ArchiveFile {
+                path: rel,
+                data,
+                executable: false,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// An in-place build of one of our modules (`pkg/_x_cffi.cpython-311-....so`
+/// left by an editable install) must not ship in a wheel.
+fn is_stale_build_output(rel: &str, outputs: &BTreeSet<String>) -> bool {
+    if !(rel.ends_with(".so") || rel.ends_with(".pyd")) {
+        return false;
+    }
+    let stem = rel.split('.').next().unwrap_or(rel);
+    outputs.iter().any(|o| o.split('.').next() == Some(stem))
+}
+
+fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Settings, editable: bool) -> Result<String, BuildError> {
+    let start = Instant::now();
+    let has_api = project.tool.modules.iter().any(|m| m.mode == Mode::Api);
+    let abi3_ok = abi3(project, interp);
+    let suffix = match &abi3_ok {
+        Ok(()) => ".abi3.so".to_string(),
+        Err(why) => {
+            if has_api && project.tool.limited_api {
+                log(&format!("not using the limited API: {why}"));
+            }
+            interp.ext_suffix.clone()
+        }
+    };
+    let build_dir = match &s.build_dir {
+        Some(d) if d.is_absolute() => d.clone(),
+        Some(d) => project.root.join(d),
+        None => compile::default_build_dir(&project.root),
+    };
+    let built = build_modules(project, interp, s, &build_dir, &suffix)?;
+    let outputs: BTreeSet<String> = built.iter().map(|b| b.wheel_path.clone()).collect();
+
+    // Tags.
+    let tags = if has_api {
+        let py = match &abi3_ok {
+            Ok(()) => {
+                let floor = min_python(project.metadata.requires_python.as_deref())
+                    .unwrap_or(interp.version.1)
+                    .min(interp.version.1);
+                format!("cp3{floor}-abi3")
+            }
+            Err(_) => {
+                let t = interp
+                    .soabi
+                    .as_deref()
+                    .and_then(|s| s.strip_prefix("cpython-"))
+                    .and_then(|s| s.split('-').next())
+                    .map_or_else(|| format!("{}{}", interp.version.0, interp.version.1), str::to_string);
+                let impl_tag = if interp.implementation == "cpython" { "cp" } else { "pp" };
+                format!("{impl_tag}{}{}-{impl_tag}{t}", interp.version.0, interp.version.1)
+            }
+        };
+        let mut elves = Vec::new();
+        for b in &built {
+            if b.so_path.is_some() {
+                elves.push(crate::portable::elf::read_elf(&b.data).map_err(|e| BuildError::Other(format!("{}: {e}", b.wheel_path)))?);
+            }
+        }
+        let libc = match &interp.libc {
+            Some((kind, ver)) if kind.contains("musl") => {
+                let mut it = ver.split('.');
+                let maj = it.next().and_then(|x| x.parse().ok()).unwrap_or(1);
+                let min = it.next().and_then(|x| x.parse().ok()).unwrap_or(2);
+                crate::portable::Libc::Musl(maj, min)
+            }
+            _ => crate::portable::Libc::Glibc,
+        };
+        let plat = crate::portable::platform_tag(&interp.toolchain.machine, libc, &elves, &BTreeSet::new());
+        for c in &plat.constraints {
+            log(&format!("platform tag {}: {c}", plat.tags.join(".")));
+        }
+        plat.tags.iter().map(|p| format!("{py}-{p}")).collect()
+    } else {
+        vec!["py3-none-any".to_string()]
+    };
+
+    let name = metadata::filename_name(&project.metadata.name);
+    let version = &project.metadata.version;
+    let mut files = Vec::new();
+    if editable {
+        // Put the built modules beside the sources, and point a .pth at them.
+        let base = project.root.join(&project.tool.package_dir);
+        for b in &built {
+            let target = base.join(&b.wheel_path);
+            if let Some(p) = target.parent() {
+                std::fs::create_dir_all(p).map_err(|e| BuildError::Other(format!("{}: {e}", p.display())))?;
+            }
+            let tmp = target.with_extension("tmp-headerwheel");
+            std::fs::write(&tmp, &b.data).map_err(|e| BuildError::Other(format!("{}: {e}", tmp.display())))?;
+            std::fs::rename(&tmp, &target).map_err(|e| BuildError::Other(format!("{}: {e}", target.display())))?;
+            log(&format!("placed {} for the editable install", target.display()));
+        }
+        let pth = format!("{}\n", base.display());
+        files.push(ArchiveFile::new(format!("_headerwheel_editable_{name}.pth"), pth));
+    } else {
+        files.extend(package_files(project, &outputs)?);
+        for b in built {
+            files.push(ArchiveFile::new(b.wheel_path, b.data));
+        }
+    }
+    let info = dist_info(project, Some(interp), tags.clone(), !has_api)?;
+    let path = wheel::write_wheel(out_dir, &name, version, files, &info)?;
+    let file_name = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+    log(&format!("wrote {} in {:.2} s", path.display(), start.elapsed().as_secs_f64()));
+    Ok(file_name)
+}
+
+/// The files of the sdist: what git would track (`.gitignore` honoured),
+/// plus everything the build reads, minus build outputs.
+fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, BuildError> {
+    let start = Instant::now();
+    let root = &project.root;
+    let mut chosen: BTreeSet<PathBuf> = BTreeSet::new();
+    let walker = ignore::WalkBuilder::new(root)
+        .hidden(false)
+        .git_ignore(true)
+        .git_global(false)
+        .git_exclude(true)
+        .require_git(false)
+        .parents(false)
+        .filter_entry(|e| {
+            let n = e.file_name().to_string_lossy();
+            !matches!(n.as_ref(), ".git" | ".venv" | "venv" | "__pycache__" | ".tox" | ".nox" | "target" | ".mypy_cache" | ".pytest_cache" | ".ruff_cache")
+        })
+        .build();
+    let out_abs = out_dir.canonicalize().ok();
+    for e in walker.flatten() {
+        if !e.file_type().is_some_and(|t| t.is_file()) {
+            continue;
+        }
+        let p = e.path();
+        if out_abs.as_ref().is_some_and(|o| p.starts_with(o)) {
+            continue;
+        }
+        let rel = p.strip_prefix(root).unwrap_or(p).to_path_buf();
+        let first = rel.components().next().map(|c| c.as_os_str().to_string_lossy().to_string()).unwrap_or_default();
+        if matches!(first.as_str(), "build" | "dist") {
+            continue;
+        }
+        let s = rel.to_string_lossy();
+        if s.ends_with(".so") || s.ends_with(".pyc") || s.ends_with(".o") || s.ends_with(".pyd") {
+            continue;
+        }
+        chosen.insert(rel);
+    }
+    // What the build needs, even if ignored.
+    chosen.insert(PathBuf::from("pyproject.toml"));
+    let m = &project.metadata;
+    if let Some(f) = m.readme.as_ref().and_then(|r| r.file.clone()) {
+        chosen.insert(f);
+    }
+    for f in &m.license_files {
+        chosen.insert(f.clone());
+    }
+    for module in &project.tool.modules {
+        if let CdefSource::File(f) = &module.cdef {
+            chosen.insert(f.clone());
+        }
+        if let CdefSource::Headers(_) = &module.cdef {
+            // The header stage's cache, so installs from the sdist need no libclang.
+            let store = headers::store_dir(project);
+            if let Ok(rel) = store.strip_prefix(root) {
+                for f in metadata::glob_files(root, &format!("{}/**", rel.display())).map_err(BuildError::Other)? {
+                    chosen.insert(f);
+                }
+            }
+        }
+        if let Some(Preamble::File(f)) = &module.preamble {
+            chosen.insert(f.clone());
+        }
+        for f in &module.sources {
+            chosen.insert(f.clone());
+        }
+    }
+    for pat in &project.tool.sdist_include {
+        for f in metadata::glob_files(root, pat).map_err(BuildError::Other)? {
+            chosen.insert(f);
+        }
+    }
+    let mut excludes = Vec::new();
+    for pat in &project.tool.sdist_exclude {
+        excludes.push(
+            globset::Glob::new(pat)
+                .map_err(|e| BuildError::Other(format!("[tool.headerwheel.sdist] exclude '{pat}': {e}")))?
+                .compile_matcher(),
+        );
+    }
+    let mut files = Vec::new();
+    for rel in chosen {
+        if excludes.iter().any(|g| g.is_match(&rel)) {
+            continue;
+        }
+        let abs = root.join(&rel);
+        let data = std::fs::read(&abs).map_err(|e| BuildError::Other(format!("{}: {e}", rel.display())))?;
+        #[cfg(unix)]
+        let executable = {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(&abs).is_ok_and(|md| md.permissions().mode() & 0o111 != 0)
+        };
+        #[cfg(not(unix))]
+        let executable = false;
+        files.push(ArchiveFile {
+            path: rel.to_string_lossy().replace('\\', "/"),
+            data,
+            executable,
+        });
+    }
+    files.push(ArchiveFile::new("PKG-INFO", m.to_core_metadata(&extra_requires(project, None))));
+    let name = metadata::filename_name(&m.name);
+    let path = wheel::write_sdist(out_dir, &name, &m.version, files)?;
+    log(&format!("wrote {} in {:.2} s", path.display(), start.elapsed().as_secs_f64()));
+    Ok(path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default())
+}

@@ -1,0 +1,525 @@
+//! Header model → CFFI cdef text.
+//!
+//! The project's declarations are written in source order, each preceded by
+//! what it needs: typedefs from system headers become `typedef int... t;`
+//! (integers), `typedef float... t;` or their real definition; system
+//! structs become partial (`struct timespec { ...; };`); opaque types stay
+//! incomplete (`typedef struct X X;`). Packed structs are written partial so
+//! the compiler supplies their layout. Nothing CFFI cannot express is
+//! written; each omission is reported.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use regex::Regex;
+
+use crate::headers::model::{CType, HeaderModel, Item, Record};
+
+/// How to write.
+#[derive(Debug, Clone, Default)]
+pub struct WriterOptions {
+    /// `define_patterns`: macros whose name matches (`re.search`) are written
+    /// as `#define NAME ...` when they are integer constants.
+    pub define_patterns: Vec<Regex>,
+    /// `extra_cdef`: lines appended verbatim.
+    pub extra_cdef: Vec<String>,
+    /// When set, functions and variables not in it (the libraries' exported
+    /// symbols) are left out.
+    pub exported: Option<HashSet<String>>,
+    /// Names to leave out.
+    pub exclude: Vec<Regex>,
+}
+
+/// The written cdef and what was left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    /// The cdef text.
+    pub cdef: String,
+    /// One line per omission, with the reason.
+    pub warnings: Vec<String>,
+}
+
+/// Type names CFFI knows without a declaration.
+const CFFI_COMMON: &[&str] = &[
+    "FILE", "bool", "wchar_t", "char16_t", "char32_t", "int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t",
+    "int64_t", "uint64_t", "int_least8_t", "uint_least8_t", "int_least16_t", "uint_least16_t", "int_least32_t",
+    "uint_least32_t", "int_least64_t", "uint_least64_t", "int_fast8_t", "uint_fast8_t", "int_fast16_t", "uint_fast16_t",
+    "int_fast32_t", "uint_fast32_t", "int_fast64_t", "uint_fast64_t", "intptr_t", "uintptr_t", "intmax_t", "uintmax_t",
+    "ptrdiff_t", "size_t", "ssize_t",
+];
+
+struct W<'m> {
+    m: &'m HeaderModel,
+    out: String,
+    warnings: Vec<String>,
+    done_typedefs: HashSet<String>,
+    done_records: HashSet<usize>,
+    done_enums: HashSet<usize>,
+    in_progress: HashSet<String>,
+}
+
+/// Writes the cdef of `model`.
+pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
+    let mut w = W {
+        m: model,
+        out: String::new(),
+        warnings: Vec::new(),
+        done_typedefs: HashSet::new(),
+        done_records: HashSet::new(),
+        done_enums: HashSet::new(),
+        in_progress: HashSet::new(),
+    };
+    let excluded = |n: &str| opts.exclude.iter().any(|r| r.is_match(n));
+    // Anonymous enums/records named by a typedef are written with it.
+    let mut via_typedef: HashSet<Item> = HashSet::new();
+    for t in &model.typedefs {
+        match t.ty.unqualified() {
+            CType::Enum(e) if model.enums[*e].tag.is_none() => {
+                via_typedef.insert(Item::Enum(*e));
+            }
+            CType::Record(r) if model.records[*r].tag.is_none() => {
+                via_typedef.insert(Item::Record(*r));
+            }
+            _ => {}
+        }
+    }
+    for item in &model.items {
+        match *item {
+            Item::Function(i) => {
+                let f = &model.functions[i];
+                if !f.loc.project || excluded(&f.name) {
+                    continue;
+                }
+                if let Some(reason) = unsupported(&f.ty, model) {
+                    w.warnings.push(format!("{}: function {} left out: {reason}", where_(&f.loc), f.name));
+                    continue;
+                }
+                if !f.inline {
+                    if let Some(exp) = &opts.exported {
+                        if !exp.contains(&f.name) {
+                            w.warnings.push(format!(
+                                "{}: function {} left out: the library does not export it",
+                                where_(&f.loc),
+                                f.name
+                            ));
+                            continue;
+                        }
+                    }
+                }
+                w.need(&f.ty);
+                let CType::Function { ret, params, variadic } = &f.ty else { continue };
+                let mut ps: Vec<String> = params
+                    .iter()
+                    .enumerate()
+                    .map(|(j, p)| {
+                        let n = f.param_names.get(j).cloned().flatten().unwrap_or_default();
+                        w.decl(p, &n)
+                    })
+                    .collect();
+                if *variadic {
+                    ps.push("...".into());
+                }
+                let ps = if ps.is_empty() { "void".to_string() } else { ps.join(", ") };
+                let line = w.decl(ret, &format!("{}({ps})", f.name));
+                let _ = writeln!(w.out, "{line};");
+            }
+            Item::Variable(i) => {
+                let v = &model.variables[i];
+                if !v.loc.project || excluded(&v.name) {
+                    continue;
+                }
+                if let Some(reason) = unsupported(&v.ty, model) {
+                    w.warnings.push(format!("{}: variable {} left out: {reason}", where_(&v.loc), v.name));
+                    continue;
+                }
+                if let Some(exp) = &opts.exported {
+                    if !exp.contains(&v.name) {
+                        w.warnings.push(format!(
+                            "{}: variable {} left out: the library does not export it",
+                            where_(&v.loc),
+                            v.name
+                        ));
+                        continue;
+                    }
+                }
+                w.need(&v.ty);
+                let line = w.decl(&v.ty, &v.name);
+                let _ = writeln!(w.out, "extern {line};");
+            }
+            Item::Typedef(i) => {
+                let t = &model.typedefs[i];
+                if t.loc.project && !excluded(&t.name) {
+                    w.typedef(&t.name);
+                }
+            }
+            Item::Record(i) => {
+                let r = &model.records[i];
+                if r.loc.project && r.tag.is_some() && !via_typedef.contains(item) {
+                    w.record(i);
+                }
+            }
+            Item::Enum(i) => {
+                let e = &model.enums[i];
+                if e.loc.project && !via_typedef.contains(item) {
+                    w.enum_(i);
+                }
+            }
+        }
+    }
+    // Macros.
+    if !opts.define_patterns.is_empty() {
+        let mut seen = HashSet::new();
+        for mac in &model.macros {
+            if !opts.define_patterns.iter().any(|r| r.is_match(&mac.name)) || !seen.insert(mac.name.clone()) {
+                continue;
+            }
+            if mac.value.is_some() {
+                let _ = writeln!(w.out, "#define {} ...", mac.name);
+            } else if !mac.tokens.is_empty() {
+                w.warnings.push(format!(
+                    "{}: macro {} matches define_patterns but is not an integer constant ({}), left out",
+                    where_(&mac.loc),
+                    mac.name,
+                    mac.tokens.join(" ")
+                ));
+            }
+        }
+    }
+    for line in &opts.extra_cdef {
+        w.out.push_str(line);
+        if !line.ends_with('\n') {
+            w.out.push('\n');
+        }
+    }
+    Written {
+        cdef: w.out,
+        warnings: w.warnings,
+    }
+}
+
+fn where_(loc: &crate::headers::model::Loc) -> String {
+    format!("{}:{}", loc.file, loc.line)
+}
+
+/// Why `t` cannot be written, if it cannot.
+fn unsupported(t: &CType, m: &HeaderModel) -> Option<String> {
+    let mut seen = HashSet::new();
+    unsupported_in(t, m, &mut seen)
+}
+
+fn unsupported_in(t: &CType, m: &HeaderModel, seen: &mut HashSet<String>) -> Option<String> {
+    match t {
+        CType::Unsupported(s) => Some(format!("CFFI cannot express the type '{s}'")),
+        CType::Pointer(x) | CType::Array(x, _) => unsupported_in(x, m, seen),
+        CType::Qual { ty, .. } => unsupported_in(ty, m, seen),
+        CType::Function { ret, params, .. } => {
+            unsupported_in(ret, m, seen).or_else(|| params.iter().find_map(|p| unsupported_in(p, m, seen)))
+        }
+        CType::Typedef(n) => {
+            if CFFI_COMMON.contains(&n.as_str()) || !seen.insert(n.clone()) {
+                return None;
+            }
+            let td = m.typedefs.iter().find(|t| &t.name == n)?;
+            if !td.loc.project && (td.integer || td.floating) {
+                return None;
+            }
+            unsupported_in(&td.ty, m, seen).map(|r| format!("{r} (through typedef {n})"))
+        }
+        _ => None,
+    }
+}
+
+impl W<'_> {
+    fn need(&mut self, t: &CType) {
+        match t {
+            CType::Typedef(n) => self.typedef(n),
+            CType::Pointer(x) => {
+                // A pointer to a named struct needs no declaration of it.
+                match x.unqualified() {
+                    CType::Record(r) if self.m.records[*r].tag.is_some() => {
+                        if self.m.records[*r].loc.project {
+                            self.record(*r);
+                        }
+                    }
+                    other => self.need(other),
+                }
+            }
+            CType::Array(x, _) => self.need(x),
+            CType::Qual { ty, .. } => self.need(ty),
+            CType::Function { ret, params, .. } => {
+                self.need(ret);
+                for p in params {
+                    self.need(p);
+                }
+            }
+            CType::Record(r) => {
+                if self.m.records[*r].tag.is_some() {
+                    self.record(*r);
+                } else if let Some(fields) = &self.m.records[*r].fields {
+                    for f in fields {
+                        self.need(&f.ty);
+                    }
+                }
+            }
+            CType::Enum(e) => {
+                if self.m.enums[*e].tag.is_some() {
+                    self.enum_(*e);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn typedef(&mut self, name: &str) {
+        if CFFI_COMMON.contains(&name) || self.done_typedefs.contains(name) || self.in_progress.contains(name) {
+            return;
+        }
+        let Some(td) = self.m.typedefs.iter().find(|t| t.name == name) else { return };
+        let td = td.clone();
+        if let Some(reason) = unsupported(&td.ty, self.m) {
+            if !(td.integer && !td.loc.project) {
+                self.warnings.push(format!("{}: typedef {name} left out: {reason}", where_(&td.loc)));
+                self.done_typedefs.insert(name.to_string());
+                return;
+            }
+        }
+        self.in_progress.insert(name.to_string());
+        let line = if !td.loc.project && td.integer {
+            format!("typedef int... {name};")
+        } else if !td.loc.project && td.floating {
+            format!("typedef float... {name};")
+        } else {
+            match td.ty.unqualified() {
+                CType::Record(r) if self.m.records[*r].tag.is_none() => {
+                    let rec = self.m.records[*r].clone();
+                    if let Some(fields) = &rec.fields {
+                        for f in fields {
+                            self.need(&f.ty);
+                        }
+                    }
+                    let body = self.record_body(&rec, 0);
+                    let kw = if rec.is_union { "union" } else { "struct" };
+                    format!("typedef {kw} {body} {name};")
+                }
+                CType::Enum(e) if self.m.enums[*e].tag.is_none() => {
+                    let body = self.enum_body(*e, 0);
+                    format!("typedef enum {body} {name};")
+                }
+                CType::Record(r) => {
+                    // `typedef struct X X;` first (the struct may refer to the
+                    // typedef), then the struct's definition.
+                    let line = self.decl_line(&td.ty, name);
+                    self.in_progress.remove(name);
+                    self.done_typedefs.insert(name.to_string());
+                    let _ = writeln!(self.out, "{line}");
+                    if self.m.records[*r].loc.project || td.loc.project {
+                        self.record(*r);
+                    }
+                    return;
+                }
+                _ => {
+                    self.need(&td.ty);
+                    self.decl_line(&td.ty, name)
+                }
+            }
+        };
+        self.in_progress.remove(name);
+        if self.done_typedefs.insert(name.to_string()) {
+            let _ = writeln!(self.out, "{line}");
+        }
+    }
+
+    fn decl_line(&self, t: &CType, name: &str) -> String {
+        format!("typedef {};", self.decl(t, name))
+    }
+
+    fn record(&mut self, id: usize) {
+        if self.done_records.contains(&id) {
+            return;
+        }
+        self.done_records.insert(id);
+        let rec = self.m.records[id].clone();
+        let Some(tag) = &rec.tag else { return };
+        let kw = if rec.is_union { "union" } else { "struct" };
+        match &rec.fields {
+            None => {
+                let _ = writeln!(self.out, "{kw} {tag};");
+            }
+            Some(fields) if !rec.loc.project => {
+                let _ = fields;
+                let _ = writeln!(self.out, "{kw} {tag} {{ ...; }};");
+            }
+            Some(fields) => {
+                for f in fields {
+                    self.need_field(&f.ty);
+                }
+                let body = self.record_body(&rec, 0);
+                let _ = writeln!(self.out, "{kw} {tag} {body};");
+            }
+        }
+    }
+
+    fn need_field(&mut self, t: &CType) {
+        // A field of struct type by value needs the struct complete before.
+        match t.unqualified() {
+            CType::Record(r) if self.m.records[*r].tag.is_some() => self.record(*r),
+            CType::Array(x, _) => self.need_field(x),
+            other => self.need(other),
+        }
+    }
+
+    fn record_body(&self, rec: &Record, depth: usize) -> String {
+        let Some(fields) = &rec.fields else {
+            return "{ ...; }".to_string();
+        };
+        let indent = "    ".repeat(depth + 1);
+        let has_bits = fields.iter().any(|f| f.bits.is_some());
+        let partial = rec.packed || fields.iter().any(|f| unsupported(&f.ty, self.m).is_some());
+        let mut s = String::from("{\n");
+        for f in fields {
+            if partial && (f.bits.is_some() || unsupported(&f.ty, self.m).is_some()) {
+                continue;
+            }
+            match (&f.name, f.ty.unqualified()) {
+                (None, CType::Record(r)) if f.bits.is_none() => {
+                    let inner = &self.m.records[*r];
+                    let kw = if inner.is_union { "union" } else { "struct" };
+                    let _ = writeln!(s, "{indent}{kw} {};", self.record_body(inner, depth + 1));
+                }
+                (name, _) => {
+                    let n = name.clone().unwrap_or_default();
+                    let d = self.decl_in(&f.ty, &n, depth + 1);
+                    match f.bits {
+                        Some(b) => {
+                            let _ = writeln!(s, "{indent}{d} : {b};");
+                        }
+                        None => {
+                            let _ = writeln!(s, "{indent}{d};");
+                        }
+                    }
+                }
+            }
+        }
+        let _ = has_bits;
+        if partial {
+            let _ = writeln!(s, "{indent}...;");
+        }
+        s.push_str(&"    ".repeat(depth));
+        s.push('}');
+        s
+    }
+
+    fn enum_(&mut self, id: usize) {
+        if !self.done_enums.insert(id) {
+            return;
+        }
+        let e = &self.m.enums[id];
+        let body = self.enum_body(id, 0);
+        match &e.tag {
+            Some(t) => {
+                let _ = writeln!(self.out, "enum {t} {body};");
+            }
+            None => {
+                let _ = writeln!(self.out, "enum {body};");
+            }
+        }
+    }
+
+    fn enum_body(&self, id: usize, depth: usize) -> String {
+        let e = &self.m.enums[id];
+        let indent = "    ".repeat(depth + 1);
+        let mut s = String::from("{\n");
+        let n = e.values.len();
+        for (i, (name, v)) in e.values.iter().enumerate() {
+            let comma = if i + 1 < n { "," } else { "" };
+            let _ = writeln!(s, "{indent}{name} = {v}{comma}");
+        }
+        s.push_str(&"    ".repeat(depth));
+        s.push('}');
+        s
+    }
+
+    /// The C declaration of `name` with type `t`.
+    fn decl(&self, t: &CType, name: &str) -> String {
+        self.decl_in(t, name, 0)
+    }
+
+    fn decl_in(&self, t: &CType, inner: &str, depth: usize) -> String {
+        match t {
+            CType::Pointer(x) => {
+                let s = format!("*{inner}");
+                self.decl_ptr(x, s, depth)
+            }
+            CType::Qual { ty, konst, volatile } => {
+                let mut q = String::new();
+                if *konst {
+                    q.push_str("const ");
+                }
+                if *volatile {
+                    q.push_str("volatile ");
+                }
+                match &**ty {
+                    CType::Pointer(x) => {
+                        let s = format!("* {}{inner}", q);
+                        self.decl_ptr(x, s, depth)
+                    }
+                    CType::Array(..) | CType::Function { .. } => self.decl_in(ty, inner, depth),
+                    base => format!("{q}{}", self.decl_in(base, inner, depth)),
+                }
+            }
+            CType::Array(x, n) => {
+                let len = n.map(|n| n.to_string()).unwrap_or_default();
+                self.decl_in(x, &format!("{inner}[{len}]"), depth)
+            }
+            CType::Function { ret, params, variadic } => {
+                let mut ps: Vec<String> = params.iter().map(|p| self.decl_in(p, "", depth)).collect();
+                if *variadic {
+                    ps.push("...".into());
+                }
+                let ps = if ps.is_empty() { "void".to_string() } else { ps.join(", ") };
+                self.decl_in(ret, &format!("{inner}({ps})"), depth)
+            }
+            base => {
+                let b = self.base_name(base, depth);
+                if inner.is_empty() {
+                    b
+                } else {
+                    format!("{b} {inner}")
+                }
+            }
+        }
+    }
+
+    fn decl_ptr(&self, pointee: &CType, s: String, depth: usize) -> String {
+        match pointee.unqualified() {
+            CType::Array(..) | CType::Function { .. } => {
+                // Qualifiers of the pointee apply to the array elements / are
+                // meaningless on functions.
+                self.decl_in(pointee, &format!("({s})"), depth)
+            }
+            _ => self.decl_in(pointee, &s, depth),
+        }
+    }
+
+    fn base_name(&self, t: &CType, depth: usize) -> String {
+        match t {
+            CType::Void => "void".into(),
+            CType::Prim(p) => p.clone(),
+            CType::Typedef(n) => n.clone(),
+            CType::Record(r) => {
+                let rec = &self.m.records[*r];
+                let kw = if rec.is_union { "union" } else { "struct" };
+                match &rec.tag {
+                    Some(tag) => format!("{kw} {tag}"),
+                    None => format!("{kw} {}", self.record_body(rec, depth)),
+                }
+            }
+            CType::Enum(e) => match &self.m.enums[*e].tag {
+                Some(t) => format!("enum {t}"),
+                None => format!("enum {}", self.enum_body(*e, depth)),
+            },
+            CType::Unsupported(s) => s.clone(),
+            _ => String::new(),
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! `[tool.headerkit]`, read as headerkit documents it, so a headerkit user
+//! switches backends by changing one line:
+//!
+//! ```toml
+//! [tool.headerkit]
+//! backend = "libclang"
+//! writers = ["cffi"]
+//! include_dirs = ["${NNG_INCLUDE_DIR}"]      # ${VAR}: an error when unset
+//!
+//! [[tool.headerkit.headers]]
+//! pattern = "include/nng/nng.h"              # glob; per-header include_dirs/defines
+//!
+//! [tool.headerkit.writer.cffi]
+//! define_patterns = ["NNG_FLAG_\\w+"]        # regex, re.search semantics
+//! extra_cdef = ['extern "Python" void cb(void *);']
+//!
+//! [tool.headerkit.output]
+//! cffi = "src/nng/_nng.cdef.txt"
+//! ```
+
+use std::path::PathBuf;
+
+use super::toml::{ConfigError, Node};
+
+/// One `[[tool.headerkit.headers]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderEntry {
+    /// The pattern (a path or glob).
+    pub pattern: String,
+    /// Code to parse instead of the file (an umbrella of `#include` lines).
+    pub code: Option<String>,
+    /// Extra include directories.
+    pub include_dirs: Vec<String>,
+    /// Extra defines.
+    pub defines: Vec<String>,
+    /// Extra compiler arguments.
+    pub backend_args: Vec<String>,
+    /// The key, for messages.
+    pub key: String,
+}
+
+/// `[tool.headerkit]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderkitConfig {
+    /// `include_dirs`.
+    pub include_dirs: Vec<String>,
+    /// `defines`.
+    pub defines: Vec<String>,
+    /// `backend_args`.
+    pub backend_args: Vec<String>,
+    /// The headers.
+    pub headers: Vec<HeaderEntry>,
+    /// `exclude` globs.
+    pub exclude: Vec<String>,
+    /// `writer.cffi.define_patterns`.
+    pub define_patterns: Vec<String>,
+    /// `writer.cffi.extra_cdef`.
+    pub extra_cdef: Vec<String>,
+    /// `writer.cffi.exclude_patterns`: names to leave out (regex).
+    pub exclude_patterns: Vec<String>,
+    /// `output.cffi`: where the cdef goes (the module reading it is built
+    /// from the headers).
+    pub output_cffi: Option<PathBuf>,
+    /// `store_dir`: the cache directory (default `.headerkit`).
+    pub store_dir: Option<String>,
+}
+
+/// Expands `${VAR}` in `s`; an unset variable is an error at `node`.
+pub fn expand(s: &str, node: &Node<'_>, env: &dyn Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let Some(end) = after.find('}') else {
+            return Err(node.error(format!("unterminated '${{' in '{s}'")));
+        };
+        let var = &after[..end];
+        match env(var) {
+            Some(v) => out.push_str(&v),
+            None => {
+                return Err(node.error(format!(
+                    "the environment variable '{var}' is not set (referenced as ${{{var}}})"
+                )));
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn strs(n: Option<Node<'_>>, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(n) = n else { return Ok(Vec::new()) };
+    n.str_array()?.into_iter().map(|(s, node)| expand(&s, &node, env)).collect()
+}
+
+fn string(n: &Node<'_>, env: &dyn Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+    expand(n.str()?, n, env)
+}
+
+impl HeaderkitConfig {
+    /// Reads `[tool.headerkit]`; `env` looks up environment variables.
+    pub fn from_node(t: &Node<'_>, env: &dyn Fn(&str) -> Option<String>) -> Result<HeaderkitConfig, ConfigError> {
+        t.only_keys(&[
+            "backend",
+            "writers",
+            "include_dirs",
+            "defines",
+            "backend_args",
+            "plugins",
+            "target",
+            "store_dir",
+            "exclude",
+            "headers",
+            "output",
+            "cache",
+            "rename",
+            "writer",
+        ])?;
+        let mut c = HeaderkitConfig::default();
+        if let Some(b) = t.get("backend")? {
+            let v = string(&b, env)?;
+            if v != "libclang" {
+                return Err(b.error(format!("backend '{v}' is not supported: headerwheel parses headers with libclang")));
+            }
+        }
+        if let Some(w) = t.get("writers")? {
+            for (name, n) in w.str_array()? {
+                if name.contains(':') {
+                    return Err(n.error(format!("writers must be bare names (no :path syntax), got '{name}'")));
+                }
+            }
+        }
+        c.include_dirs = strs(t.get("include_dirs")?, env)?;
+        c.defines = strs(t.get("defines")?, env)?;
+        c.backend_args = strs(t.get("backend_args")?, env)?;
+        c.exclude = strs(t.get("exclude")?, env)?;
+        if let Some(s) = t.get("store_dir")? {
+            c.store_dir = Some(string(&s, env)?);
+        }
+        if let Some(h) = t.get("headers")? {
+            let entry = |n: &Node<'_>, pattern: String| -> Result<HeaderEntry, ConfigError> {
+                n.only_keys(&["pattern", "include_dirs", "defines", "backend_args", "code"])?;
+                Ok(HeaderEntry {
+                    pattern,
+                    code: n.get("code")?.map(|c| string(&c, env)).transpose()?,
+                    include_dirs: strs(n.get("include_dirs")?, env)?,
+                    defines: strs(n.get("defines")?, env)?,
+                    backend_args: strs(n.get("backend_args")?, env)?,
+                    key: n.key.clone(),
+                })
+            };
+            match h.tables() {
+                Ok(list) => {
+                    for n in list {
+                        let p = n
+                            .get("pattern")?
+                            .ok_or_else(|| n.error("each headers entry needs a 'pattern' key"))?;
+                        let pattern = string(&p, env)?;
+                        c.headers.push(entry(&n, pattern)?);
+                    }
+                }
+                Err(_) => {
+                    for (path, n) in h.table()? {
+                        let pattern = expand(&path, &n, env)?;
+                        c.headers.push(entry(&n, pattern)?);
+                    }
+                }
+            }
+        }
+        if let Some(o) = t.get("output")? {
+            for (writer, n) in o.table()? {
+                let v = string(&n, env)?;
+                if writer == "cffi" {
+                    c.output_cffi = Some(PathBuf::from(v));
+                }
+            }
+        }
+        if let Some(w) = t.get("writer")? {
+            for (name, n) in w.table()? {
+                if name != "cffi" {
+                    continue;
+                }
+                n.only_keys(&["define_patterns", "extra_cdef", "exclude_patterns"])?;
+                for (p, pn) in n.get("define_patterns")?.map(|x| x.str_array()).transpose()?.unwrap_or_default() {
+                    regex::Regex::new(&p).map_err(|e| pn.error(format!("invalid regular expression: {e}")))?;
+                    c.define_patterns.push(p);
+                }
+                for (p, pn) in n.get("exclude_patterns")?.map(|x| x.str_array()).transpose()?.unwrap_or_default() {
+                    regex::Regex::new(&p).map_err(|e| pn.error(format!("invalid regular expression: {e}")))?;
+                    c.exclude_patterns.push(p);
+                }
+                c.extra_cdef = strs(n.get("extra_cdef")?, env)?;
+            }
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::toml::TomlFile;
+    use std::path::Path;
+
+    fn load(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<HeaderkitConfig, ConfigError> {
+        let f = TomlFile::parse(text.to_string(), Path::new("pyproject.toml")).unwrap();
+        let t = f.root().get("tool").unwrap().unwrap().get("headerkit").unwrap().unwrap();
+        HeaderkitConfig::from_node(&t, env)
+    }
+
+    #[test]
+    fn the_documented_nng_example() {
+        let text = r#"
+[tool.headerkit]
+backend = "libclang"
+writers = ["cffi"]
+
+[[tool.headerkit.headers]]
+pattern = "include/nng/nng.h"
+include_dirs = ["${NNG_INCLUDE_DIR}"]
+
+[tool.headerkit.writer.cffi]
+define_patterns = ["NNG_FLAG_\\w+", "NNG_\\w+_VERSION", "NNG_MAXADDRLEN"]
+extra_cdef = ['extern "Python" void _async_complete(void *);']
+
+[tool.headerkit.output]
+cffi = "nng/_nng.cdef.txt"
+"#;
+        let env = |v: &str| (v == "NNG_INCLUDE_DIR").then(|| "/opt/nng/include".to_string());
+        let c = load(text, &env).unwrap();
+        assert_eq!(c.headers[0].include_dirs, vec!["/opt/nng/include"]);
+        assert_eq!(c.define_patterns.len(), 3);
+        assert_eq!(c.output_cffi.as_deref(), Some(Path::new("nng/_nng.cdef.txt")));
+        let e = load(text, &|_| None).unwrap_err().to_string();
+        assert!(e.contains("pyproject.toml:8:") && e.contains("'NNG_INCLUDE_DIR' is not set"), "{e}");
+    }
+}
