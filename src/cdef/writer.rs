@@ -28,6 +28,9 @@ pub struct WriterOptions {
     pub exported: Option<HashSet<String>>,
     /// Names to leave out.
     pub exclude: Vec<Regex>,
+    /// When set, only these functions and variables are written (wherever
+    /// they are declared, system headers included), with the types they need.
+    pub only: Option<HashSet<String>>,
 }
 
 /// The written cdef and what was left out.
@@ -56,6 +59,8 @@ struct W<'m> {
     done_records: HashSet<usize>,
     done_enums: HashSet<usize>,
     in_progress: HashSet<String>,
+    /// Write system structs with their fields (bindings of system functions).
+    system_full: bool,
 }
 
 /// Writes the cdef of `model`.
@@ -68,6 +73,7 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
         done_records: HashSet::new(),
         done_enums: HashSet::new(),
         in_progress: HashSet::new(),
+        system_full: opts.only.is_some(),
     };
     let excluded = |n: &str| opts.exclude.iter().any(|r| r.is_match(n));
     // Anonymous enums/records named by a typedef are written with it.
@@ -87,7 +93,11 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
         match *item {
             Item::Function(i) => {
                 let f = &model.functions[i];
-                if !f.loc.project || excluded(&f.name) {
+                let selected = match &opts.only {
+                    Some(only) => only.contains(&f.name),
+                    None => f.loc.project,
+                };
+                if !selected || excluded(&f.name) {
                     continue;
                 }
                 if let Some(reason) = unsupported(&f.ty, model) {
@@ -125,7 +135,11 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
             }
             Item::Variable(i) => {
                 let v = &model.variables[i];
-                if !v.loc.project || excluded(&v.name) {
+                let selected = match &opts.only {
+                    Some(only) => only.contains(&v.name),
+                    None => v.loc.project,
+                };
+                if !selected || excluded(&v.name) {
                     continue;
                 }
                 if let Some(reason) = unsupported(&v.ty, model) {
@@ -148,19 +162,19 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
             }
             Item::Typedef(i) => {
                 let t = &model.typedefs[i];
-                if t.loc.project && !excluded(&t.name) {
+                if opts.only.is_none() && t.loc.project && !excluded(&t.name) {
                     w.typedef(&t.name);
                 }
             }
             Item::Record(i) => {
                 let r = &model.records[i];
-                if r.loc.project && r.tag.is_some() && !via_typedef.contains(item) {
+                if opts.only.is_none() && r.loc.project && r.tag.is_some() && !via_typedef.contains(item) {
                     w.record(i);
                 }
             }
             Item::Enum(i) => {
                 let e = &model.enums[i];
-                if e.loc.project && !via_typedef.contains(item) {
+                if opts.only.is_none() && e.loc.project && !via_typedef.contains(item) {
                     w.enum_(i);
                 }
             }
@@ -170,6 +184,11 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
     if !opts.define_patterns.is_empty() {
         let mut seen = HashSet::new();
         for mac in &model.macros {
+            // System headers' macros only when the bindings are of system
+            // functions (`only`); the project's always.
+            if !(mac.loc.project || opts.only.is_some()) {
+                continue;
+            }
             if !opts.define_patterns.iter().any(|r| r.is_match(&mac.name)) || !seen.insert(mac.name.clone()) {
                 continue;
             }
@@ -189,6 +208,16 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
         w.out.push_str(line);
         if !line.ends_with('\n') {
             w.out.push('\n');
+        }
+    }
+    if let Some(only) = &opts.only {
+        let mut missing: Vec<&String> = only
+            .iter()
+            .filter(|n| !model.functions.iter().any(|f| &f.name == *n) && !model.variables.iter().any(|v| &v.name == *n))
+            .collect();
+        missing.sort();
+        for n in missing {
+            w.warnings.push(format!("'{n}' is declared by none of the headers"));
         }
     }
     Written {
@@ -237,7 +266,9 @@ impl W<'_> {
                 // A pointer to a named struct needs no declaration of it.
                 match x.unqualified() {
                     CType::Record(r) if self.m.records[*r].tag.is_some() => {
-                        if self.m.records[*r].loc.project {
+                        // Defined structs behind pointers are declared so
+                        // they can be allocated (system ones partially).
+                        if self.m.records[*r].loc.project || self.m.records[*r].fields.is_some() {
                             self.record(*r);
                         }
                     }
@@ -345,7 +376,7 @@ impl W<'_> {
             None => {
                 let _ = writeln!(self.out, "{kw} {tag};");
             }
-            Some(fields) if !rec.loc.project => {
+            Some(fields) if !rec.loc.project && !self.system_full => {
                 let _ = fields;
                 let _ = writeln!(self.out, "{kw} {tag} {{ ...; }};");
             }
@@ -522,4 +553,20 @@ impl W<'_> {
             _ => String::new(),
         }
     }
+}
+
+/// The C declaration of `name` with type `t` (`int (*name)(void)`), as the
+/// writer spells it; with an empty name, the type alone.
+pub fn c_decl(model: &HeaderModel, t: &CType, name: &str) -> String {
+    let w = W {
+        m: model,
+        out: String::new(),
+        warnings: Vec::new(),
+        done_typedefs: HashSet::new(),
+        done_records: HashSet::new(),
+        done_enums: HashSet::new(),
+        in_progress: HashSet::new(),
+        system_full: false,
+    };
+    w.decl(t, name)
 }

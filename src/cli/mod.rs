@@ -12,6 +12,9 @@ const USAGE: &str = "usage:
   headerwheel generate HEADER [-I DIR]... [-D NAME[=VAL]]... [--define-pattern RE]...
                        [--extra-cdef LINE]... [-l LIB]... [--code TEXT] [-o [cffi:]PATH]
                                                            header → CFFI cdef (stdout or PATH)
+  headerwheel inspect HEADER [-I DIR]... [-D ...] [--code TEXT] --json
+                                                           every function's signature, struct layout and
+                                                           macro value, as JSON (the signature database)
 options:
   --cffi-dir DIR   where CFFI's headers are (default: $HEADERWHEEL_CFFI_DIR, else the
                    cffi package of `python3`)
@@ -28,6 +31,13 @@ pub fn main(args: Vec<OsString>) -> i32 {
     };
     match args.first().map(String::as_str) {
         Some("gen-src") => match gen_src(&args[1..]) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("headerwheel: error: {e}");
+                1
+            }
+        },
+        Some("inspect") => match generate(&args[1..]).and(Ok(())) {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("headerwheel: error: {e}");
@@ -58,6 +68,8 @@ struct GenSrcArgs {
     out: Option<PathBuf>,
     cffi_dir: Option<PathBuf>,
     no_limited_api: bool,
+    /// Emit this many times and report the median time (benchmarks).
+    bench: usize,
     positional: Vec<String>,
 }
 
@@ -68,6 +80,7 @@ fn parse_gen_src(args: &[String]) -> Result<GenSrcArgs, String> {
         out: None,
         cffi_dir: None,
         no_limited_api: false,
+        bench: 0,
         positional: Vec::new(),
     };
     let mut it = args.iter();
@@ -79,6 +92,9 @@ fn parse_gen_src(args: &[String]) -> Result<GenSrcArgs, String> {
             "--case-json" => a.case_json = Some(value("--case-json")?.into()),
             "--out" => a.out = Some(value("--out")?.into()),
             "--cffi-dir" => a.cffi_dir = Some(value("--cffi-dir")?.into()),
+            "--bench" => {
+                a.bench = value("--bench")?.parse().map_err(|_| "--bench needs a count".to_string())?;
+            }
             s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
             s => a.positional.push(s.to_string()),
         }
@@ -134,6 +150,17 @@ fn gen_src(args: &[String]) -> Result<(), String> {
         let input = crate::cdef::CdefInput::new(read(cdef)?, cdef.as_str());
         let preamble = read(csrc)?;
         let runtime = runtime(a.cffi_dir.as_deref())?;
+        if a.bench > 0 {
+            let mut times = Vec::new();
+            for _ in 0..a.bench {
+                let t = std::time::Instant::now();
+                let text = emit::c_source(module, std::slice::from_ref(&input), &preamble, &runtime, &options).map_err(|e| e.message)?;
+                times.push(t.elapsed().as_secs_f64());
+                std::hint::black_box(text);
+            }
+            times.sort_by(f64::total_cmp);
+            eprintln!("bench: parse+emit median {:.6} s over {} runs", times[times.len() / 2], times.len());
+        }
         let text = emit::c_source(module, &[input], &preamble, &runtime, &options).map_err(|e| e.message)?;
         write_atomic(Path::new(out), &text)
     }
@@ -160,6 +187,10 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
 }
 
 fn generate(args: &[String]) -> Result<(), String> {
+    generate_or_inspect(args, std::env::args().nth(1).as_deref() == Some("inspect") || args.iter().any(|a| a == "--json"))
+}
+
+fn generate_or_inspect(args: &[String], inspect: bool) -> Result<(), String> {
     use crate::cdef::writer::{self, WriterOptions};
     use crate::headers::{self, exports, ParseRequest};
     let mut req = ParseRequest::default();
@@ -183,6 +214,7 @@ fn generate(args: &[String]) -> Result<(), String> {
             }
             "--extra-cdef" => opts.extra_cdef.push(value("--extra-cdef")?),
             "--code" => req.code = Some(value("--code")?),
+            "--json" => {}
             "-w" => {
                 let w = value("-w")?;
                 if w != "cffi" {
@@ -214,6 +246,17 @@ fn generate(args: &[String]) -> Result<(), String> {
     }
     let t = std::time::Instant::now();
     let model = headers::parse(&req).map_err(|e| e.to_string())?;
+    if inspect {
+        let json = inspect_json(&model);
+        let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())? + "\n";
+        return match out {
+            Some(p) => write_atomic(&p, &text),
+            None => {
+                print!("{text}");
+                Ok(())
+            }
+        };
+    }
     let written = writer::write(&model, &opts);
     for w in &written.warnings {
         eprintln!("headerwheel: warning: {w}");
@@ -226,4 +269,75 @@ fn generate(args: &[String]) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// The signature database of a header model.
+fn inspect_json(model: &crate::headers::model::HeaderModel) -> serde_json::Value {
+    use crate::cdef::writer::c_decl;
+    use crate::headers::model::CType;
+    use serde_json::json;
+    let functions: Vec<_> = model
+        .functions
+        .iter()
+        .map(|f| {
+            let (ret, params, variadic) = match &f.ty {
+                CType::Function { ret, params, variadic } => (ret.as_ref().clone(), params.clone(), *variadic),
+                other => (other.clone(), vec![], false),
+            };
+            json!({
+                "name": f.name,
+                "signature": c_decl(model, &f.ty, &f.name),
+                "returns": c_decl(model, &ret, ""),
+                "params": params.iter().enumerate().map(|(i, p)| json!({
+                    "name": f.param_names.get(i).cloned().flatten(),
+                    "type": c_decl(model, p, ""),
+                })).collect::<Vec<_>>(),
+                "variadic": variadic,
+                "inline": f.inline,
+                "file": f.loc.file,
+                "line": f.loc.line,
+            })
+        })
+        .collect();
+    let records: Vec<_> = model
+        .records
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.loc.project)
+        .map(|(i, r)| {
+            json!({
+                "name": r.tag.as_ref().map(|t| format!("{} {t}", if r.is_union { "union" } else { "struct" })),
+                "id": i,
+                "kind": if r.is_union { "union" } else { "struct" },
+                "size": r.size,
+                "align": r.align,
+                "packed": r.packed,
+                "fields": r.fields.as_ref().map(|fs| fs.iter().map(|f| json!({
+                    "name": f.name,
+                    "type": c_decl(model, &f.ty, ""),
+                    "offset_bits": f.offset_bits,
+                    "bits": f.bits,
+                })).collect::<Vec<_>>()),
+                "file": r.loc.file,
+                "line": r.loc.line,
+            })
+        })
+        .collect();
+    let enums: Vec<_> = model
+        .enums
+        .iter()
+        .map(|e| json!({"name": e.tag, "values": e.values.iter().map(|(n, v)| json!([n, v.to_string()])).collect::<Vec<_>>(), "file": e.loc.file}))
+        .collect();
+    let typedefs: Vec<_> = model
+        .typedefs
+        .iter()
+        .map(|t| json!({"name": t.name, "type": c_decl(model, &t.ty, ""), "file": t.loc.file}))
+        .collect();
+    let macros: Vec<_> = model
+        .macros
+        .iter()
+        .filter(|m| m.loc.project)
+        .map(|m| json!({"name": m.name, "value": m.value.map(|v| v.to_string()), "tokens": m.tokens.join(" "), "file": m.loc.file, "line": m.loc.line}))
+        .collect();
+    json!({"functions": functions, "records": records, "enums": enums, "typedefs": typedefs, "macros": macros})
 }

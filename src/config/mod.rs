@@ -81,6 +81,9 @@ pub struct ModuleConfig {
     pub extra_compile_args: Vec<String>,
     /// Extra linker arguments.
     pub extra_link_args: Vec<String>,
+    /// For a module built from headers: keep only these functions and
+    /// variables (and the types they need), wherever they are declared.
+    pub symbols: Vec<String>,
     /// The key where it was declared (for messages), or the convention files.
     pub declared_at: String,
 }
@@ -149,6 +152,7 @@ const MODULE_KEYS: &[&str] = &[
     "sources",
     "extra-compile-args",
     "extra-link-args",
+    "symbols",
 ];
 
 impl Project {
@@ -382,6 +386,7 @@ fn read_tool(
                 sources,
                 extra_compile_args: strings(m.get("extra-compile-args")?)?,
                 extra_link_args: strings(m.get("extra-link-args")?)?,
+                symbols: strings(m.get("symbols")?)?,
                 declared_at: m.key.clone(),
             });
         }
@@ -422,6 +427,7 @@ fn read_tool(
                     sources: Vec::new(),
                     extra_compile_args: Vec::new(),
                     extra_link_args: Vec::new(),
+                    symbols: Vec::new(),
                     declared_at: cdef.display().to_string(),
                 });
             }

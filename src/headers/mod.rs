@@ -158,9 +158,6 @@ pub fn parse(req: &ParseRequest) -> Result<HeaderModel, HeaderError> {
         }
     }
     for (name, tokens, loc) in raw_macros {
-        if !loc.project {
-            continue;
-        }
         let value = macros::evaluate(&tokens, &known, &enum_consts);
         w.model.macros.push(Macro { name, tokens, value, loc });
     }

@@ -1,0 +1,3 @@
+from sysinfo_cffi import main
+
+main()

@@ -1,0 +1,2 @@
+#include <sys/sysinfo.h>
+#include <unistd.h>
