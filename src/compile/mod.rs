@@ -123,7 +123,10 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
         .cargo_output(false)
         .emit_rerun_if_env_changed(false)
         .no_default_flags(true)
-        .warnings(false)
+        // `warnings(false)` would add `-w` and swallow every diagnostic of the
+        // user's preamble and sources; keep the interpreter's `-Wall` level
+        // (cc adds `-Wall`, which CFLAGS usually has already) without `-Wextra`.
+        .warnings(true)
         .extra_warnings(false)
         .target(&triple(&tc.machine))
         .host(&triple(&tc.machine))
