@@ -77,3 +77,29 @@ def test_autodiscover_calls_each_discovered_function(tmp_path, fresh_venv, hw_di
     for fn in ("strlen(", "getpid(", "sin(", "qsort("):
         assert fn in text, text
     assert "strcpy" not in text and "malloc" not in text
+
+
+def test_b64_abi_mode_needs_no_compiler_and_finds_its_library(tmp_path, fresh_venv, hw_dist, wheelhouse):
+    whl = build_and_install(tmp_path, "b64", fresh_venv, hw_dist, wheelhouse)
+    # ABI mode: the wheel holds Python, the library, and nothing built against Python.
+    assert "-py3-none-manylinux" in whl.name
+    code = (
+        "import base64, os, b64\n"
+        "for n in (0, 1, 2, 3, 11, 100, 4096, 100000):\n"
+        "    data = os.urandom(n)\n"
+        "    assert b64.encode(data) == base64.b64encode(data).decode(), n\n"
+        "    assert b64.decode(base64.b64encode(data).decode()) == data, n\n"
+        "try:\n    b64.decode('not base64!')\nexcept b64.B64Error:\n    pass\nelse:\n    raise AssertionError('invalid input accepted')\n"
+        "print(b64.version())\n"
+    )
+    assert fresh_venv.run("-c", code).stdout.strip() == "1.2"
+    # A missing library is an error listing every place tried.
+    code = (
+        "import os, sys\n"
+        "from b64._b64_abi import ffi\n"
+        "from b64._loader import load_library, LibraryNotFound\n"
+        "os.environ['NOSUCHLIB_LIB_PATH'] = '/tmp/a:/tmp/b'\n"
+        "try:\n    load_library(ffi, 'nosuchlib')\nexcept LibraryNotFound as e:\n    print(e)\n"
+    )
+    out = fresh_venv.run("-c", code).stdout
+    assert "/tmp/a/libnosuchlib.so" in out and "/tmp/b/libnosuchlib.so" in out and "system linker path" in out

@@ -392,6 +392,30 @@ fn build_modules(
             }
         }
     }
+    for lib in &project.tool.shared_libraries {
+        let abs = |p: &PathBuf| if p.is_absolute() { p.clone() } else { project.root.join(p) };
+        let file_name = lib.wheel_path.rsplit('/').next().unwrap_or(&lib.wheel_path).to_string();
+        let dir = build_dir.join("shared").join(lib.wheel_path.replace('/', "_"));
+        jobs.push((
+            lib.wheel_path.clone(),
+            lib.wheel_path.clone(),
+            compile::Job {
+                module: lib.wheel_path.clone(),
+                sources: lib.sources.iter().map(abs).collect(),
+                include_dirs: lib.include_dirs.iter().map(abs).collect(),
+                defines: lib.define_macros.clone(),
+                libraries: lib.libraries.clone(),
+                library_dirs: Vec::new(),
+                extra_compile_args: Vec::new(),
+                extra_link_args: vec![format!("-Wl,-soname,{file_name}")],
+                build_dir: dir.join("obj"),
+                output: dir.join(&file_name),
+                opt_level: s.opt_level.clone(),
+                prefix_maps: vec![build_dir.to_path_buf(), project.root.clone()],
+                verbose: s.verbose,
+            },
+        ));
+    }
     let t = Instant::now();
     if !jobs.is_empty() {
         log(&format!(
@@ -501,8 +525,10 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
     let outputs: BTreeSet<String> = built.iter().map(|b| b.wheel_path.clone()).collect();
 
     // Tags.
-    let tags = if has_api {
+    let has_binary = built.iter().any(|b| b.so_path.is_some());
+    let tags = if has_binary {
         let py = match &abi3_ok {
+            _ if !has_api => "py3-none".to_string(),
             Ok(()) => {
                 let floor = min_python(project.metadata.requires_python.as_deref())
                     .unwrap_or(interp.version.1)
@@ -568,7 +594,7 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
             files.push(ArchiveFile::new(b.wheel_path, b.data));
         }
     }
-    let info = dist_info(project, Some(interp), tags.clone(), !has_api)?;
+    let info = dist_info(project, Some(interp), tags.clone(), !has_binary)?;
     let path = wheel::write_wheel(out_dir, &name, version, files, &info)?;
     let file_name = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
     log(&format!("wrote {} in {:.2} s", path.display(), start.elapsed().as_secs_f64()));

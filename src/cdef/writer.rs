@@ -31,6 +31,9 @@ pub struct WriterOptions {
     /// When set, only these functions and variables are written (wherever
     /// they are declared, system headers included), with the types they need.
     pub only: Option<HashSet<String>>,
+    /// Write macros with their values (`#define X 42`) rather than `...`:
+    /// ABI mode cannot ask the compiler.
+    pub macro_values: bool,
 }
 
 /// The written cdef and what was left out.
@@ -192,8 +195,12 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
             if !opts.define_patterns.iter().any(|r| r.is_match(&mac.name)) || !seen.insert(mac.name.clone()) {
                 continue;
             }
-            if mac.value.is_some() {
-                let _ = writeln!(w.out, "#define {} ...", mac.name);
+            if let Some(v) = mac.value {
+                if opts.macro_values {
+                    let _ = writeln!(w.out, "#define {} {v}", mac.name);
+                } else {
+                    let _ = writeln!(w.out, "#define {} ...", mac.name);
+                }
             } else if !mac.tokens.is_empty() {
                 w.warnings.push(format!(
                     "{}: macro {} matches define_patterns but is not an integer constant ({}), left out",

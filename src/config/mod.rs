@@ -97,6 +97,22 @@ pub struct PythonPackage {
     pub path: PathBuf,
 }
 
+/// A plain shared library built into the wheel (for ABI-mode modules that
+/// `dlopen` it): `[tool.headerwheel.shared-libraries."pkg/libx.so"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedLibrary {
+    /// Its path inside the wheel (`pkg/libx.so`).
+    pub wheel_path: String,
+    /// C sources.
+    pub sources: Vec<PathBuf>,
+    /// Include directories.
+    pub include_dirs: Vec<PathBuf>,
+    /// Macros.
+    pub define_macros: Vec<(String, Option<String>)>,
+    /// Libraries to link.
+    pub libraries: Vec<String>,
+}
+
 /// `[tool.headerwheel]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ToolConfig {
@@ -110,6 +126,8 @@ pub struct ToolConfig {
     pub limited_api: bool,
     /// Copy external shared libraries into the wheel.
     pub bundle_libs: bool,
+    /// Plain shared libraries built into the wheel.
+    pub shared_libraries: Vec<SharedLibrary>,
     /// Extra sdist include globs.
     pub sdist_include: Vec<String>,
     /// sdist exclude globs.
@@ -137,6 +155,7 @@ const TOOL_KEYS: &[&str] = &[
     "limited-api",
     "bundle-libs",
     "modules",
+    "shared-libraries",
     "sdist",
 ];
 const MODULE_KEYS: &[&str] = &[
@@ -181,8 +200,14 @@ impl Project {
         if tool.packages.is_empty() && tool.modules.is_empty() {
             let dir = if tool.package_dir.as_os_str().is_empty() { ".".to_string() } else { tool.package_dir.display().to_string() };
             let at = project.get("name")?.unwrap_or_else(|| project.clone());
+            let candidates = package_candidates(root, &tool.package_dir);
+            let others = if candidates.is_empty() {
+                "and no other package directory was found".to_string()
+            } else {
+                format!("and there are several other packages ({})", candidates.join(", "))
+            };
             return Err(at.error(format!(
-                "no Python package to ship: neither '{0}/' (with __init__.py) nor '{0}.py' is in '{dir}', and no other package directory was found; \
+                "no Python package to ship: neither '{0}/' (with __init__.py) nor '{0}.py' is in '{dir}', {others}; \
                  list the import packages in [tool.headerwheel] python-packages",
                 metadata::filename_name(&metadata.name)
             )));
@@ -431,7 +456,39 @@ fn read_tool(
         }
     }
     modules.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut shared_libraries = Vec::new();
+    if let Some(libs) = get("shared-libraries")? {
+        for (path, l) in libs.table()? {
+            l.only_keys(&["sources", "include-dirs", "define-macros", "libraries"])?;
+            if path.starts_with('/') || path.contains("..") || !path.contains(".so") {
+                return Err(l.error(format!("'{path}' must be a relative path inside the wheel ending in .so (like 'pkg/libx.so')")));
+            }
+            let sources = paths(l.get("sources")?)?;
+            if sources.is_empty() {
+                return Err(l.error("a shared library needs 'sources'"));
+            }
+            for (p, n) in l.get("sources")?.map(|x| x.str_array()).transpose()?.unwrap_or_default() {
+                if !root.join(&p).is_file() {
+                    return Err(n.error(format!("the source file '{p}' does not exist")));
+                }
+            }
+            let mut define_macros = Vec::new();
+            if let Some(d) = l.get("define-macros")? {
+                for (k, v) in d.table()? {
+                    define_macros.push((k, Some(v.str()?.to_string())));
+                }
+            }
+            shared_libraries.push(SharedLibrary {
+                wheel_path: path,
+                sources,
+                include_dirs: paths(l.get("include-dirs")?)?,
+                define_macros,
+                libraries: strings(l.get("libraries")?)?,
+            });
+        }
+    }
     Ok(ToolConfig {
+        shared_libraries,
         package_dir,
         packages,
         modules,
@@ -448,43 +505,54 @@ const NOT_PACKAGES: &[&str] = &[
     "testing", "tests", "tools",
 ];
 
-/// The packages shipped when `python-packages` is not given. In a src
-/// layout: every package directory and `.py` module in it. In a flat
-/// layout: the package (or module) named like the project, or else every
-/// package directory except the usual non-package ones (tests, docs, ...),
-/// so a project whose import name differs from its distribution name
-/// (`hw-zlib` shipping `hwzlib`) does not build an empty wheel.
-fn discover_packages(root: &Path, package_dir: &Path, import_name: &str) -> Vec<PythonPackage> {
+/// The package directories in `package_dir` (sorted), leaving out the usual
+/// non-package ones in a flat layout (tests, docs, ...).
+fn package_candidates(root: &Path, package_dir: &Path) -> Vec<String> {
     let src_layout = !package_dir.as_os_str().is_empty();
-    let named_dir = package_dir.join(import_name);
-    let named_file = package_dir.join(format!("{import_name}.py"));
-    if !src_layout {
-        if root.join(&named_dir).is_dir() {
-            return vec![PythonPackage { name: import_name.to_string(), path: named_dir }];
-        }
-        if root.join(&named_file).is_file() {
-            return vec![PythonPackage { name: import_name.to_string(), path: named_file }];
-        }
-    }
     let Ok(entries) = std::fs::read_dir(root.join(package_dir)) else {
         return Vec::new();
     };
-    let mut found = Vec::new();
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().to_string();
-        let path = e.path();
-        if path.is_dir() {
-            let skip = !src_layout && NOT_PACKAGES.contains(&name.as_str());
-            if valid_module_name(&name) && !name.contains('.') && !skip && path.join("__init__.py").is_file() {
-                found.push(PythonPackage { path: package_dir.join(&name), name });
-            }
-        } else if src_layout {
-            if let Some(stem) = name.strip_suffix(".py") {
-                if valid_module_name(stem) && !stem.contains('.') {
-                    found.push(PythonPackage { name: stem.to_string(), path: package_dir.join(&name) });
+    let mut found: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.path().join("__init__.py").is_file())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| valid_module_name(n) && !n.contains('.') && (src_layout || !NOT_PACKAGES.contains(&n.as_str())))
+        .collect();
+    found.sort();
+    found
+}
+
+/// The packages shipped when `python-packages` is not given: the package (or
+/// module) named like the project; otherwise, in a src layout, every package
+/// and `.py` module there (what a src layout is for), and in a flat layout
+/// the only package directory there is (with several, the user must choose:
+/// see the error in [`Project::load`]).
+fn discover_packages(root: &Path, package_dir: &Path, import_name: &str) -> Vec<PythonPackage> {
+    let named_dir = package_dir.join(import_name);
+    let named_file = package_dir.join(format!("{import_name}.py"));
+    if root.join(&named_dir).is_dir() {
+        return vec![PythonPackage { name: import_name.to_string(), path: named_dir }];
+    }
+    if root.join(&named_file).is_file() {
+        return vec![PythonPackage { name: import_name.to_string(), path: named_file }];
+    }
+    let candidates = package_candidates(root, package_dir);
+    let mut found: Vec<PythonPackage> = Vec::new();
+    if !package_dir.as_os_str().is_empty() {
+        found.extend(candidates.into_iter().map(|name| PythonPackage { path: package_dir.join(&name), name }));
+        if let Ok(entries) = std::fs::read_dir(root.join(package_dir)) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                if let Some(stem) = name.strip_suffix(".py") {
+                    if e.path().is_file() && valid_module_name(stem) && !stem.contains('.') {
+                        found.push(PythonPackage { name: stem.to_string(), path: package_dir.join(&name) });
+                    }
                 }
             }
         }
+    } else if candidates.len() == 1 {
+        let name = candidates[0].clone();
+        found.push(PythonPackage { path: package_dir.join(&name), name });
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
     found
@@ -584,6 +652,13 @@ mod package_discovery_tests {
         let p = Project::load(d.path()).unwrap();
         assert_eq!(names(&p), ["a_pkg", "b_pkg", "single"]);
         assert_eq!(p.tool.packages[2].path, PathBuf::from("src/single.py"));
+    }
+
+    #[test]
+    fn flat_layout_with_several_candidates_asks_the_user() {
+        let d = tree(&[("pyproject.toml", PYPROJECT), ("alpha/__init__.py", ""), ("beta/__init__.py", "")]);
+        let e = Project::load(d.path()).unwrap_err().to_string();
+        assert!(e.contains("there are several other packages (alpha, beta)"), "{e}");
     }
 
     #[test]
