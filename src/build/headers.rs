@@ -131,6 +131,7 @@ pub fn cdef_for_module(project: &Project, module: &ModuleConfig, skip_cache: boo
     parts.push(("exclude_patterns".into(), hk.exclude_patterns.join("\0").into_bytes()));
     parts.push(("libraries".into(), module.libraries.join("\0").into_bytes()));
     parts.push(("symbols".into(), module.symbols.join("\0").into_bytes()));
+    parts.push(("mode".into(), format!("{:?}", module.mode).into_bytes()));
     let key = CacheKey::from_parts(parts.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
     let store = Store::new(store_dir(project));
     let mut memo = HashMap::new();
@@ -194,6 +195,7 @@ pub fn cdef_for_module(project: &Project, module: &ModuleConfig, skip_cache: boo
     let mut opts = WriterOptions {
         extra_cdef: hk.extra_cdef.clone(),
         only: (!module.symbols.is_empty()).then(|| module.symbols.iter().cloned().collect()),
+        macro_values: module.mode == crate::config::Mode::Abi,
         ..Default::default()
     };
     for p in &hk.define_patterns {
