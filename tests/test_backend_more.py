@@ -96,3 +96,20 @@ def test_editable_reinstall_rebuilds_changed_c_code(tmp_path, project_copy, fres
     fast.write_text(text.replace("a + b", "a + b + 100"))
     fresh_venv.pip(*install)
     assert fresh_venv.run("-c", "import extrasrc; print(extrasrc.add(1, 2))").stdout.strip() == "103"
+
+
+def test_cppflags_and_ldflags_from_the_environment(tmp_path, project_copy):
+    """As distutils does: CPPFLAGS join the compile flags, LDFLAGS the link."""
+    src = project_copy("zlibcffi")
+    csrc = src / "src" / "zlibcffi" / "_zlib.csrc.c"
+    csrc.write_text('#ifndef HW_FROM_CPPFLAGS\n#error "CPPFLAGS did not reach the compiler"\n#endif\n' + csrc.read_text())
+    out = tmp_path / "out"
+    cmd = [PY, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", out, "-C", "build-dir=%s" % (tmp_path / "b"), src]
+    failed = run(cmd, check=False)
+    assert failed.returncode != 0 and "CPPFLAGS did not reach the compiler" in failed.stdout + failed.stderr
+    run(cmd, env={"CPPFLAGS": "-DHW_FROM_CPPFLAGS", "LDFLAGS": "-Wl,-soname,hw-from-ldflags.so"})
+    so = tmp_path / "so"
+    with zipfile.ZipFile(only_wheel(out)) as z:
+        so.write_bytes(z.read("zlibcffi/_zlib_cffi.abi3.so"))
+    dynamic = run(["readelf", "-d", so]).stdout
+    assert "[hw-from-ldflags.so]" in dynamic, dynamic

@@ -21,6 +21,10 @@ pub struct Toolchain {
     pub include_dirs: Vec<PathBuf>,
     /// The target's machine (`x86_64`).
     pub machine: String,
+    /// Linker flags from the environment (`LDFLAGS`), as distutils passes
+    /// them: library search paths of a non-standard prefix, `-Wl,...`.
+    #[serde(default)]
+    pub ldflags: String,
 }
 
 /// One compile-and-link job.
@@ -202,6 +206,7 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
         link.arg(w);
     }
     link.arg("-shared");
+    link.args(shell_split(&tc.ldflags));
     link.args(&objects);
     for d in &job.library_dirs {
         link.arg(format!("-L{}", d.display()));
