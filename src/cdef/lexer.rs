@@ -125,9 +125,12 @@ const KEYWORDS: &[&str] = &[
     "_Pragma",
 ];
 
+static KEYWORD_SET: LazyLock<std::collections::HashSet<&'static str>> =
+    LazyLock::new(|| KEYWORDS.iter().copied().collect());
+
 /// Whether `word` is a C keyword for the parser.
 pub fn is_keyword(word: &str) -> bool {
-    KEYWORDS.contains(&word)
+    KEYWORD_SET.contains(word)
 }
 
 const PUNCTS: &[&str] = &[
@@ -286,7 +289,63 @@ pub fn lex(text: &str, filename: &str) -> Result<Lexed, LexError> {
                 });
                 pos += 1;
             }
+            b if b.is_ascii_alphabetic() || b == b'_' || b == b'$' => {
+                // Fast path: identifiers and keywords (most tokens), unless a
+                // literal prefix (L'x', u8"s") follows.
+                let mut end = pos + 1;
+                while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_' || bytes[end] == b'$') {
+                    end += 1;
+                }
+                let word = &text[pos..end];
+                let quote_follows = end < bytes.len() && (bytes[end] == b'\'' || bytes[end] == b'"');
+                if quote_follows && matches!(word, "L" | "u8" | "u" | "U") {
+                    pos = lex_slow(text, pos, line, line_start, file, &mut out)?;
+                    continue;
+                }
+                out.tokens.push(Token {
+                    kind: if is_keyword(word) { Tok::Keyword } else { Tok::Ident },
+                    text: word.to_string(),
+                    line,
+                    col: (pos - line_start + 1) as u32,
+                    file,
+                });
+                pos = end;
+            }
+            b if !b.is_ascii_digit() && b != b'.' && b != b'\'' && b != b'"' && b != b'/' && b.is_ascii() => {
+                // Punctuators (longest first).
+                let rest = &text[pos..];
+                let Some(p) = PUNCTS.iter().find(|p| rest.starts_with(**p)) else {
+                    let ch = rest.chars().next().expect("not at end");
+                    return Err(err(format!("Illegal character {ch:?}"), line, pos - line_start + 1, file));
+                };
+                out.tokens.push(Token {
+                    kind: Tok::Punct,
+                    text: p.to_string(),
+                    line,
+                    col: (pos - line_start + 1) as u32,
+                    file,
+                });
+                pos += p.len();
+            }
             _ => {
+                pos = lex_slow(text, pos, line, line_start, file, &mut out)?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One token by pycparser's full rules (constants, literals, comments).
+fn lex_slow(text: &str, pos: usize, line: u32, line_start: usize, file: u16, out: &mut Lexed) -> Result<usize, LexError> {
+    let err = |msg: String, line: u32, col: usize, file: u16| LexError {
+        message: msg,
+        line,
+        col: col as u32,
+        file,
+    };
+    {
+        {
+            {
                 let rest = &text[pos..];
                 let col = pos - line_start + 1;
                 let mut best: Option<(usize, Tok, &str)> = None;
@@ -363,11 +422,10 @@ pub fn lex(text: &str, filename: &str) -> Result<Lexed, LexError> {
                     col: col as u32,
                     file,
                 });
-                pos += len;
+                Ok(pos + len)
             }
         }
     }
-    Ok(out)
 }
 
 #[cfg(test)]

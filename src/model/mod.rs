@@ -342,6 +342,8 @@ pub struct Types {
     /// CFFI's process-wide `commontypes._CACHE`: one object per common type
     /// name (`int`, `size_t`, `FILE`...), shared by every FFI of the arena.
     common: HashMap<String, (TypeId, Quals)>,
+    /// Memo of [`Types::canonical`] by type index.
+    canon_memo: Vec<Option<TypeId>>,
 }
 
 impl Default for Types {
@@ -373,6 +375,7 @@ impl Types {
             void: TypeId(0),
             canon: HashMap::new(),
             common: HashMap::new(),
+            canon_memo: Vec::new(),
         };
         t.void = t.push(TypeKind::Void, "void&".to_string());
         t
@@ -759,37 +762,56 @@ impl Types {
     /// The structural key of `id` with children replaced by their canonical
     /// ids. Equal keys ⇔ CFFI's `==`.
     pub fn structural_key(&mut self, id: TypeId) -> StructuralKey {
-        let kind = self.kind(id).clone();
-        match kind {
-            TypeKind::Void => StructuralKey::Void,
-            TypeKind::Primitive(n) => StructuralKey::Primitive(n),
-            TypeKind::UnknownInteger(n) => StructuralKey::UnknownInteger(n),
-            TypeKind::UnknownFloat(n) => StructuralKey::UnknownFloat(n),
-            TypeKind::RawFunction(sig) | TypeKind::FunctionPtr(sig) => {
-                let args = sig.args.iter().map(|&a| self.canonical(a)).collect();
-                let result = self.canonical(sig.result);
-                if self.is_raw_function(id) {
-                    StructuralKey::RawFunction(args, result, sig.ellipsis, sig.abi)
+        enum Shape {
+            Leaf(StructuralKey),
+            Func(Vec<TypeId>, TypeId, bool, Option<String>, bool),
+            Ptr(TypeId, Quals),
+            Named(TypeId, String),
+            Arr(TypeId, ArrayLength),
+        }
+        let shape = match self.kind(id) {
+            TypeKind::Void => Shape::Leaf(StructuralKey::Void),
+            TypeKind::Primitive(n) => Shape::Leaf(StructuralKey::Primitive(n.clone())),
+            TypeKind::UnknownInteger(n) => Shape::Leaf(StructuralKey::UnknownInteger(n.clone())),
+            TypeKind::UnknownFloat(n) => Shape::Leaf(StructuralKey::UnknownFloat(n.clone())),
+            TypeKind::RawFunction(sig) => Shape::Func(sig.args.clone(), sig.result, sig.ellipsis, sig.abi.clone(), true),
+            TypeKind::FunctionPtr(sig) => Shape::Func(sig.args.clone(), sig.result, sig.ellipsis, sig.abi.clone(), false),
+            TypeKind::Pointer { totype, quals } => Shape::Ptr(*totype, *quals),
+            TypeKind::NamedPointer { totype, name, .. } => Shape::Named(*totype, name.clone()),
+            TypeKind::Array { item, length } => Shape::Arr(*item, length.clone()),
+            TypeKind::StructOrUnion(_) | TypeKind::Enum(_) => Shape::Leaf(StructuralKey::Identity(id)),
+        };
+        match shape {
+            Shape::Leaf(k) => k,
+            Shape::Func(args, result, ellipsis, abi, raw) => {
+                let args = args.into_iter().map(|a| self.canonical(a)).collect();
+                let result = self.canonical(result);
+                if raw {
+                    StructuralKey::RawFunction(args, result, ellipsis, abi)
                 } else {
-                    StructuralKey::FunctionPtr(args, result, sig.ellipsis, sig.abi)
+                    StructuralKey::FunctionPtr(args, result, ellipsis, abi)
                 }
             }
-            TypeKind::Pointer { totype, quals } => {
-                StructuralKey::Pointer(self.canonical(totype), quals)
-            }
-            TypeKind::NamedPointer { totype, name, .. } => {
-                StructuralKey::NamedPointer(self.canonical(totype), name)
-            }
-            TypeKind::Array { item, length } => StructuralKey::Array(self.canonical(item), length),
-            TypeKind::StructOrUnion(_) | TypeKind::Enum(_) => StructuralKey::Identity(id),
+            Shape::Ptr(t, q) => StructuralKey::Pointer(self.canonical(t), q),
+            Shape::Named(t, n) => StructuralKey::NamedPointer(self.canonical(t), n),
+            Shape::Arr(t, l) => StructuralKey::Array(self.canonical(t), l),
         }
     }
 
-    /// The first-seen type structurally equal to `id` (CFFI's dict-key
-    /// semantics: an equal key maps to the entry already there).
+    /// The first type structurally equal to `id` (CFFI's `==`); memoized
+    /// (a type's structure never changes once made: structs and enums, the
+    /// only mutable types, are keyed by identity).
     pub fn canonical(&mut self, id: TypeId) -> TypeId {
+        if let Some(&Some(c)) = self.canon_memo.get(id.index()) {
+            return c;
+        }
         let key = self.structural_key(id);
-        *self.canon.entry(key).or_insert(id)
+        let c = *self.canon.entry(key).or_insert(id);
+        if self.canon_memo.len() <= id.index() {
+            self.canon_memo.resize(id.index() + 1, None);
+        }
+        self.canon_memo[id.index()] = Some(c);
+        c
     }
 
     /// CFFI's `==` between two types.
