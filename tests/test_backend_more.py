@@ -113,3 +113,26 @@ def test_cppflags_and_ldflags_from_the_environment(tmp_path, project_copy):
         so.write_bytes(z.read("zlibcffi/_zlib_cffi.abi3.so"))
     dynamic = run(["readelf", "-d", so]).stdout
     assert "[hw-from-ldflags.so]" in dynamic, dynamic
+
+
+def test_sdist_metadata_is_at_least_2_2(tmp_path, project_copy):
+    """The sdist format wants PKG-INFO at core metadata 2.2 or later even
+    when the wheel's METADATA can stay at 2.1 (no PEP 639 fields)."""
+    import tarfile
+
+    src = project_copy("purepy")
+    pp = src / "pyproject.toml"
+    pp.write_text(pp.read_text().replace('license = "MIT"\n', "").replace('license-files = ["LICENSE"]\n', ""))
+    code = "import os, sys; os.chdir(sys.argv[1]); import headerwheel as h; print(h.build_sdist(sys.argv[2]))"
+    name = run([PY, "-c", code, src, tmp_path / "sd"]).stdout.strip()
+    sdist = tmp_path / "sd" / name
+    run([PY, "-m", "twine", "check", "--strict", sdist])
+    with tarfile.open(sdist) as t:
+        pkg_info = t.extractfile("hw_pure-0.3.1/PKG-INFO").read()
+    assert pkg_info.startswith(b"Metadata-Version: 2.2\n"), pkg_info[:40]
+    check = "import sys; from packaging.metadata import Metadata; Metadata.from_email(sys.stdin.buffer.read(), validate=True)"
+    assert subprocess.run([PY, "-c", check], input=pkg_info).returncode == 0
+    out = tmp_path / "out"
+    build_wheel(src, out)
+    meta = validate_wheel(only_wheel(out))
+    assert meta.startswith("Metadata-Version: 2.1\n"), meta[:40]
