@@ -136,3 +136,12 @@ def test_sdist_metadata_is_at_least_2_2(tmp_path, project_copy):
     build_wheel(src, out)
     meta = validate_wheel(only_wheel(out))
     assert meta.startswith("Metadata-Version: 2.1\n"), meta[:40]
+
+
+def test_build_dir_inside_or_outside_the_tree_gives_the_same_wheel(tmp_path, project_copy):
+    """The default build directory is inside the project (as in any build
+    from an unpacked sdist); debug info must not record which it was."""
+    src = project_copy("zlibcffi")
+    build_wheel(src, tmp_path / "inside", settings=["build-dir=build/headerwheel"])
+    build_wheel(src, tmp_path / "outside", settings=["build-dir=%s" % (tmp_path / "elsewhere")])
+    assert sha256(only_wheel(tmp_path / "inside")) == sha256(only_wheel(tmp_path / "outside"))

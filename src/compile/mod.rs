@@ -149,7 +149,13 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
     for f in cflags.iter().chain(shell_split(&tc.ccshared).iter()) {
         b.flag(f);
     }
-    for p in &job.prefix_maps {
+    // GCC applies the last matching map, so the most specific prefix goes
+    // last: a build directory inside the project (the default, and any build
+    // from an unpacked sdist) then maps the same as one outside it, and the
+    // wheel's bytes do not depend on where the build directory was.
+    let mut maps: Vec<&PathBuf> = job.prefix_maps.iter().collect();
+    maps.sort_by_key(|p| p.as_os_str().len());
+    for p in maps {
         b.flag(format!("-ffile-prefix-map={}=.", p.display()));
     }
     for d in &tc.include_dirs {
