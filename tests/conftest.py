@@ -125,20 +125,13 @@ def validate_wheel(whl):
     whl = str(whl)
     run([PY, "-m", "twine", "check", "--strict", whl])
     run([PY, "-m", "check_wheel_contents", whl])
-    # installer validates RECORD hashes and sizes while unpacking.
-    code = (
-        "import sys, tempfile\n"
-        "from installer import install\n"
-        "from installer.destinations import SchemeDictionaryDestination\n"
-        "from installer.sources import WheelFile\n"
-        "d = tempfile.mkdtemp()\n"
-        "scheme = {k: d + '/' + k for k in ('purelib','platlib','headers','scripts','data')}\n"
-        "dest = SchemeDictionaryDestination(scheme, interpreter=sys.executable, script_kind='posix')\n"
-        "with WheelFile.open(sys.argv[1]) as src:\n"
-        "    src.validate_record(validate_contents=True)\n"
-        "    install(src, dest, {})\n"
-    )
-    run([PY, "-c", code, whl])
+    # installer's own command line: every RECORD entry's hash and size is
+    # checked (`--validate-record all`) while the wheel is installed into a
+    # scratch destination.
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        run([PY, "-m", "installer", "--validate-record", "all", "--destdir", d, whl])
     # packaging's strict metadata parse
     with zipfile.ZipFile(whl) as z:
         meta = [n for n in z.namelist() if n.endswith(".dist-info/METADATA")]

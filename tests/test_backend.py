@@ -130,7 +130,8 @@ def test_two_builds_give_identical_wheels(tmp_path, project_copy):
 
 def test_source_date_epoch_sets_the_timestamps(tmp_path):
     out = tmp_path / "out"
-    cmd = [PY, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", out, FIXTURES / "extrasrc"]
+    cmd = [PY, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", out,
+           "-C", "build-dir=%s" % (tmp_path / "build"), FIXTURES / "extrasrc"]
     run(cmd, env={"SOURCE_DATE_EPOCH": "1700000000"})
     whl = only_file(out, "*.whl")
     with zipfile.ZipFile(whl) as z:

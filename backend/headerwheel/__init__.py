@@ -49,9 +49,14 @@ def _interpreter():
         "sizeof_long": ctypes.sizeof(ctypes.c_long),
         "toolchain": {
             "cc": os.environ.get("CC") or cv("CC") or "cc",
+            # distutils' customize_compiler: CFLAGS and CPPFLAGS from the
+            # environment add to the interpreter's CFLAGS; LDFLAGS to the link.
             "cflags": " ".join(
-                x for x in (cv("CFLAGS") or "", os.environ.get("CFLAGS", "")) if x
+                x
+                for x in (cv("CFLAGS") or "", os.environ.get("CFLAGS", ""), os.environ.get("CPPFLAGS", ""))
+                if x
             ),
+            "ldflags": os.environ.get("LDFLAGS", ""),
             "ccshared": cv("CCSHARED") or "-fPIC",
             "include_dirs": include_dirs,
             "machine": machine,

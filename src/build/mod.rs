@@ -758,7 +758,7 @@ fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, BuildError> 
             executable,
         });
     }
-    files.push(ArchiveFile::new("PKG-INFO", m.to_core_metadata(&extra_requires(project, None))));
+    files.push(ArchiveFile::new("PKG-INFO", m.to_pkg_info(&extra_requires(project, None))));
     let name = metadata::filename_name(&m.name);
     let path = wheel::write_sdist(out_dir, &name, &m.version, files)?;
     log(&format!("wrote {} in {:.2} s", path.display(), start.elapsed().as_secs_f64()));

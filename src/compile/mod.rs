@@ -21,6 +21,10 @@ pub struct Toolchain {
     pub include_dirs: Vec<PathBuf>,
     /// The target's machine (`x86_64`).
     pub machine: String,
+    /// Linker flags from the environment (`LDFLAGS`), as distutils passes
+    /// them: library search paths of a non-standard prefix, `-Wl,...`.
+    #[serde(default)]
+    pub ldflags: String,
 }
 
 /// One compile-and-link job.
@@ -123,7 +127,10 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
         .cargo_output(false)
         .emit_rerun_if_env_changed(false)
         .no_default_flags(true)
-        .warnings(false)
+        // `warnings(false)` would add `-w` and swallow every diagnostic of the
+        // user's preamble and sources; keep the interpreter's `-Wall` level
+        // (cc adds `-Wall`, which CFLAGS usually has already) without `-Wextra`.
+        .warnings(true)
         .extra_warnings(false)
         .target(&triple(&tc.machine))
         .host(&triple(&tc.machine))
@@ -142,7 +149,13 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
     for f in cflags.iter().chain(shell_split(&tc.ccshared).iter()) {
         b.flag(f);
     }
-    for p in &job.prefix_maps {
+    // GCC applies the last matching map, so the most specific prefix goes
+    // last: a build directory inside the project (the default, and any build
+    // from an unpacked sdist) then maps the same as one outside it, and the
+    // wheel's bytes do not depend on where the build directory was.
+    let mut maps: Vec<&PathBuf> = job.prefix_maps.iter().collect();
+    maps.sort_by_key(|p| p.as_os_str().len());
+    for p in maps {
         b.flag(format!("-ffile-prefix-map={}=.", p.display()));
     }
     for d in &tc.include_dirs {
@@ -199,6 +212,7 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
         link.arg(w);
     }
     link.arg("-shared");
+    link.args(shell_split(&tc.ldflags));
     link.args(&objects);
     for d in &job.library_dirs {
         link.arg(format!("-L{}", d.display()));

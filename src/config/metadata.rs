@@ -595,7 +595,17 @@ impl Metadata {
         Ok(m)
     }
 
-    /// The core metadata text (`METADATA` in wheels, `PKG-INFO` in sdists).
+    /// The sdist's `PKG-INFO`: the core metadata at version 2.2 or later, as
+    /// the sdist format requires (a wheel's `METADATA` may stay at 2.1).
+    pub fn to_pkg_info(&self, extra_requires: &[String]) -> String {
+        let text = self.to_core_metadata(extra_requires);
+        match text.strip_prefix("Metadata-Version: 2.1\n") {
+            Some(rest) => format!("Metadata-Version: 2.2\n{rest}"),
+            None => text,
+        }
+    }
+
+    /// The core metadata text (`METADATA` in wheels; see [`Metadata::to_pkg_info`] for sdists).
     pub fn to_core_metadata(&self, extra_requires: &[String]) -> String {
         let pep639 = self.license_expression.is_some() || !self.license_files.is_empty();
         let mut out = String::new();
@@ -848,6 +858,20 @@ mod tests {
         for bad in ["", ">=1", "foo >= one", "foo; bogus == '1'", "foo[b@d]"] {
             assert!(check_requirement(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn sdist_pkg_info_is_at_least_2_2() {
+        let root = tempfile::tempdir().unwrap();
+        let file = crate::config::toml::TomlFile::parse(
+            "[project]\nname = \"a\"\nversion = \"1\"\n".to_string(),
+            Path::new("pyproject.toml"),
+        )
+        .unwrap();
+        let project = file.root().get("project").unwrap().unwrap();
+        let m = Metadata::from_project(&project, root.path()).unwrap();
+        assert!(m.to_core_metadata(&[]).starts_with("Metadata-Version: 2.1\nName: a\n"));
+        assert!(m.to_pkg_info(&[]).starts_with("Metadata-Version: 2.2\nName: a\n"));
     }
 
     #[test]

@@ -197,6 +197,21 @@ impl Project {
             .transpose()?;
         let output = headerkit.as_ref().and_then(|h| h.output_cffi.clone());
         let tool = read_tool(tool_node.as_ref(), root, &metadata, output.as_deref())?;
+        if tool.packages.is_empty() && tool.modules.is_empty() {
+            let dir = if tool.package_dir.as_os_str().is_empty() { ".".to_string() } else { tool.package_dir.display().to_string() };
+            let at = project.get("name")?.unwrap_or_else(|| project.clone());
+            let candidates = package_candidates(root, &tool.package_dir);
+            let others = if candidates.is_empty() {
+                "and no other package directory was found".to_string()
+            } else {
+                format!("and there are several other packages ({})", candidates.join(", "))
+            };
+            return Err(at.error(format!(
+                "no Python package to ship: neither '{0}/' (with __init__.py) nor '{0}.py' is in '{dir}', {others}; \
+                 list the import packages in [tool.headerwheel] python-packages",
+                metadata::filename_name(&metadata.name)
+            )));
+        }
         Ok(Project {
             root: root.to_path_buf(),
             pyproject,
@@ -290,35 +305,7 @@ fn read_tool(
             packages.push(PythonPackage { name: p, path });
         }
     } else {
-        let dir = package_dir.join(&import_name);
-        let file = package_dir.join(format!("{import_name}.py"));
-        if root.join(&dir).is_dir() {
-            packages.push(PythonPackage {
-                name: import_name.clone(),
-                path: dir,
-            });
-        } else if root.join(&file).is_file() {
-            packages.push(PythonPackage {
-                name: import_name.clone(),
-                path: file,
-            });
-        } else if let Ok(rd) = std::fs::read_dir(root.join(&package_dir)) {
-            // Not named after the project: take the only package there is.
-            let mut found: Vec<String> = rd
-                .flatten()
-                .filter(|e| e.path().join("__init__.py").is_file())
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|n| valid_module_name(n) && !matches!(n.as_str(), "tests" | "test" | "docs" | "examples" | "build" | "dist"))
-                .collect();
-            found.sort();
-            if found.len() == 1 {
-                let name = found.remove(0);
-                packages.push(PythonPackage {
-                    path: package_dir.join(&name),
-                    name,
-                });
-            }
-        }
+        packages = discover_packages(root, &package_dir, &import_name);
     }
     // Modules declared in the table.
     let mut modules: Vec<ModuleConfig> = Vec::new();
@@ -512,6 +499,65 @@ fn read_tool(
     })
 }
 
+/// Directories that are not the project's packages in a flat layout.
+const NOT_PACKAGES: &[&str] = &[
+    "bench", "benchmarks", "build", "dist", "doc", "docs", "example", "examples", "fixtures", "scripts", "test",
+    "testing", "tests", "tools",
+];
+
+/// The package directories in `package_dir` (sorted), leaving out the usual
+/// non-package ones in a flat layout (tests, docs, ...).
+fn package_candidates(root: &Path, package_dir: &Path) -> Vec<String> {
+    let src_layout = !package_dir.as_os_str().is_empty();
+    let Ok(entries) = std::fs::read_dir(root.join(package_dir)) else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.path().join("__init__.py").is_file())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| valid_module_name(n) && !n.contains('.') && (src_layout || !NOT_PACKAGES.contains(&n.as_str())))
+        .collect();
+    found.sort();
+    found
+}
+
+/// The packages shipped when `python-packages` is not given: the package (or
+/// module) named like the project; otherwise, in a src layout, every package
+/// and `.py` module there (what a src layout is for), and in a flat layout
+/// the only package directory there is (with several, the user must choose:
+/// see the error in [`Project::load`]).
+fn discover_packages(root: &Path, package_dir: &Path, import_name: &str) -> Vec<PythonPackage> {
+    let named_dir = package_dir.join(import_name);
+    let named_file = package_dir.join(format!("{import_name}.py"));
+    if root.join(&named_dir).is_dir() {
+        return vec![PythonPackage { name: import_name.to_string(), path: named_dir }];
+    }
+    if root.join(&named_file).is_file() {
+        return vec![PythonPackage { name: import_name.to_string(), path: named_file }];
+    }
+    let candidates = package_candidates(root, package_dir);
+    let mut found: Vec<PythonPackage> = Vec::new();
+    if !package_dir.as_os_str().is_empty() {
+        found.extend(candidates.into_iter().map(|name| PythonPackage { path: package_dir.join(&name), name }));
+        if let Ok(entries) = std::fs::read_dir(root.join(package_dir)) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                if let Some(stem) = name.strip_suffix(".py") {
+                    if e.path().is_file() && valid_module_name(stem) && !stem.contains('.') {
+                        found.push(PythonPackage { name: stem.to_string(), path: package_dir.join(&name) });
+                    }
+                }
+            }
+        }
+    } else if candidates.len() == 1 {
+        let name = candidates[0].clone();
+        found.push(PythonPackage { path: package_dir.join(&name), name });
+    }
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found
+}
+
 /// The convention files of module `pkg.sub._x_cffi`: `pkg/sub/_x.cdef.txt`
 /// and `pkg/sub/_x.csrc.c` under `package_dir`.
 fn convention_files(package_dir: &Path, module: &str) -> Option<(PathBuf, PathBuf)> {
@@ -552,4 +598,74 @@ fn find_convention_modules(root: &Path, package_dir: &Path, pkg_path: &Path) -> 
     }
     out.sort();
     out
+}
+
+#[cfg(test)]
+mod package_discovery_tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (rel, text) in files {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        dir
+    }
+
+    const PYPROJECT: &str = "[project]\nname = \"hw-pure\"\nversion = \"1.0\"\n";
+
+    fn names(p: &Project) -> Vec<&str> {
+        p.tool.packages.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    #[test]
+    fn flat_layout_with_an_import_name_unlike_the_project_name() {
+        let d = tree(&[
+            ("pyproject.toml", PYPROJECT),
+            ("hwpure/__init__.py", ""),
+            ("tests/__init__.py", ""),
+            ("docs/conf.py", ""),
+            ("setup_helper.py", ""),
+        ]);
+        let p = Project::load(d.path()).unwrap();
+        assert_eq!(names(&p), ["hwpure"]);
+        assert_eq!(p.tool.packages[0].path, PathBuf::from("hwpure"));
+    }
+
+    #[test]
+    fn flat_layout_prefers_the_package_named_like_the_project() {
+        let d = tree(&[("pyproject.toml", PYPROJECT), ("hw_pure/__init__.py", ""), ("other/__init__.py", "")]);
+        assert_eq!(names(&Project::load(d.path()).unwrap()), ["hw_pure"]);
+    }
+
+    #[test]
+    fn src_layout_ships_every_package_and_module() {
+        let d = tree(&[
+            ("pyproject.toml", PYPROJECT),
+            ("src/b_pkg/__init__.py", ""),
+            ("src/a_pkg/__init__.py", ""),
+            ("src/single.py", ""),
+            ("src/not_a_package/data.txt", ""),
+        ]);
+        let p = Project::load(d.path()).unwrap();
+        assert_eq!(names(&p), ["a_pkg", "b_pkg", "single"]);
+        assert_eq!(p.tool.packages[2].path, PathBuf::from("src/single.py"));
+    }
+
+    #[test]
+    fn flat_layout_with_several_candidates_asks_the_user() {
+        let d = tree(&[("pyproject.toml", PYPROJECT), ("alpha/__init__.py", ""), ("beta/__init__.py", "")]);
+        let e = Project::load(d.path()).unwrap_err().to_string();
+        assert!(e.contains("there are several other packages (alpha, beta)"), "{e}");
+    }
+
+    #[test]
+    fn nothing_to_ship_is_an_error_at_the_name() {
+        let d = tree(&[("pyproject.toml", PYPROJECT), ("tests/__init__.py", "")]);
+        let e = Project::load(d.path()).unwrap_err().to_string();
+        assert!(e.starts_with("pyproject.toml:2:8: project.name: no Python package to ship"), "{e}");
+        assert!(e.contains("python-packages"), "{e}");
+    }
 }
