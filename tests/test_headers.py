@@ -98,7 +98,7 @@ def test_project_header_constructs_have_the_compilers_layout(tmp_path, fresh_ven
         "assert lib.packed_size() == ffi.sizeof('struct packed_rec')\n"
         "assert lib.sum_ints(3, ffi.cast('int', 1), ffi.cast('int', 2), ffi.cast('int', 39)) == 42\n"
         "h = lib.handle_new(7); assert lib.handle_get(h) == 7; lib.handle_free(h)\n"
-        "assert lib.SHAPES_MAX == 201\n"
+        "assert lib.SHAPES_MAX == 201 and lib.SHAPES_LIMIT == 7\n"
         "try:\n    ffi.sizeof('opaque_handle')\nexcept ffi.error:\n    pass\nelse:\n    raise AssertionError('opaque type has a size')\n"
     )
     got = fresh_venv.run("-c", code).stdout.split()

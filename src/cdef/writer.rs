@@ -149,7 +149,7 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
                     w.warnings.push(format!("{}: variable {} left out: {reason}", where_(&v.loc), v.name));
                     continue;
                 }
-                if let Some(exp) = &opts.exported {
+                if let Some(exp) = opts.exported.as_ref().filter(|_| !v.is_static) {
                     if !exp.contains(&v.name) {
                         w.warnings.push(format!(
                             "{}: variable {} left out: the library does not export it",
@@ -161,7 +161,8 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
                 }
                 w.need(&v.ty);
                 let line = w.decl(&v.ty, &v.name);
-                let _ = writeln!(w.out, "extern {line};");
+                let storage = if v.is_static { "static" } else { "extern" };
+                let _ = writeln!(w.out, "{storage} {line};");
             }
             Item::Typedef(i) => {
                 let t = &model.typedefs[i];

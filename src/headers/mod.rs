@@ -252,12 +252,20 @@ impl Walker {
             }
             k if k == CXCursor_VarDecl => {
                 let name = c.spelling();
-                if self.model.variables.iter().any(|v| v.name == name) || c.storage_class() == CX_SC_Static {
+                // `static const int X = 5;` in a header is a constant the
+                // module can read; other static variables are private.
+                let is_static = c.storage_class() == CX_SC_Static;
+                if self.model.variables.iter().any(|v| v.name == name) || (is_static && !c.ty().is_const()) {
                     return;
                 }
                 let loc = self.loc(c);
                 let ty = self.ctype(c.ty());
-                self.model.variables.push(Variable { name, ty, loc });
+                self.model.variables.push(Variable {
+                    name,
+                    ty,
+                    is_static,
+                    loc,
+                });
                 self.model.items.push(Item::Variable(self.model.variables.len() - 1));
             }
             _ => {}

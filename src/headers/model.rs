@@ -144,6 +144,9 @@ pub struct Variable {
     pub name: String,
     /// Type.
     pub ty: CType,
+    /// `static const`: compiled into the module, not a library symbol.
+    #[serde(default)]
+    pub is_static: bool,
     /// Where.
     pub loc: Loc,
 }
