@@ -1,6 +1,8 @@
 """The founding scenarios as examples, each built by pip with headerwheel,
 installed into a fresh venv and run, asserting on real output."""
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -122,3 +124,19 @@ def test_nng_bundled_wheel_loads_its_own_copy_of_libnng(tmp_path, fresh_venv, hw
     nng_line = [l for l in ldd.splitlines() if "libnng" in l][0]
     assert str(site / "nngpair" / "_libs") in nng_line, ldd
     assert "received: hello from headerwheel" in fresh_venv.run("-m", "nngpair").stdout
+    # With the system's libnng made unusable (a private mount namespace binds
+    # /dev/null over it), the wheel still runs on its own copy.
+    import glob
+    system = [p for p in glob.glob("/usr/lib/*/libnng.so.1*") + glob.glob("/lib/*/libnng.so.1*") if os.path.isfile(p)]
+    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"], capture_output=True)
+    if not system or probe.returncode != 0:
+        pytest.skip("cannot hide the system libnng here (no mount namespaces)")
+    hide = " && ".join("mount --bind /dev/null %s" % p for p in system)
+    check = "python3 -c 'import ctypes; ctypes.CDLL(\"libnng.so.1\")' 2>/dev/null && exit 3; "
+    p = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+         "%s && %s%s -m nngpair" % (hide, check, fresh_venv.python)],
+        capture_output=True, text=True,
+    )
+    assert p.returncode == 0, (p.returncode, p.stdout, p.stderr)
+    assert "received: hello from headerwheel" in p.stdout
