@@ -92,32 +92,35 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
             _ => {}
         }
     }
+    // Whether a function or variable is written: selected (the project's,
+    // or named in `only`), not excluded, expressible, and exported by the
+    // libraries unless it is compiled into the module (`local`).
+    let keep = |warnings: &mut Vec<String>, what: &str, name: &str, ty: &CType, loc: &crate::headers::model::Loc, local: bool| {
+        let selected = match &opts.only {
+            Some(only) => only.contains(name),
+            None => loc.project,
+        };
+        if !selected || excluded(name) {
+            return false;
+        }
+        if let Some(reason) = unsupported(ty, model) {
+            warnings.push(format!("{}: {what} {name} left out: {reason}", where_(loc)));
+            return false;
+        }
+        if let Some(exp) = opts.exported.as_ref().filter(|_| !local) {
+            if !exp.contains(name) {
+                warnings.push(format!("{}: {what} {name} left out: the library does not export it", where_(loc)));
+                return false;
+            }
+        }
+        true
+    };
     for item in &model.items {
         match *item {
             Item::Function(i) => {
                 let f = &model.functions[i];
-                let selected = match &opts.only {
-                    Some(only) => only.contains(&f.name),
-                    None => f.loc.project,
-                };
-                if !selected || excluded(&f.name) {
+                if !keep(&mut w.warnings, "function", &f.name, &f.ty, &f.loc, f.inline) {
                     continue;
-                }
-                if let Some(reason) = unsupported(&f.ty, model) {
-                    w.warnings.push(format!("{}: function {} left out: {reason}", where_(&f.loc), f.name));
-                    continue;
-                }
-                if !f.inline {
-                    if let Some(exp) = &opts.exported {
-                        if !exp.contains(&f.name) {
-                            w.warnings.push(format!(
-                                "{}: function {} left out: the library does not export it",
-                                where_(&f.loc),
-                                f.name
-                            ));
-                            continue;
-                        }
-                    }
                 }
                 w.need(&f.ty);
                 let CType::Function { ret, params, variadic } = &f.ty else { continue };
@@ -138,26 +141,8 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
             }
             Item::Variable(i) => {
                 let v = &model.variables[i];
-                let selected = match &opts.only {
-                    Some(only) => only.contains(&v.name),
-                    None => v.loc.project,
-                };
-                if !selected || excluded(&v.name) {
+                if !keep(&mut w.warnings, "variable", &v.name, &v.ty, &v.loc, v.is_static) {
                     continue;
-                }
-                if let Some(reason) = unsupported(&v.ty, model) {
-                    w.warnings.push(format!("{}: variable {} left out: {reason}", where_(&v.loc), v.name));
-                    continue;
-                }
-                if let Some(exp) = opts.exported.as_ref().filter(|_| !v.is_static) {
-                    if !exp.contains(&v.name) {
-                        w.warnings.push(format!(
-                            "{}: variable {} left out: the library does not export it",
-                            where_(&v.loc),
-                            v.name
-                        ));
-                        continue;
-                    }
                 }
                 w.need(&v.ty);
                 let line = w.decl(&v.ty, &v.name);
