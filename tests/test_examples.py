@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, build_wheel, validate_wheel
+from conftest import ROOT, build_wheel, run, validate_wheel
 
 EXAMPLES = ROOT / "examples"
 
@@ -103,3 +103,22 @@ def test_b64_abi_mode_needs_no_compiler_and_finds_its_library(tmp_path, fresh_ve
     )
     out = fresh_venv.run("-c", code).stdout
     assert "/tmp/a/libnosuchlib.so" in out and "/tmp/b/libnosuchlib.so" in out and "system linker path" in out
+
+
+def test_nng_bundled_wheel_loads_its_own_copy_of_libnng(tmp_path, fresh_venv, hw_dist, wheelhouse):
+    src = tmp_path / "nng"
+    shutil.copytree(EXAMPLES / "nng", src, ignore=shutil.ignore_patterns("build"))
+    out = tmp_path / "out"
+    build_wheel(src, out, settings=["bundle-libs=true"])
+    whl = next(out.glob("*.whl"))
+    validate_wheel(whl)
+    p = run(["auditwheel", "show", whl])
+    tag = whl.name.split("-")[-1][: -len(".whl")]
+    assert '"%s"' % tag in p.stdout.replace("\n", " "), (tag, p.stdout)
+    fresh_venv.pip("install", "-q", "--no-index", "--find-links", wheelhouse, whl)
+    site = Path(fresh_venv.run("-c", "import sysconfig; print(sysconfig.get_paths()['platlib'])").stdout.strip())
+    ext = next((site / "nngpair").glob("_nng_cffi*.so"))
+    ldd = run(["ldd", ext]).stdout
+    nng_line = [l for l in ldd.splitlines() if "libnng" in l][0]
+    assert str(site / "nngpair" / "_libs") in nng_line, ldd
+    assert "received: hello from headerwheel" in fresh_venv.run("-m", "nngpair").stdout

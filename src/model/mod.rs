@@ -976,7 +976,7 @@ impl Declaration {
 #[derive(Debug, Clone, Default)]
 pub struct Declarations {
     items: Vec<Declaration>,
-    index: HashMap<(DeclKind, String), usize>,
+    index: HashMap<DeclKind, HashMap<String, usize>>,
 }
 
 impl Declarations {
@@ -988,17 +988,18 @@ impl Declarations {
     /// The declaration of `kind name`, if any.
     pub fn get(&self, kind: DeclKind, name: &str) -> Option<&Declaration> {
         self.index
-            .get(&(kind, name.to_string()))
+            .get(&kind)
+            .and_then(|m| m.get(name))
             .map(|&i| &self.items[i])
     }
 
     /// Inserts or replaces (keeping the original position, as a Python dict does).
     pub fn insert(&mut self, decl: Declaration) {
-        let key = (decl.kind, decl.name.clone());
-        match self.index.get(&key) {
+        let by_kind = self.index.entry(decl.kind).or_default();
+        match by_kind.get(&decl.name) {
             Some(&i) => self.items[i] = decl,
             None => {
-                self.index.insert(key, self.items.len());
+                by_kind.insert(decl.name.clone(), self.items.len());
                 self.items.push(decl);
             }
         }
