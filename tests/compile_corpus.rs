@@ -339,6 +339,7 @@ fn every_abi_mode_case_imports_and_its_types_parse() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let mut files = Vec::new();
     let mut ids = Vec::new();
+    let mut includes = 0;
     let mut entries: Vec<PathBuf> = std::fs::read_dir(&corpus)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -348,20 +349,32 @@ fn every_abi_mode_case_imports_and_its_types_parse() {
     for dir in entries {
         let id = dir.file_name().unwrap().to_string_lossy().into_owned();
         let case = load_case(&corpus, &id);
-        // `from other import ffi as _ffi0` needs the included module.
-        if case
-            .included_sources
-            .as_ref()
-            .is_some_and(|m| !m.is_empty())
-        {
-            continue;
+        // `from other import ffi as _ffi0`: the included ABI-mode FFIs are
+        // emitted beside the case, under their module names.
+        let case_dir = tmp.path().join(&id);
+        std::fs::create_dir_all(&case_dir).unwrap();
+        let mut r = case.replay().unwrap_or_else(|e| panic!("{id}: {e}"));
+        for (ffi_id, included) in case.included_sources.iter().flatten() {
+            let Some(inc) = included else { continue };
+            let ffi = r.ffis.remove(ffi_id).expect("included FFI");
+            let text = emit::emit_py(
+                &mut r.types,
+                &ffi,
+                &inc.module_name,
+                &EmitOptions::default(),
+            )
+            .unwrap_or_else(|e| panic!("{id}: included {}: {}", inc.module_name, e.message));
+            std::fs::write(case_dir.join(format!("{}.py", inc.module_name)), text).unwrap();
+            includes += 1;
         }
-        let source = common::emit_case(&case, &env.runtime).unwrap_or_else(|e| panic!("{id}: {e}"));
-        let file = tmp.path().join(format!("case_{id}.py"));
+        let source = common::emit_replayed(&case, &mut r, &env.runtime)
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
+        let file = case_dir.join(format!("case_{id}.py"));
         std::fs::write(&file, source).unwrap();
         files.push(file);
         ids.push(id);
     }
+    assert!(includes >= 10, "only {includes} included ABI-mode FFIs");
     assert!(ids.len() >= 300, "only {} ABI-mode cases found", ids.len());
     let out = Command::new(&env.python)
         .arg(&env.harness)
