@@ -154,27 +154,6 @@ fn load_case(corpus: &Path, id: &str) -> Case {
     Case::from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Our emitter's output for a corpus case.
-fn emit_case(case: &Case, runtime: &CffiRuntime) -> Result<String, String> {
-    let mut r = case.replay().map_err(|e| e.to_string())?;
-    let ffi = r.ffis.remove(&case.target_ffi).ok_or("no target FFI")?;
-    let options = EmitOptions::default();
-    if case.target == "c" {
-        let preamble = case.preamble.as_deref().unwrap_or("");
-        emit::emit_c(
-            &mut r.types,
-            &ffi,
-            &case.module_name,
-            preamble,
-            runtime,
-            &options,
-        )
-    } else {
-        emit::emit_py(&mut r.types, &ffi, &case.module_name, &options)
-    }
-    .map_err(|e| e.message)
-}
-
 /// Compiles the C source of `module` (a dotted name) into an extension
 /// module under `dir`.
 fn compile_module(
@@ -246,17 +225,8 @@ fn build_and_exercise(env: &Env, case: &Case, root: &Path) -> Result<String, Str
         .map_err(|e| format!("included {}: {}", inc.module_name, e.message))?;
         compile_module(env, &dir, &inc.module_name, &source, preamble)?;
     }
-    let ffi = r.ffis.remove(&case.target_ffi).ok_or("no target FFI")?;
     let preamble = case.preamble.as_deref().unwrap_or("");
-    let source = emit::emit_c(
-        &mut r.types,
-        &ffi,
-        &case.module_name,
-        preamble,
-        &env.runtime,
-        &options,
-    )
-    .map_err(|e| e.message)?;
+    let source = common::emit_replayed(case, &mut r, &env.runtime)?;
     compile_module(env, &dir, &case.module_name, &source, preamble)?;
     let out = Command::new(&env.python)
         .arg(&env.harness)
@@ -369,6 +339,7 @@ fn every_abi_mode_case_imports_and_its_types_parse() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let mut files = Vec::new();
     let mut ids = Vec::new();
+    let mut includes = 0;
     let mut entries: Vec<PathBuf> = std::fs::read_dir(&corpus)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -378,20 +349,32 @@ fn every_abi_mode_case_imports_and_its_types_parse() {
     for dir in entries {
         let id = dir.file_name().unwrap().to_string_lossy().into_owned();
         let case = load_case(&corpus, &id);
-        // `from other import ffi as _ffi0` needs the included module.
-        if case
-            .included_sources
-            .as_ref()
-            .is_some_and(|m| !m.is_empty())
-        {
-            continue;
+        // `from other import ffi as _ffi0`: the included ABI-mode FFIs are
+        // emitted beside the case, under their module names.
+        let case_dir = tmp.path().join(&id);
+        std::fs::create_dir_all(&case_dir).unwrap();
+        let mut r = case.replay().unwrap_or_else(|e| panic!("{id}: {e}"));
+        for (ffi_id, included) in case.included_sources.iter().flatten() {
+            let Some(inc) = included else { continue };
+            let ffi = r.ffis.remove(ffi_id).expect("included FFI");
+            let text = emit::emit_py(
+                &mut r.types,
+                &ffi,
+                &inc.module_name,
+                &EmitOptions::default(),
+            )
+            .unwrap_or_else(|e| panic!("{id}: included {}: {}", inc.module_name, e.message));
+            std::fs::write(case_dir.join(format!("{}.py", inc.module_name)), text).unwrap();
+            includes += 1;
         }
-        let source = emit_case(&case, &env.runtime).unwrap_or_else(|e| panic!("{id}: {e}"));
-        let file = tmp.path().join(format!("case_{id}.py"));
+        let source = common::emit_replayed(&case, &mut r, &env.runtime)
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
+        let file = case_dir.join(format!("case_{id}.py"));
         std::fs::write(&file, source).unwrap();
         files.push(file);
         ids.push(id);
     }
+    assert!(includes >= 10, "only {includes} included ABI-mode FFIs");
     assert!(ids.len() >= 300, "only {} ABI-mode cases found", ids.len());
     let out = Command::new(&env.python)
         .arg(&env.harness)
@@ -427,12 +410,11 @@ fn embedding_modules_start_python_and_run_their_init_code() {
     };
     let Some(env) = env() else { return };
     let tmp = tempfile::tempdir().expect("temp dir");
-    let options = EmitOptions::default();
     let mut failures = Vec::new();
     for id in EMBEDDING_SAMPLE {
         let case = load_case(&corpus, id);
         let mut r = case.replay().expect("replays");
-        let ffi = r.ffis.remove(&case.target_ffi).expect("target FFI");
+        let ffi = &r.ffis[&case.target_ffi];
         assert!(ffi.embedding.is_some(), "{id} is not an embedding case");
         // The exported functions and their number of (int) arguments.
         let exported: Vec<(String, usize)> = ffi
@@ -449,15 +431,8 @@ fn embedding_modules_start_python_and_run_their_init_code() {
             .collect();
         assert!(!exported.is_empty(), "{id} exports nothing");
         let preamble = case.preamble.as_deref().unwrap_or("");
-        let source = emit::emit_c(
-            &mut r.types,
-            &ffi,
-            &case.module_name,
-            preamble,
-            &env.runtime,
-            &options,
-        )
-        .unwrap_or_else(|e| panic!("{id}: {}", e.message));
+        let source = common::emit_replayed(&case, &mut r, &env.runtime)
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
         let dir = tmp.path().join(id);
         if let Err(e) = compile_module(&env, &dir, &case.module_name, &source, preamble) {
             failures.push(format!("{id}: {e}"));

@@ -13,30 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use headerwheel::cli::case::Case;
-use headerwheel::emit::{self, CffiRuntime, EmitOptions};
-
-fn emit_case(case: &Case, runtime: &CffiRuntime) -> Result<String, String> {
-    let mut r = case.replay().map_err(|e| e.to_string())?;
-    if !r.problems.is_empty() {
-        return Err(format!("{:?}", r.problems));
-    }
-    let ffi = r.ffis.remove(&case.target_ffi).ok_or("no target FFI")?;
-    let options = EmitOptions::default();
-    if case.target == "c" {
-        let preamble = case.preamble.as_deref().unwrap_or("");
-        emit::emit_c(
-            &mut r.types,
-            &ffi,
-            &case.module_name,
-            preamble,
-            runtime,
-            &options,
-        )
-    } else {
-        emit::emit_py(&mut r.types, &ffi, &case.module_name, &options)
-    }
-    .map_err(|e| e.message)
-}
+use headerwheel::emit::{self, CffiRuntime};
 
 fn seeds() -> (u64, u64) {
     match std::env::var("HEADERWHEEL_RANDOM_SEEDS") {
@@ -100,7 +77,7 @@ fn random_cdefs_emit_as_cffi_emits_them() {
     for seed in first..first + count {
         let path = |ext: &str| tmp.path().join(format!("{seed}.{ext}"));
         let case = Case::from_json(&std::fs::read_to_string(path("json")).unwrap()).unwrap();
-        let ours = emit_case(&case, &runtime);
+        let ours = common::emit_case(&case, &runtime);
         let cdefs = || -> String {
             case.ops
                 .iter()

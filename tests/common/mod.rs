@@ -41,3 +41,44 @@ pub fn python_with_cffi() -> Option<String> {
     eprintln!("SKIPPED: no Python with cffi 2.1.1");
     None
 }
+
+/// Our emitter's output for the target FFI of an already replayed corpus
+/// case (the FFI is taken out of `replayed`).
+pub fn emit_replayed(
+    case: &headerwheel::cli::case::Case,
+    replayed: &mut headerwheel::cli::case::Replayed,
+    runtime: &headerwheel::emit::CffiRuntime,
+) -> Result<String, String> {
+    use headerwheel::emit::{self, EmitOptions};
+    if !replayed.problems.is_empty() {
+        return Err(format!("{:?}", replayed.problems));
+    }
+    let ffi = replayed
+        .ffis
+        .remove(&case.target_ffi)
+        .ok_or("no target FFI")?;
+    let options = EmitOptions::default();
+    if case.target == "c" {
+        let preamble = case.preamble.as_deref().unwrap_or("");
+        emit::emit_c(
+            &mut replayed.types,
+            &ffi,
+            &case.module_name,
+            preamble,
+            runtime,
+            &options,
+        )
+    } else {
+        emit::emit_py(&mut replayed.types, &ffi, &case.module_name, &options)
+    }
+    .map_err(|e| e.message)
+}
+
+/// Replays a corpus case and emits its target FFI with our emitter.
+pub fn emit_case(
+    case: &headerwheel::cli::case::Case,
+    runtime: &headerwheel::emit::CffiRuntime,
+) -> Result<String, String> {
+    let mut replayed = case.replay().map_err(|e| e.to_string())?;
+    emit_replayed(case, &mut replayed, runtime)
+}

@@ -86,6 +86,10 @@ def main_abi(files):
     errors = []
     for path in files:
         name = os.path.splitext(os.path.basename(path))[0]
+        # The modules it includes sit beside it; other cases may use the
+        # same names, so they are forgotten after this case.
+        here = os.path.dirname(os.path.abspath(path))
+        sys.path.insert(0, here)
         try:
             spec = importlib.util.spec_from_file_location(name, path)
             mod = importlib.util.module_from_spec(spec)
@@ -94,6 +98,11 @@ def main_abi(files):
         except Exception as e:
             errors.append('%s: import: %s: %s' % (path, type(e).__name__, e))
             continue
+        finally:
+            sys.path.remove(here)
+            for key, m in list(sys.modules.items()):
+                if os.path.dirname(os.path.abspath(getattr(m, '__file__', None) or '/')) == here:
+                    del sys.modules[key]
         counts['modules'] += 1
         errs = []
         exercise_types(ffi, counts, errs)
