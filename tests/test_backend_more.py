@@ -145,3 +145,12 @@ def test_build_dir_inside_or_outside_the_tree_gives_the_same_wheel(tmp_path, pro
     build_wheel(src, tmp_path / "inside", settings=["build-dir=build/headerwheel"])
     build_wheel(src, tmp_path / "outside", settings=["build-dir=%s" % (tmp_path / "elsewhere")])
     assert sha256(only_wheel(tmp_path / "inside")) == sha256(only_wheel(tmp_path / "outside"))
+
+
+def test_cflags_from_the_environment_are_passed_once(tmp_path):
+    p = run([PY, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation", "-w", tmp_path / "out",
+             "-C", "verbose=true", "-C", "build-dir=%s" % (tmp_path / "b"), FIXTURES / "zlibcffi"],
+            env={"CFLAGS": "-DHW_ENV_MARK=1"})
+    compile_lines = [l for l in (p.stdout + p.stderr).splitlines() if "[zlibcffi._zlib_cffi]" in l and " -c " in l]
+    assert compile_lines, p.stderr
+    assert compile_lines[0].count("-DHW_ENV_MARK=1") == 1, compile_lines[0]

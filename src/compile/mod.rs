@@ -113,6 +113,22 @@ fn show(cmd: &Command) -> String {
     s
 }
 
+/// Environment variables through which cc would change the compiler or its
+/// flags behind the toolchain's back.
+fn cc_reads_for_flags(key: &str) -> bool {
+    let k = key.to_ascii_uppercase();
+    k.contains("CFLAGS")
+        || k.contains("CXXFLAGS")
+        || k == "CC"
+        || k == "CXX"
+        || k.starts_with("CC_")
+        || k.starts_with("CRATE_CC")
+        || k.starts_with("TARGET_C")
+        || k.starts_with("HOST_C")
+        || k.starts_with("CARGO_")
+        || matches!(k.as_str(), "TARGET" | "HOST" | "OPT_LEVEL" | "DEBUG" | "PROFILE" | "OUT_DIR" | "RUSTFLAGS")
+}
+
 fn triple(machine: &str) -> String {
     format!("{machine}-unknown-linux-gnu")
 }
@@ -122,6 +138,11 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
     let cc_words = shell_split(&tc.cc);
     let compiler = cc_words.first().cloned().unwrap_or_else(|| "cc".to_string());
     let mut b = cc::Build::new();
+    // cc would read CC, CFLAGS, TARGET_CFLAGS, CRATE_CC_NO_DEFAULTS... from
+    // the process environment on its own; the shim already folded what
+    // distutils honours into `tc`, so cc sees the environment without them
+    // (otherwise CFLAGS arrived twice, and Cargo-only variables changed the build).
+    b.set_envs_snapshot(std::env::vars_os().filter(|(k, _)| !cc_reads_for_flags(&k.to_string_lossy())));
     b.cargo_metadata(false)
         .cargo_warnings(false)
         .cargo_output(false)
@@ -266,4 +287,19 @@ fn run(module: &str, what: &str, mut cmd: Command, verbose: bool) -> Result<(), 
 /// The default build directory of a project: `build/headerwheel` under it.
 pub fn default_build_dir(root: &Path) -> PathBuf {
     root.join("build").join("headerwheel")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cc_sees_no_flag_variables_of_its_own() {
+        for k in ["CFLAGS", "TARGET_CFLAGS", "CFLAGS_x86_64_unknown_linux_gnu", "CC", "CRATE_CC_NO_DEFAULTS", "CARGO_CFG_TARGET_OS", "OPT_LEVEL"] {
+            assert!(cc_reads_for_flags(k), "{k}");
+        }
+        for k in ["PATH", "HOME", "TMPDIR", "CCACHE_DIR", "LANG", "LIBRARY_PATH", "CPATH"] {
+            assert!(!cc_reads_for_flags(k), "{k}");
+        }
+    }
 }
