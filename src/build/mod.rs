@@ -312,11 +312,7 @@ fn build_modules(
 ) -> Result<Vec<BuiltModule>, BuildError> {
     let runtime = CffiRuntime::from_dir(&interp.cffi_dir)
         .map_err(|e| BuildError::Other(format!("cannot read CFFI's headers: {e}")))?;
-    let options = EmitOptions {
-        no_limited_api: interp.free_threaded,
-        sizeof_int: interp.sizeof_int,
-        sizeof_long: interp.sizeof_long,
-    };
+    let options = EmitOptions::for_interpreter(interp.version, interp.free_threaded, interp.sizeof_int, interp.sizeof_long);
     // Emit every module first (fast), then compile them in parallel.
     let mut jobs = Vec::new();
     let mut out = Vec::new();
@@ -595,7 +591,6 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
                 log(&format!("bundled {} ({}) as {libs_rel}/{}", l.original, l.source.display(), l.bundled_name));
                 bundled_names.insert(l.bundled_name.clone());
                 let data = std::fs::read(libs_dir.join(&l.bundled_name)).map_err(|e| BuildError::Other(format!("{}: {e}", l.bundled_name)))?;
-                elves.push(l.info.clone());
                 bundled_extra.push(ArchiveFile::new(format!("{libs_rel}/{}", l.bundled_name), data));
             }
             // The rewritten modules replace the built ones.

@@ -1128,6 +1128,11 @@ fn resolve_common_type(cx: &mut Cx<'_>, ident: &str, coord: Coord) -> Result<(Ty
 impl Cx<'_> {
     fn error(&self, kind: CffiErrorKind, message: String, coord: Option<Coord>) -> CdefError {
         let coord = coord.or(self.current);
+        // CFFI words some messages ":LINE: ..."; the location is shown anyway.
+        let message = match message.strip_prefix(':').and_then(|m| m.split_once(": ")) {
+            Some((n, rest)) if coord.is_some() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => rest.to_string(),
+            _ => message,
+        };
         let (file, line) = match coord {
             Some(c) if c.line > 0 => (
                 self.files.get(c.file as usize).cloned().unwrap_or_else(|| self.file.clone()),

@@ -450,9 +450,9 @@ impl Metadata {
     pub fn from_project(project: &Node<'_>, root: &Path) -> Result<Metadata, ConfigError> {
         project.only_keys(PROJECT_KEYS)?;
         let mut m = Metadata::default();
-        let mut dynamic: Vec<String> = Vec::new();
         if let Some(d) = project.get("dynamic")? {
-            for (name, n) in d.str_array()? {
+            // headerwheel computes no field: any entry is an error at its place.
+            if let Some((name, n)) = d.str_array()?.into_iter().next() {
                 if !PROJECT_KEYS.contains(&name.as_str()) || name == "name" {
                     return Err(n.error(format!("'{name}' cannot be dynamic")));
                 }
@@ -460,7 +460,6 @@ impl Metadata {
                     "'{name}' is listed in dynamic, but headerwheel computes no field dynamically: set it in [project]"
                 )));
             }
-            dynamic.clear();
         }
         let name = project
             .get("name")?
