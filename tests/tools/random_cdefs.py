@@ -15,7 +15,8 @@ expressions, `...`), typedefs of every kind (`int...`, `float...`, `...`,
 `... *`, function pointers), functions (variadic, struct and long double
 and complex results, struct arguments), global variables and arrays,
 macros, static constants, extern "Python" (+C, blocks), packed/pack,
-ffi.include() of another FFI, and embedding. ABI-mode cases leave out what
+second cdef() calls (with override=True redeclarations), ffi.include() of
+another FFI, and embedding. ABI-mode cases leave out what
 CFFI cannot emit to Python.
 """
 import io
@@ -254,8 +255,23 @@ def make_case(seed):
         included['f2'] = {'module_name': 'incmod', 'source': None if abi else ''}
     packed = r.random() < .2
     pack = None if packed else r.choice([None, None, 1, 2, 4] if abi else [None, None, 1])
-    ops.append({'op': 'cdef', 'ffi': 'f1', 'csource': Gen(random.Random(seed), abi).generate(),
+    main_gen = Gen(random.Random(seed), abi)
+    ops.append({'op': 'cdef', 'ffi': 'f1', 'csource': main_gen.generate(),
                 'override': False, 'packed': packed, 'pack': pack, 'dllexport': False})
+    if r.random() < .2:
+        # a second cdef() on the same FFI: new declarations using the first
+        # one's types, and (override=True) functions redeclared
+        more = Gen(random.Random(seed * 7 + 2), abi, prefix='x')
+        more.structs, more.typedefs, more.enums = (
+            main_gen.structs, main_gen.typedefs, main_gen.enums)
+        text = more.generate(python_callbacks=False)
+        override = r.random() < .5
+        if override:
+            text += ''.join('long %s(int);\n' % line.split('(')[0].split()[-1].lstrip('*')
+                            for line in main_gen.out
+                            if line.endswith(');') and ' fn' in line.split('(')[0])
+        ops.append({'op': 'cdef', 'ffi': 'f1', 'csource': text, 'override': override,
+                    'packed': False, 'pack': None, 'dllexport': False})
     if not abi and r.random() < .15:
         ops.append({'op': 'cdef', 'ffi': 'f1', 'csource': 'int exported_%d(int, long);\n' % seed,
                     'override': False, 'packed': False, 'pack': None, 'dllexport': True})
