@@ -153,3 +153,25 @@ def test_unset_environment_variable_is_an_error_naming_the_key(tmp_path):
     p = run([PY, "-c", code, src, tmp_path / "o"], check=False, env={"HW_TEST_UNSET_VAR": ""} if False else None)
     assert p.returncode == 1
     assert "pyproject.toml:13:17: tool.headerkit.include_dirs[0]: the environment variable 'HW_TEST_UNSET_VAR' is not set" in p.stderr, p.stderr
+
+
+def test_damaged_store_is_reported_ignored_and_healed(tmp_path):
+    src = tmp_path / "localhdr"
+    shutil.copytree(FIXTURES / "localhdr", src)
+    build_wheel(src, tmp_path / "o1")
+    store = src / ".headerkit"
+    assert run(HW + ["cache", "verify", store]).stdout.startswith("1 objects and 1 entries verified")
+    obj = next(p for p in (store / "objects").rglob("*") if p.is_file())
+    obj.write_bytes(obj.read_bytes()[:100])  # truncated
+    p = run(HW + ["cache", "verify", store], check=False)
+    assert p.returncode == 1 and "damaged" in p.stdout
+    # A build never serves the truncated cdef: it regenerates, and the store heals.
+    p = build_wheel(src, tmp_path / "o2")
+    w1 = next((tmp_path / "o1").glob("*.whl")).read_bytes()
+    w2 = next((tmp_path / "o2").glob("*.whl")).read_bytes()
+    assert w1 == w2
+    assert run(HW + ["cache", "verify", store]).returncode == 0
+    # Stores merge by union (CI populating one platform's entries).
+    other = tmp_path / "other"
+    run(HW + ["cache", "merge", store, other])
+    assert run(HW + ["cache", "verify", other]).stdout.startswith("1 objects and 1 entries verified")

@@ -89,6 +89,11 @@ impl fmt::Display for ObjectId {
 pub struct CacheKey(String);
 
 impl CacheKey {
+    /// A key from its hex name (a directory under `entries/`), if it is one.
+    pub fn from_hex(hex: &str) -> Self {
+        CacheKey(hex.to_string())
+    }
+
     /// Hashes `(name, value)` parts; each is length-prefixed so that no two
     /// different part lists can hash alike.
     pub fn from_parts<'a>(parts: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Self {

@@ -12,6 +12,10 @@ const USAGE: &str = "usage:
   headerwheel generate HEADER [-I DIR]... [-D NAME[=VAL]]... [--define-pattern RE]...
                        [--extra-cdef LINE]... [-l LIB]... [--code TEXT] [-o [cffi:]PATH]
                                                            header → CFFI cdef (stdout or PATH)
+  headerwheel cache verify|gc|status [STORE]                the .headerkit store (default ./.headerkit):
+                                                           check every object and entry / delete what
+                                                           nothing references / list entries
+  headerwheel cache merge FROM [INTO]                      add another store's entries (e.g. from CI)
   headerwheel inspect HEADER [-I DIR]... [-D ...] [--code TEXT] --json
                                                            every function's signature, struct layout and
                                                            macro value, as JSON (the signature database)
@@ -46,6 +50,13 @@ pub fn main(args: Vec<OsString>) -> i32 {
         },
         Some("generate") => match generate(&args[1..]) {
             Ok(()) => 0,
+            Err(e) => {
+                eprintln!("headerwheel: error: {e}");
+                1
+            }
+        },
+        Some("cache") => match cache(&args[1..]) {
+            Ok(code) => code,
             Err(e) => {
                 eprintln!("headerwheel: error: {e}");
                 1
@@ -340,4 +351,62 @@ fn inspect_json(model: &crate::headers::model::HeaderModel) -> serde_json::Value
         .map(|m| json!({"name": m.name, "value": m.value.map(|v| v.to_string()), "tokens": m.tokens.join(" "), "file": m.loc.file, "line": m.loc.line}))
         .collect();
     json!({"functions": functions, "records": records, "enums": enums, "typedefs": typedefs, "macros": macros})
+}
+
+/// `headerwheel cache ...`; returns the exit code (1 when damage is found).
+fn cache(args: &[String]) -> Result<i32, String> {
+    use crate::cache::Store;
+    let store_at = |a: Option<&String>| Store::new(a.map_or_else(|| PathBuf::from(".headerkit"), PathBuf::from));
+    match args.first().map(String::as_str) {
+        Some("verify") => {
+            let s = store_at(args.get(1));
+            let r = s.verify().map_err(|e| e.to_string())?;
+            println!("{} objects and {} entries verified", r.objects_ok, r.entries_ok);
+            for d in &r.damage {
+                println!("damaged: {}: {}", d.path.display(), d.what);
+            }
+            Ok(i32::from(!r.damage.is_empty()))
+        }
+        Some("gc") => {
+            let s = store_at(args.get(1));
+            let r = s.gc().map_err(|e| e.to_string())?;
+            println!(
+                "removed {} unreferenced objects, {} damaged items, {} temporary files",
+                r.objects_removed, r.damaged_removed, r.temp_removed
+            );
+            Ok(0)
+        }
+        Some("merge") => {
+            let from = args.get(1).ok_or("cache merge needs the store to merge from")?;
+            let into = store_at(args.get(2));
+            let r = into.merge_from(&Store::new(from)).map_err(|e| e.to_string())?;
+            println!("added {} objects and {} entries", r.objects_added, r.entries_added);
+            for d in &r.damage {
+                println!("skipped damaged: {}: {}", d.path.display(), d.what);
+            }
+            Ok(0)
+        }
+        Some("status") => {
+            let s = store_at(args.get(1));
+            let dir = s.root().join("entries");
+            let mut keys: Vec<String> = match std::fs::read_dir(&dir) {
+                Ok(rd) => rd.flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect(),
+                Err(_) => Vec::new(),
+            };
+            keys.sort();
+            for k in &keys {
+                let (entries, damage) = s.entries(&crate::cache::CacheKey::from_hex(k)).map_err(|e| e.to_string())?;
+                for e in entries {
+                    let module = e.meta.get("module").cloned().unwrap_or_default();
+                    println!("{k:.16} {} {module} ({} files, object {:.16})", e.kind, e.deps.len(), e.object.as_str());
+                }
+                for d in damage {
+                    println!("damaged: {}: {}", d.path.display(), d.what);
+                }
+            }
+            println!("{} keys in {}", keys.len(), s.root().display());
+            Ok(0)
+        }
+        _ => Err(format!("usage: headerwheel cache verify|gc|status [STORE] | merge FROM [INTO]\n{USAGE}")),
+    }
 }
