@@ -68,16 +68,7 @@ struct W<'m> {
 
 /// Writes the cdef of `model`.
 pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
-    let mut w = W {
-        m: model,
-        out: String::new(),
-        warnings: Vec::new(),
-        done_typedefs: HashSet::new(),
-        done_records: HashSet::new(),
-        done_enums: HashSet::new(),
-        in_progress: HashSet::new(),
-        system_full: opts.only.is_some(),
-    };
+    let mut w = W::new(model, opts.only.is_some());
     let excluded = |n: &str| opts.exclude.iter().any(|r| r.is_match(n));
     // Anonymous enums/records named by a typedef are written with it.
     let mut via_typedef: HashSet<Item> = HashSet::new();
@@ -251,7 +242,20 @@ fn unsupported_in(t: &CType, m: &HeaderModel, seen: &mut HashSet<String>) -> Opt
     }
 }
 
-impl W<'_> {
+impl<'m> W<'m> {
+    fn new(m: &'m HeaderModel, system_full: bool) -> Self {
+        W {
+            m,
+            out: String::new(),
+            warnings: Vec::new(),
+            done_typedefs: HashSet::new(),
+            done_records: HashSet::new(),
+            done_enums: HashSet::new(),
+            in_progress: HashSet::new(),
+            system_full,
+        }
+    }
+
     fn need(&mut self, t: &CType) {
         match t {
             CType::Typedef(n) => self.typedef(n),
@@ -551,15 +555,5 @@ impl W<'_> {
 /// The C declaration of `name` with type `t` (`int (*name)(void)`), as the
 /// writer spells it; with an empty name, the type alone.
 pub fn c_decl(model: &HeaderModel, t: &CType, name: &str) -> String {
-    let w = W {
-        m: model,
-        out: String::new(),
-        warnings: Vec::new(),
-        done_typedefs: HashSet::new(),
-        done_records: HashSet::new(),
-        done_enums: HashSet::new(),
-        in_progress: HashSet::new(),
-        system_full: false,
-    };
-    w.decl(t, name)
+    W::new(model, false).decl(t, name)
 }

@@ -229,6 +229,21 @@ fn paths(node: Option<Node<'_>>) -> Result<Vec<PathBuf>, ConfigError> {
     })
 }
 
+/// `sources = [...]`: paths relative to the root, each an existing file.
+fn source_files(node: Option<Node<'_>>, root: &Path) -> Result<Vec<PathBuf>, ConfigError> {
+    let Some(node) = node else { return Ok(Vec::new()) };
+    node.str_array()?
+        .into_iter()
+        .map(|(p, n)| {
+            if root.join(&p).is_file() {
+                Ok(PathBuf::from(p))
+            } else {
+                Err(n.error(format!("the source file '{p}' does not exist")))
+            }
+        })
+        .collect()
+}
+
 fn strings(node: Option<Node<'_>>) -> Result<Vec<String>, ConfigError> {
     Ok(match node {
         Some(n) => n.str_array()?.into_iter().map(|(s, _)| s).collect(),
@@ -388,14 +403,7 @@ fn read_tool(
                     define_macros.push((k, val));
                 }
             }
-            let sources = paths(m.get("sources")?)?;
-            if let Some(s) = m.get("sources")? {
-                for (p, n) in s.str_array()? {
-                    if !root.join(&p).is_file() {
-                        return Err(n.error(format!("the source file '{p}' does not exist")));
-                    }
-                }
-            }
+            let sources = source_files(m.get("sources")?, root)?;
             modules.push(ModuleConfig {
                 name: name.clone(),
                 cdef,
@@ -463,14 +471,9 @@ fn read_tool(
             if path.starts_with('/') || path.contains("..") || !path.contains(".so") {
                 return Err(l.error(format!("'{path}' must be a relative path inside the wheel ending in .so (like 'pkg/libx.so')")));
             }
-            let sources = paths(l.get("sources")?)?;
+            let sources = source_files(l.get("sources")?, root)?;
             if sources.is_empty() {
                 return Err(l.error("a shared library needs 'sources'"));
-            }
-            for (p, n) in l.get("sources")?.map(|x| x.str_array()).transpose()?.unwrap_or_default() {
-                if !root.join(&p).is_file() {
-                    return Err(n.error(format!("the source file '{p}' does not exist")));
-                }
             }
             let mut define_macros = Vec::new();
             if let Some(d) = l.get("define-macros")? {
