@@ -10,7 +10,7 @@
 //! declarators of one declaration, and have an `id` so CFFI's per-node cache
 //! can be reproduced.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::rc::Rc;
 
 use super::lexer::{Lexed, Tok, Token};
@@ -347,7 +347,7 @@ enum T {
 
 /// Parses `lexed` with `typedefs` already known as type names.
 pub fn parse(lexed: &Lexed, typedefs: &[String]) -> PResult<Vec<External>> {
-    let mut scope = HashMap::new();
+    let mut scope = HashMap::default();
     for t in typedefs {
         scope.insert(t.clone(), true);
     }
@@ -462,7 +462,7 @@ impl<'a> CParser<'a> {
         };
         self.pos += 1;
         match t.text.as_str() {
-            "{" if t.kind == Tok::Punct => self.scopes.push(HashMap::new()),
+            "{" if t.kind == Tok::Punct => self.scopes.push(HashMap::default()),
             "}" if t.kind == Tok::Punct && self.scopes.len() > 1 => {
                 self.scopes.pop();
             }
@@ -570,7 +570,7 @@ impl<'a> CParser<'a> {
         self.pos = mark;
         self.scopes.truncate(scopes.max(1));
         while self.scopes.len() < scopes {
-            self.scopes.push(HashMap::new());
+            self.scopes.push(HashMap::default());
         }
         r
     }

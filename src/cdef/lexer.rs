@@ -125,7 +125,7 @@ const KEYWORDS: &[&str] = &[
     "_Pragma",
 ];
 
-static KEYWORD_SET: LazyLock<std::collections::HashSet<&'static str>> =
+static KEYWORD_SET: LazyLock<rustc_hash::FxHashSet<&'static str>> =
     LazyLock::new(|| KEYWORDS.iter().copied().collect());
 
 /// Whether `word` is a C keyword for the parser.

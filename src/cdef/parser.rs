@@ -2,7 +2,7 @@
 //! declarations from [`super::cparse`] become model types and declarations
 //! in an [`Ffi`], with CFFI's rules, numbering and error wording.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -132,7 +132,7 @@ impl Ffi {
             packed: 0,
             dllexport: false,
             inside_extern_python: ExternPython::Stop,
-            node_types: HashMap::new(),
+            node_types: HashMap::default(),
             partial_length: false,
             current: None,
         };
@@ -254,7 +254,7 @@ impl Ffi {
             packed,
             dllexport,
             inside_extern_python: ExternPython::Stop,
-            node_types: HashMap::new(),
+            node_types: HashMap::default(),
             partial_length: false,
             current: None,
         };

@@ -2,8 +2,18 @@
 //! (globals, fields, struct_unions, enums, typenames) and the C and Python
 //! writers. Method names follow CFFI's so the two can be read side by side.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fmt::Write as _;
+
+/// `self.prnt(&format!(...))` without the intermediate String: formats
+/// straight into the output (the emitter's hottest path).
+macro_rules! pf {
+    ($s:expr, $($arg:tt)*) => {{
+        let _ = writeln!($s.out, $($arg)*);
+    }};
+}
 
 use super::{CffiRuntime, EmitError, EmitOptions};
 use crate::cdef::Ffi;
@@ -326,15 +336,15 @@ impl<'a> Recompiler<'a> {
             target_is_python,
             options,
             version: VERSION_BASE,
-            typesdict: HashMap::new(),
+            typesdict: HashMap::default(),
             typesorder: Vec::new(),
             cffi_types: Vec::new(),
-            struct_unions: HashMap::new(),
+            struct_unions: HashMap::default(),
             struct_unions_order: Vec::new(),
-            enums: HashMap::new(),
+            enums: HashMap::default(),
             lsts: Lsts::default(),
-            seen_struct_unions: HashSet::new(),
-            seen_constants: HashSet::new(),
+            seen_struct_unions: HashSet::default(),
+            seen_constants: HashSet::default(),
             current_quals: 0,
             num_externpy: 0,
             out: String::with_capacity(64 * 1024),
@@ -911,7 +921,7 @@ impl<'a> Recompiler<'a> {
         }
         let checkfuncname = format!("_cffi_checkfld_{approxname}");
         self.prnt("_CFFI_UNUSED_FN");
-        self.prnt(&format!("static void {checkfuncname}({cname} *p)"));
+        pf!(self, "static void {checkfuncname}({cname} *p)");
         self.prnt("{");
         self.prnt("  /* only to generate compile-time warnings or errors */");
         self.prnt("  (void)p;");
@@ -920,9 +930,9 @@ impl<'a> Recompiler<'a> {
             let mut ftype = f.ty;
             if self.types.is_integer_type(ftype) || f.bitsize >= 0 {
                 if !fname.is_empty() {
-                    self.prnt(&format!(
+                    pf!(self, 
                         "  (void)((p->{fname}) | 0);  /* check that '{cname}.{fname}' is an integer */"
-                    ));
+                    );
                 }
                 continue;
             }
@@ -935,12 +945,12 @@ impl<'a> Recompiler<'a> {
                 }
             }
             match self.c_name(ftype, "*tmp", &format!("field {}", py_repr(&fname)), f.quals) {
-                Ok(decl) => self.prnt(&format!("  {{ {decl} = &p->{fname}; (void)tmp; }}")),
-                Err(e) => self.prnt(&format!("  /* {} */", e.message)),
+                Ok(decl) => pf!(self, "  {{ {decl} = &p->{fname}; (void)tmp; }}"),
+                Err(e) => pf!(self, "  /* {} */", e.message),
             }
         }
         self.prnt("}");
-        self.prnt(&format!("struct _cffi_align_{approxname} {{ char x; {cname} y; }};"));
+        pf!(self, "struct _cffi_align_{approxname} {{ char x; {cname} y; }};");
         self.prnt("");
         Ok(())
     }
@@ -1129,15 +1139,15 @@ impl<'a> Recompiler<'a> {
         self.seen_constants.insert(key);
         let funcname = format!("_cffi_const_{name}");
         if is_int {
-            self.prnt(&format!("static int {funcname}(unsigned long long *o)"));
+            pf!(self, "static int {funcname}(unsigned long long *o)");
             self.prnt("{");
-            self.prnt(&format!("  int n = ({name}) <= 0;"));
-            self.prnt(&format!(
+            pf!(self, "  int n = ({name}) <= 0;");
+            pf!(self, 
                 "  *o = (unsigned long long)(({name}) | 0);  /* check that {name} is an integer */"
-            ));
+            );
             if let Some(cv) = check_value {
                 let cv = if cv > 0 { format!("{cv}U") } else { cv.to_string() };
-                self.prnt(&format!("  if (!_cffi_check_int(*o, n, {cv}))"));
+                pf!(self, "  if (!_cffi_check_int(*o, n, {cv}))");
                 self.prnt("    n |= 2;");
             }
             self.prnt("  return n;");
@@ -1145,9 +1155,9 @@ impl<'a> Recompiler<'a> {
         } else {
             let tp = tp.expect("a type for a non-integer constant");
             let decl = self.cn(tp, "*")?;
-            self.prnt(&format!("static void {funcname}(char *o)"));
+            pf!(self, "static void {funcname}(char *o)");
             self.prnt("{");
-            self.prnt(&format!("  *({decl})o = {name};"));
+            pf!(self, "  *({decl})o = {name};");
             self.prnt("}");
         }
         self.prnt("");
@@ -1262,8 +1272,8 @@ impl<'a> Recompiler<'a> {
             return self.convert_funcarg_to_c_ptr_or_array(tp, fromvar, tovar, errcode);
         } else if self.is_struct(tp) || matches!(self.types.kind(tp), TypeKind::Enum(_)) || self.is_base_primitive(tp) {
             let n = self.typenum(tp)?;
-            self.prnt(&format!("  if (_cffi_to_c((char *)&{tovar}, _cffi_type({n}), {fromvar}) < 0)"));
-            self.prnt(&format!("    {errcode};"));
+            pf!(self, "  if (_cffi_to_c((char *)&{tovar}, _cffi_type({n}), {fromvar}) < 0)");
+            pf!(self, "    {errcode};");
             return Ok(());
         } else if matches!(self.types.kind(tp), TypeKind::FunctionPtr(_)) {
             converter = format!("({})_cffi_to_c_pointer", self.cn(tp, "")?);
@@ -1272,10 +1282,10 @@ impl<'a> Recompiler<'a> {
         } else {
             return Err(err(format!("NotImplementedError: {}", self.repr(tp))));
         }
-        self.prnt(&format!("  {tovar} = {converter}({fromvar}{extraarg});"));
+        pf!(self, "  {tovar} = {converter}({fromvar}{extraarg});");
         let c = self.cn(tp, "")?;
-        self.prnt(&format!("  if ({tovar} == ({c}){errvalue} && PyErr_Occurred())"));
-        self.prnt(&format!("    {errcode};"));
+        pf!(self, "  if ({tovar} == ({c}){errvalue} && PyErr_Occurred())");
+        pf!(self, "    {errcode};");
         Ok(())
     }
 
@@ -1283,16 +1293,16 @@ impl<'a> Recompiler<'a> {
         let n = self.typenum(tp)?;
         let c = self.cn(tp, "")?;
         self.prnt("  datasize = _cffi_prepare_pointer_call_argument(");
-        self.prnt(&format!("      _cffi_type({n}), {fromvar}, (char **)&{tovar});"));
+        pf!(self, "      _cffi_type({n}), {fromvar}, (char **)&{tovar});");
         self.prnt("  if (datasize != 0) {");
-        self.prnt(&format!(
+        pf!(self, 
             "    {tovar} = ((size_t)datasize) <= 640 ? ({c})alloca((size_t)datasize) : NULL;"
-        ));
-        self.prnt(&format!(
+        );
+        pf!(self, 
             "    if (_cffi_convert_array_argument(_cffi_type({n}), {fromvar}, (char **)&{tovar},"
-        ));
+        );
         self.prnt("            datasize, &large_args_free) < 0)");
-        self.prnt(&format!("      {errcode};"));
+        pf!(self, "      {errcode};");
         self.prnt("  }");
         Ok(())
     }
@@ -1359,19 +1369,19 @@ impl<'a> Recompiler<'a> {
         let abi = sig.abi.as_ref().map(|a| format!("{a} ")).unwrap_or_default();
         let name_and_arguments = format!("{abi}_cffi_d_{name}({repr_arguments})");
         let head = self.cn(sig.result, &name_and_arguments)?;
-        self.prnt(&format!("static {head}"));
+        pf!(self, "static {head}");
         self.prnt("{");
         let result_is_void = matches!(self.types.kind(sig.result), TypeKind::Void);
         let result_code = if result_is_void { "" } else { "return " };
-        self.prnt(&format!("  {result_code}{name}({});", call_arguments.join(", ")));
+        pf!(self, "  {result_code}{name}({});", call_arguments.join(", "));
         self.prnt("}");
         self.prnt("#ifndef PYPY_VERSION");
         self.prnt("static PyObject *");
-        self.prnt(&format!("_cffi_f_{name}(PyObject *self, PyObject *{argname})"));
+        pf!(self, "_cffi_f_{name}(PyObject *self, PyObject *{argname})");
         self.prnt("{");
         for (i, a) in sig.args.iter().enumerate() {
             let decl = self.c_name(*a, &format!(" x{i}"), &context, 0)?;
-            self.prnt(&format!("  {decl};"));
+            pf!(self, "  {decl};");
         }
         let mut localvars: BTreeSet<&str> = BTreeSet::new();
         let mut freelines: BTreeSet<&str> = BTreeSet::new();
@@ -1383,7 +1393,7 @@ impl<'a> Recompiler<'a> {
             }
         }
         for d in &localvars {
-            self.prnt(&format!("  {d};"));
+            pf!(self, "  {d};");
         }
         let (mut result_decl, result_code) = if !result_is_void {
             let rd = format!("  {};", self.c_name(sig.result, " result", &format!("result of {name}"), 0)?);
@@ -1395,14 +1405,14 @@ impl<'a> Recompiler<'a> {
         };
         if numargs > 1 {
             for i in 0..numargs {
-                self.prnt(&format!("  PyObject *arg{i};"));
+                pf!(self, "  PyObject *arg{i};");
             }
             self.prnt("");
             let refs: Vec<String> = (0..numargs).map(|i| format!("&arg{i}")).collect();
-            self.prnt(&format!(
+            pf!(self, 
                 "  if (!PyArg_UnpackTuple(args, \"{name}\", {numargs}, {numargs}, {}))",
                 refs.join(", ")
-            ));
+            );
             self.prnt("    return NULL;");
         }
         self.prnt("");
@@ -1412,7 +1422,7 @@ impl<'a> Recompiler<'a> {
         }
         self.prnt("  Py_BEGIN_ALLOW_THREADS");
         self.prnt("  _cffi_restore_errno();");
-        self.prnt(&format!("  {{ {result_code}{name}({}); }}", call_arguments.join(", ")));
+        pf!(self, "  {{ {result_code}{name}({}); }}", call_arguments.join(", "));
         self.prnt("  _cffi_save_errno();");
         self.prnt("  Py_END_ALLOW_THREADS");
         self.prnt("");
@@ -1422,14 +1432,14 @@ impl<'a> Recompiler<'a> {
         }
         if !result_code.is_empty() {
             let conv = self.convert_expr_from_c(sig.result, "result", "result type")?;
-            self.prnt(&format!("  pyresult = {conv};"));
+            pf!(self, "  pyresult = {conv};");
             for f in &freelines {
-                self.prnt(&format!("  {f}"));
+                pf!(self, "  {f}");
             }
             self.prnt("  return pyresult;");
         } else {
             for f in &freelines {
-                self.prnt(&format!("  {f}"));
+                pf!(self, "  {f}");
             }
             self.prnt("  Py_INCREF(Py_None);");
             self.prnt("  return Py_None;");
@@ -1468,18 +1478,18 @@ impl<'a> Recompiler<'a> {
             let repr_arguments = if arguments.is_empty() { "void".to_string() } else { arguments.join(", ") };
             let name_and_arguments = format!("{abi}_cffi_f_{name}({repr_arguments})");
             let head = self.cn(tp_result, &name_and_arguments)?;
-            self.prnt(&format!("static {head}"));
+            pf!(self, "static {head}");
             self.prnt("{");
             if let Some(rd) = &result_decl {
                 self.prnt(rd);
             }
-            self.prnt(&format!("  {{ {result_code}{name}({}); }}", call_arguments.join(", ")));
+            pf!(self, "  {{ {result_code}{name}({}); }}", call_arguments.join(", "));
             if result_decl.is_some() {
                 self.prnt("  return result;");
             }
             self.prnt("}");
         } else {
-            self.prnt(&format!("#  define _cffi_f_{name} _cffi_d_{name}"));
+            pf!(self, "#  define _cffi_f_{name} _cffi_d_{name}");
         }
         self.prnt("#endif");
         self.prnt("");
@@ -1495,9 +1505,9 @@ impl<'a> Recompiler<'a> {
         }
         let decl = format!("*_cffi_var_{name}(void)");
         let head = self.c_name(t, &decl, "a C file", self.current_quals)?;
-        self.prnt(&format!("static {head}"));
+        pf!(self, "static {head}");
         self.prnt("{");
-        self.prnt(&format!("  return {ampersand}({name});"));
+        pf!(self, "  return {ampersand}({name});");
         self.prnt("}");
         self.prnt("");
         Ok(())
@@ -1510,8 +1520,8 @@ impl<'a> Recompiler<'a> {
         } else {
             format!("(int)sizeof({})", self.c_name(sig.result, "", &format!("result of {name}"), 0)?)
         };
-        self.prnt(&format!("static struct _cffi_externpy_s _cffi_externpy__{name} ="));
-        self.prnt(&format!("  {{ \"{}.{name}\", {size_of_result}, 0, 0 }};", self.module_name));
+        pf!(self, "static struct _cffi_externpy_s _cffi_externpy__{name} =");
+        pf!(self, "  {{ \"{}.{name}\", {size_of_result}, 0, 0 }};", self.module_name);
         self.prnt("");
         let context = format!("argument of {name}");
         let mut arguments = Vec::new();
@@ -1535,9 +1545,9 @@ impl<'a> Recompiler<'a> {
             size_of_a.to_string()
         };
         let head = self.cn(sig.result, &name_and_arguments)?;
-        self.prnt(&format!("{tag_and_space}{head}"));
+        pf!(self, "{tag_and_space}{head}");
         self.prnt("{");
-        self.prnt(&format!("  char a[{size_of_a}];"));
+        pf!(self, "  char a[{size_of_a}];");
         self.prnt("  char *p = a;");
         for (i, a) in sig.args.iter().enumerate() {
             let mut arg = format!("a{i}");
@@ -1547,12 +1557,12 @@ impl<'a> Recompiler<'a> {
                 t = self.types.pointer(t, 0);
             }
             let c = self.cn(t, "*")?;
-            self.prnt(&format!("  *({c})(p + {}) = {arg};", i * 8));
+            pf!(self, "  *({c})(p + {}) = {arg};", i * 8);
         }
-        self.prnt(&format!("  _cffi_call_python(&_cffi_externpy__{name}, p);"));
+        pf!(self, "  _cffi_call_python(&_cffi_externpy__{name}, p);");
         if !matches!(self.types.kind(sig.result), TypeKind::Void) {
             let c = self.cn(sig.result, "*")?;
-            self.prnt(&format!("  return *({c})p;"));
+            pf!(self, "  return *({c})p;");
         }
         self.prnt("}");
         self.prnt("");
@@ -1591,14 +1601,14 @@ impl<'a> Recompiler<'a> {
         self.prnt(&include);
         let base_module_name = self.module_name.rsplit('.').next().unwrap_or(self.module_name).to_string();
         if let Some(embedding) = self.ffi.embedding.clone() {
-            self.prnt(&format!("#define _CFFI_MODULE_NAME  \"{}\"", self.module_name));
+            pf!(self, "#define _CFFI_MODULE_NAME  \"{}\"", self.module_name);
             self.prnt("static const char _CFFI_PYTHON_STARTUP_CODE[] = {");
             self.print_string_literal_in_array(&embedding);
             self.prnt("0 };");
             self.prnt("#ifdef PYPY_VERSION");
-            self.prnt(&format!("# define _CFFI_PYTHON_STARTUP_FUNC  _cffi_pypyinit_{base_module_name}"));
+            pf!(self, "# define _CFFI_PYTHON_STARTUP_FUNC  _cffi_pypyinit_{base_module_name}");
             self.prnt("#else");
-            self.prnt(&format!("# define _CFFI_PYTHON_STARTUP_FUNC  PyInit_{base_module_name}"));
+            pf!(self, "# define _CFFI_PYTHON_STARTUP_FUNC  PyInit_{base_module_name}");
             self.prnt("#endif");
             let emb = splice(&runtime.embedding_h, "#include \"_cffi_errors.h\"\n", &runtime.errors_h)?;
             self.prnt(&emb);
@@ -1611,7 +1621,7 @@ impl<'a> Recompiler<'a> {
         self.prnt("/************************************************************/");
         self.prnt("");
         self.prnt("static void *_cffi_types[] = {");
-        let mut index2type: HashMap<usize, TypeId> = HashMap::new();
+        let mut index2type: HashMap<usize, TypeId> = HashMap::default();
         for &t in &self.typesorder.clone() {
             let c = self.types.canonical(t);
             if let Some(Some(i)) = self.typesdict.get(&c) {
@@ -1725,7 +1735,7 @@ impl<'a> Recompiler<'a> {
         if !lsts.typename.is_empty() {
             self.prnt("static const struct _cffi_typename_s _cffi_typenames[] = {");
             for t in &lsts.typename {
-                self.prnt(&format!("  {{ \"{}\", {} }},", t.name, t.type_index));
+                pf!(self, "  {{ \"{}\", {} }},", t.name, t.type_index);
             }
             self.prnt("};");
             self.prnt("");
@@ -1754,14 +1764,14 @@ impl<'a> Recompiler<'a> {
         self.prnt("  _cffi_types,");
         for (n, name) in nums.iter().zip(names) {
             if *n > 0 {
-                self.prnt(&format!("  _cffi_{name}s,"));
+                pf!(self, "  _cffi_{name}s,");
             } else {
-                self.prnt(&format!("  NULL,  /* no {name}s */"));
+                pf!(self, "  NULL,  /* no {name}s */");
             }
         }
         for (n, name) in nums.iter().zip(names) {
             if name != "field" {
-                self.prnt(&format!("  {n},  /* num_{name}s */"));
+                pf!(self, "  {n},  /* num_{name}s */");
             }
         }
         if !self.ffi.included_ffis.is_empty() {
@@ -1769,9 +1779,9 @@ impl<'a> Recompiler<'a> {
         } else {
             self.prnt("  NULL,  /* no includes */");
         }
-        self.prnt(&format!("  {},  /* num_types */", self.cffi_types.len()));
+        pf!(self, "  {},  /* num_types */", self.cffi_types.len());
         let flags = i32::from(self.num_externpy > 0 || self.ffi.embedding.is_some());
-        self.prnt(&format!("  {flags},  /* flags */"));
+        pf!(self, "  {flags},  /* flags */");
         self.prnt("};");
         self.prnt("");
         self.prnt("#ifdef __GNUC__");
@@ -1780,29 +1790,29 @@ impl<'a> Recompiler<'a> {
         self.prnt("");
         self.prnt("#ifdef PYPY_VERSION");
         self.prnt("PyMODINIT_FUNC");
-        self.prnt(&format!("_cffi_pypyinit_{base_module_name}(const void *p[])"));
+        pf!(self, "_cffi_pypyinit_{base_module_name}(const void *p[])");
         self.prnt("{");
         if flags & 1 != 0 {
             self.prnt("    if (((intptr_t)p[0]) >= 0x0A03) {");
             self.prnt("        _cffi_call_python_org = (void(*)(struct _cffi_externpy_s *, char *))p[1];");
             self.prnt("    }");
         }
-        self.prnt(&format!("    p[0] = (const void *)0x{:x};", self.version));
+        pf!(self, "    p[0] = (const void *)0x{:x};", self.version);
         self.prnt("    p[1] = &_cffi_type_context;");
         self.prnt("    return NULL;");
         self.prnt("}");
         self.prnt("#  ifdef _MSC_VER");
         self.prnt("     PyMODINIT_FUNC");
-        self.prnt(&format!("     PyInit_{base_module_name}(void) {{ return NULL; }}"));
+        pf!(self, "     PyInit_{base_module_name}(void) {{ return NULL; }}");
         self.prnt("#  endif");
         self.prnt("#else");
         self.prnt("PyMODINIT_FUNC");
-        self.prnt(&format!("PyInit_{base_module_name}(void)"));
+        pf!(self, "PyInit_{base_module_name}(void)");
         self.prnt("{");
-        self.prnt(&format!(
+        pf!(self, 
             "  return _cffi_init(\"{}\", 0x{:x}, &_cffi_type_context);",
             self.module_name, self.version
-        ));
+        );
         self.prnt("}");
         self.prnt("#endif");
         self.prnt("");
@@ -1831,8 +1841,8 @@ impl<'a> Recompiler<'a> {
             self.out.push('\n');
         }
         self.prnt("");
-        self.prnt(&format!("ffi = _cffi_backend.FFI('{}',", self.module_name));
-        self.prnt(&format!("    _version = 0x{:x},", self.version));
+        pf!(self, "ffi = _cffi_backend.FFI('{}',", self.module_name);
+        pf!(self, "    _version = 0x{:x},", self.version);
         let mut types_bytes = String::new();
         for s in &self.cffi_types {
             let Slot::Op(op) = s else {
@@ -1840,7 +1850,7 @@ impl<'a> Recompiler<'a> {
             };
             types_bytes.push_str(&op.as_python_bytes()?);
         }
-        self.prnt(&format!("    _types = b'{types_bytes}',"));
+        pf!(self, "    _types = b'{types_bytes}',");
         let lsts = std::mem::take(&mut self.lsts);
         // globals
         if !lsts.global.is_empty() {
@@ -1853,7 +1863,7 @@ impl<'a> Recompiler<'a> {
                     g.check_value.unwrap_or(0)
                 ));
             }
-            self.prnt(&format!("    _globals = {},", py_tuple(rep)));
+            pf!(self, "    _globals = {},", py_tuple(rep));
         }
         if !lsts.struct_union.is_empty() {
             let mut rep = Vec::new();
@@ -1886,7 +1896,7 @@ impl<'a> Recompiler<'a> {
                     fields.join(",")
                 ));
             }
-            self.prnt(&format!("    _struct_unions = {},", py_tuple(rep)));
+            pf!(self, "    _struct_unions = {},", py_tuple(rep));
         }
         if !lsts.enumx.is_empty() {
             let mut rep = Vec::new();
@@ -1910,7 +1920,7 @@ impl<'a> Recompiler<'a> {
                     e.allenums
                 ));
             }
-            self.prnt(&format!("    _enums = {},", py_tuple(rep)));
+            pf!(self, "    _enums = {},", py_tuple(rep));
         }
         if !lsts.typename.is_empty() {
             let rep: Vec<String> = lsts
@@ -1918,12 +1928,12 @@ impl<'a> Recompiler<'a> {
                 .iter()
                 .map(|t| format!("b'{}{}'", format_four_bytes(t.type_index as i64), t.name))
                 .collect();
-            self.prnt(&format!("    _typenames = {},", py_tuple(rep)));
+            pf!(self, "    _typenames = {},", py_tuple(rep));
         }
         let n = self.ffi.included_ffis.len();
         if n > 0 {
             let names: Vec<String> = (0..n).map(|i| format!("_ffi{i}")).collect();
-            self.prnt(&format!("    _includes = ({},),", names.join(", ")));
+            pf!(self, "    _includes = ({},),", names.join(", "));
         }
         self.prnt(")");
         Ok(self.out)

@@ -21,7 +21,7 @@
 //! as CFFI does. Struct, union and enum names can change later
 //! ([`Types::force_the_name`]), and only their own names follow the change.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 
 /// `const` type qualifier bit (CFFI's `Q_CONST`).
@@ -373,8 +373,8 @@ impl Types {
         let mut t = Types {
             data: Vec::new(),
             void: TypeId(0),
-            canon: HashMap::new(),
-            common: HashMap::new(),
+            canon: HashMap::default(),
+            common: HashMap::default(),
             canon_memo: Vec::new(),
         };
         t.void = t.push(TypeKind::Void, "void&".to_string());
@@ -452,22 +452,35 @@ impl Types {
     }
 
     fn function_marker(&self, sig: &FunctionSig, base_pattern: (&str, &str)) -> String {
-        let mut reprargs: Vec<String> = sig.args.iter().map(|&a| self.c_name_plain(a)).collect();
-        if sig.ellipsis {
-            reprargs.push("...".to_string());
-        }
-        if reprargs.is_empty() {
-            reprargs.push("void".to_string());
-        }
-        let mut replace_with = format!(
-            "{}{}{})",
-            base_pattern.0,
-            base_pattern.1,
-            reprargs.join(", ")
-        );
+        // `base0 base1 args)`, with the ABI after the first character, put
+        // in place of the result's '&'.
+        let mut replace_with = String::with_capacity(64);
+        replace_with.push_str(&base_pattern.0[..1]);
         if let Some(abi) = &sig.abi {
-            replace_with = format!("{}{} {}", &replace_with[..1], abi, &replace_with[1..]);
+            replace_with.push_str(abi);
+            replace_with.push(' ');
         }
+        replace_with.push_str(&base_pattern.0[1..]);
+        replace_with.push_str(base_pattern.1);
+        let mut first = true;
+        for &a in &sig.args {
+            if !first {
+                replace_with.push_str(", ");
+            }
+            first = false;
+            let m = self.marker(a);
+            let amp = m.find('&').expect("a type's marker holds '&'");
+            replace_with.push_str(&m[..amp]);
+            replace_with.push_str(&m[amp + 1..]);
+        }
+        if sig.ellipsis {
+            replace_with.push_str(if first { "..." } else { ", ..." });
+            first = false;
+        }
+        if first {
+            replace_with.push_str("void");
+        }
+        replace_with.push(')');
         self.marker(sig.result).replacen('&', &replace_with, 1)
     }
 
@@ -704,9 +717,42 @@ impl Types {
         context: &str,
         quals: Quals,
     ) -> Result<String, ModelError> {
+        let marker = self.marker(id);
+        debug_assert_eq!(marker.matches('&').count(), 1);
+        let rw = replace_with.trim();
+        if quals != 0 {
+            return self.get_c_name_qualified(id, rw, context, quals);
+        }
+        // The unqualified case, without intermediate strings: the emitter
+        // asks for thousands of these.
+        let amp = marker.find('&').expect("a type's marker holds '&'");
+        let mut result = String::with_capacity(marker.len() + rw.len() + 2);
+        result.push_str(&marker[..amp]);
+        if !rw.is_empty() {
+            if rw.starts_with('*') && marker.contains("&[") {
+                result.push('(');
+                result.push_str(rw);
+                result.push(')');
+            } else {
+                if !rw.starts_with('[') && !rw.starts_with('(') {
+                    result.push(' ');
+                }
+                result.push_str(rw);
+            }
+        }
+        result.push_str(&marker[amp + 1..]);
+        if marker.contains('$') || rw.contains('$') {
+            return Err(ModelError::UnknownTypeName {
+                c_name: self.c_name_plain(id),
+                context: context.to_string(),
+            });
+        }
+        Ok(result)
+    }
+
+    fn get_c_name_qualified(&self, id: TypeId, rw: &str, context: &str, quals: Quals) -> Result<String, ModelError> {
         let result = self.marker(id);
-        debug_assert_eq!(result.matches('&').count(), 1);
-        let mut rw = replace_with.trim().to_string();
+        let mut rw = rw.to_string();
         if !rw.is_empty() {
             if rw.starts_with('*') && result.contains("&[") {
                 rw = format!("({rw})");
