@@ -139,6 +139,42 @@ const PUNCTS: &[&str] = &[
     "!", "<", ">", "?", "(", ")", "[", "]", "{", "}", ",", ".", ";", ":",
 ];
 
+/// The longest punctuator `rest` starts with (what a search of [`PUNCTS`]
+/// in order finds), by the first bytes instead of up to 46 comparisons.
+fn punct_at(rest: &[u8]) -> Option<&'static str> {
+    let b1 = rest.get(1).copied().unwrap_or(0);
+    let b2 = rest.get(2).copied().unwrap_or(0);
+    let p = match (rest.first()?, b1) {
+        (b'.', b'.') if b2 == b'.' => "...",
+        (b'<', b'<') if b2 == b'=' => "<<=",
+        (b'>', b'>') if b2 == b'=' => ">>=",
+        (b'+', b'+') => "++",
+        (b'-', b'-') => "--",
+        (b'-', b'>') => "->",
+        (b'&', b'&') => "&&",
+        (b'|', b'|') => "||",
+        (b'<', b'<') => "<<",
+        (b'>', b'>') => ">>",
+        (b'<', b'=') => "<=",
+        (b'>', b'=') => ">=",
+        (b'=', b'=') => "==",
+        (b'!', b'=') => "!=",
+        (b'*', b'=') => "*=",
+        (b'/', b'=') => "/=",
+        (b'%', b'=') => "%=",
+        (b'+', b'=') => "+=",
+        (b'-', b'=') => "-=",
+        (b'&', b'=') => "&=",
+        (b'|', b'=') => "|=",
+        (b'^', b'=') => "^=",
+        (c, _) => {
+            let i = PUNCTS.iter().position(|p| p.len() == 1 && p.as_bytes()[0] == *c)?;
+            PUNCTS[i]
+        }
+    };
+    Some(p)
+}
+
 /// The token rules, tried in pycparser's order (the first that matches wins;
 /// a punctuator wins only when longer).
 static R_MASTER: LazyLock<Regex> = LazyLock::new(|| {
@@ -192,7 +228,8 @@ static R_DECIMAL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[0-9]+").expe
 /// directive renames it.
 pub fn lex(text: &str, filename: &str) -> Result<Lexed, LexError> {
     let mut out = Lexed {
-        tokens: Vec::new(),
+        // A token per five bytes or so of C: one allocation for most texts.
+        tokens: Vec::with_capacity(text.len() / 5),
         files: vec![filename.to_string()],
     };
     let bytes = text.as_bytes();
@@ -314,7 +351,7 @@ pub fn lex(text: &str, filename: &str) -> Result<Lexed, LexError> {
             b if !b.is_ascii_digit() && b != b'.' && b != b'\'' && b != b'"' && b != b'/' && b.is_ascii() => {
                 // Punctuators (longest first).
                 let rest = &text[pos..];
-                let Some(p) = PUNCTS.iter().find(|p| rest.starts_with(**p)) else {
+                let Some(p) = punct_at(rest.as_bytes()) else {
                     let ch = rest.chars().next().expect("not at end");
                     return Err(err(format!("Illegal character {ch:?}"), line, pos - line_start + 1, file));
                 };
@@ -327,12 +364,40 @@ pub fn lex(text: &str, filename: &str) -> Result<Lexed, LexError> {
                 });
                 pos += p.len();
             }
+            b if b.is_ascii_digit() && simple_integer_len(&bytes[pos..]) > 0 => {
+                // Fast path: a plain decimal integer (`42`, `0`), which the
+                // token rules can only read as `dec` or `oct`.
+                let end = pos + simple_integer_len(&bytes[pos..]);
+                out.tokens.push(Token {
+                    kind: Tok::IntConst,
+                    text: text[pos..end].to_string(),
+                    line,
+                    col: (pos - line_start + 1) as u32,
+                    file,
+                });
+                pos = end;
+            }
             _ => {
                 pos = lex_slow(text, pos, line, line_start, file, &mut out)?;
             }
         }
     }
     Ok(out)
+}
+
+/// The length of the decimal integer at the start of `bytes` when nothing
+/// after it could make it another token (a suffix, a float, `0x`, `08`),
+/// else 0.
+fn simple_integer_len(bytes: &[u8]) -> usize {
+    let n = if bytes[0] == b'0' {
+        1
+    } else {
+        bytes.iter().take_while(|b| b.is_ascii_digit()).count()
+    };
+    match bytes.get(n) {
+        Some(b) if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'$' | b'\'' | b'"') => 0,
+        _ => n,
+    }
 }
 
 /// One token by pycparser's full rules (constants, literals, comments).
@@ -343,89 +408,83 @@ fn lex_slow(text: &str, pos: usize, line: u32, line_start: usize, file: u16, out
         col: col as u32,
         file,
     };
-    {
-        {
-            {
-                let rest = &text[pos..];
-                let col = pos - line_start + 1;
-                let mut best: Option<(usize, Tok, &str)> = None;
-                if let Some(c) = R_MASTER.captures(rest) {
-                    let m = c.get(0).expect("group 0");
-                    let group = [
-                        "cmt", "badstr", "str", "hexfloat", "float", "hex", "bin", "badoct", "oct",
-                        "dec", "multichar", "char", "unmatched", "badchar", "id",
-                    ]
-                    .into_iter()
-                    .find(|g| c.name(g).is_some())
-                    .expect("one group matched");
-                    let kind = match group {
-                        "cmt" => {
-                            return Err(err(
-                                "Comments are not supported".into(),
-                                line,
-                                col,
-                                file,
-                            ));
-                        }
-                        "badstr" => {
-                            return Err(err(
-                                "String contains invalid escape code".into(),
-                                line,
-                                col,
-                                file,
-                            ));
-                        }
-                        "badoct" => {
-                            return Err(err("Invalid octal constant".into(), line, col, file));
-                        }
-                        "unmatched" => return Err(err("Unmatched '".into(), line, col, file)),
-                        "badchar" => {
-                            return Err(err(
-                                format!("Invalid char constant {}", m.as_str()),
-                                line,
-                                col,
-                                file,
-                            ));
-                        }
-                        "str" => Tok::StringLit,
-                        "hexfloat" | "float" => Tok::FloatConst,
-                        "hex" | "bin" | "oct" | "dec" | "multichar" => Tok::IntConst,
-                        "char" => Tok::CharConst,
-                        _ => {
-                            if is_keyword(m.as_str()) {
-                                Tok::Keyword
-                            } else {
-                                Tok::Ident
-                            }
-                        }
-                    };
-                    best = Some((m.len(), kind, m.as_str()));
-                }
-                if let Some(p) = PUNCTS.iter().find(|p| rest.starts_with(**p)) {
-                    if best.is_none_or(|(len, _, _)| p.len() > len) {
-                        best = Some((p.len(), Tok::Punct, p));
-                    }
-                }
-                let Some((len, kind, s)) = best else {
-                    let ch = rest.chars().next().expect("not at end");
-                    return Err(err(
-                        format!("Illegal character {ch:?}"),
-                        line,
-                        col,
-                        file,
-                    ));
-                };
-                out.tokens.push(Token {
-                    kind,
-                    text: s.to_string(),
+    let rest = &text[pos..];
+    let col = pos - line_start + 1;
+    let mut best: Option<(usize, Tok, &str)> = None;
+    if let Some(c) = R_MASTER.captures(rest) {
+        let m = c.get(0).expect("group 0");
+        let group = [
+            "cmt", "badstr", "str", "hexfloat", "float", "hex", "bin", "badoct", "oct",
+            "dec", "multichar", "char", "unmatched", "badchar", "id",
+        ]
+        .into_iter()
+        .find(|g| c.name(g).is_some())
+        .expect("one group matched");
+        let kind = match group {
+            "cmt" => {
+                return Err(err(
+                    "Comments are not supported".into(),
                     line,
-                    col: col as u32,
+                    col,
                     file,
-                });
-                Ok(pos + len)
+                ));
             }
+            "badstr" => {
+                return Err(err(
+                    "String contains invalid escape code".into(),
+                    line,
+                    col,
+                    file,
+                ));
+            }
+            "badoct" => {
+                return Err(err("Invalid octal constant".into(), line, col, file));
+            }
+            "unmatched" => return Err(err("Unmatched '".into(), line, col, file)),
+            "badchar" => {
+                return Err(err(
+                    format!("Invalid char constant {}", m.as_str()),
+                    line,
+                    col,
+                    file,
+                ));
+            }
+            "str" => Tok::StringLit,
+            "hexfloat" | "float" => Tok::FloatConst,
+            "hex" | "bin" | "oct" | "dec" | "multichar" => Tok::IntConst,
+            "char" => Tok::CharConst,
+            _ => {
+                if is_keyword(m.as_str()) {
+                    Tok::Keyword
+                } else {
+                    Tok::Ident
+                }
+            }
+        };
+        best = Some((m.len(), kind, m.as_str()));
+    }
+    if let Some(p) = punct_at(rest.as_bytes()) {
+        if best.is_none_or(|(len, _, _)| p.len() > len) {
+            best = Some((p.len(), Tok::Punct, p));
         }
     }
+    let Some((len, kind, s)) = best else {
+        let ch = rest.chars().next().expect("not at end");
+        return Err(err(
+            format!("Illegal character {ch:?}"),
+            line,
+            col,
+            file,
+        ));
+    };
+    out.tokens.push(Token {
+        kind,
+        text: s.to_string(),
+        line,
+        col: col as u32,
+        file,
+    });
+    Ok(pos + len)
 }
 
 #[cfg(test)]
@@ -463,6 +522,48 @@ mod tests {
         assert_eq!(l.tokens[0].line, 10);
         assert_eq!(l.files[l.tokens[0].file as usize], "foo.h");
         assert_eq!(l.tokens[1].line, 3);
+    }
+
+    #[test]
+    fn integers_take_the_fast_path_only_when_plain() {
+        for src in ["42", "0", "7)", "0;", "12 ", "123u", "1.5", "0x1f", "017", "08", "1e3", "12L", "0b101", "9$"] {
+            let fast = lex(src, "<t>").map(|l| l.tokens.into_iter().map(|t| (t.kind, t.text)).collect::<Vec<_>>());
+            let mut slow = Lexed { tokens: Vec::new(), files: vec!["<t>".into()] };
+            let mut pos = 0;
+            let mut ok = true;
+            while pos < src.len() && !src[pos..].starts_with([' ', ')', ';']) {
+                match lex_slow(src, pos, 1, 0, 0, &mut slow) {
+                    Ok(p) => pos = p,
+                    Err(_) => {
+                        ok = false;
+                        break;
+                    }
+                }
+            }
+            if ok {
+                let fast = fast.expect("lexes");
+                assert_eq!(fast[0], (slow.tokens[0].kind, slow.tokens[0].text.clone()), "{src}");
+            } else {
+                assert!(fast.is_err(), "{src}");
+            }
+        }
+    }
+
+    #[test]
+    fn punctuators_by_bytes_match_the_ordered_search() {
+        let chars = "<>=+-*/%&|^!~?()[]{},.;:x";
+        for a in chars.chars() {
+            for b in chars.chars() {
+                for c in chars.chars() {
+                    let s = format!("{a}{b}{c}");
+                    let want = PUNCTS.iter().find(|p| s.starts_with(**p)).copied();
+                    assert_eq!(punct_at(s.as_bytes()), want, "{s}");
+                    let s2 = format!("{a}{b}");
+                    let want = PUNCTS.iter().find(|p| s2.starts_with(**p)).copied();
+                    assert_eq!(punct_at(s2.as_bytes()), want, "{s2}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -255,7 +255,8 @@ pub fn common_type_names(csource: &str) -> BTreeSet<String> {
                     look_for.remove(previous);
                 }
             }
-            w if look_for.contains(w) => {
+            // Every common type word ends in `_t` but these two.
+            w if (w.ends_with("_t") || w == "FILE" || w == "bool") && look_for.contains(w) => {
                 used.insert(w.to_string());
             }
             _ => {}

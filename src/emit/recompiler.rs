@@ -2,7 +2,9 @@
 //! (globals, fields, struct_unions, enums, typenames) and the C and Python
 //! writers. Method names follow CFFI's so the two can be read side by side.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fmt::Write as _;
@@ -162,11 +164,10 @@ impl CffiOp {
         }
     }
 
-    fn as_c_expr(&self) -> String {
-        match self.op {
-            None => format!("(_cffi_opcode_t)({})", self.arg),
-            Some(op) => format!("_CFFI_OP(_CFFI_OP_{}, {})", op_class_name(op), self.arg),
-        }
+    /// The C expression (`_CFFI_OP(_CFFI_OP_POINTER, 3)`), displayed
+    /// straight into the output.
+    fn as_c_expr(&self) -> CExpr<'_> {
+        CExpr(self)
     }
 
     fn as_python_bytes(&self) -> Result<String, EmitError> {
@@ -183,6 +184,31 @@ impl CffiOp {
             (Arg::Str(s), _) => Err(err(format!("cannot emit to Python: {}", py_repr(s)))),
             (Arg::Int(n), Some(op)) => Ok(format_four_bytes((n << 8) | op as i64)),
             (Arg::Int(n), None) => Ok(format_four_bytes(*n)),
+        }
+    }
+}
+
+/// `prefix` followed by `i` (`x3`, `&arg0`): the names of a wrapper's
+/// arguments, made once for the usual counts instead of formatted for
+/// every argument of every function.
+fn numbered(prefix: &'static str, i: usize) -> Cow<'static, str> {
+    const PREFIXES: [&str; 5] = [" x", "x", "arg", "&arg", " a"];
+    const N: usize = 64;
+    static NAMES: LazyLock<Vec<Vec<String>>> =
+        LazyLock::new(|| PREFIXES.iter().map(|p| (0..N).map(|i| format!("{p}{i}")).collect()).collect());
+    match PREFIXES.iter().position(|p| *p == prefix) {
+        Some(k) if i < N => Cow::Borrowed(NAMES[k][i].as_str()),
+        _ => Cow::Owned(format!("{prefix}{i}")),
+    }
+}
+
+struct CExpr<'a>(&'a CffiOp);
+
+impl std::fmt::Display for CExpr<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.op {
+            None => write!(f, "(_cffi_opcode_t)({})", self.0.arg),
+            Some(op) => write!(f, "_CFFI_OP(_CFFI_OP_{}, {})", op_class_name(op), self.0.arg),
         }
     }
 }
@@ -1362,8 +1388,8 @@ impl<'a> Recompiler<'a> {
         let mut arguments = Vec::new();
         let mut call_arguments = Vec::new();
         for (i, a) in sig.args.iter().enumerate() {
-            arguments.push(self.c_name(*a, &format!(" x{i}"), &context, 0)?);
-            call_arguments.push(format!("x{i}"));
+            arguments.push(self.c_name(*a, &numbered(" x", i), &context, 0)?);
+            call_arguments.push(numbered("x", i));
         }
         let repr_arguments = if arguments.is_empty() { "void".to_string() } else { arguments.join(", ") };
         let abi = sig.abi.as_ref().map(|a| format!("{a} ")).unwrap_or_default();
@@ -1379,8 +1405,7 @@ impl<'a> Recompiler<'a> {
         self.prnt("static PyObject *");
         pf!(self, "_cffi_f_{name}(PyObject *self, PyObject *{argname})");
         self.prnt("{");
-        for (i, a) in sig.args.iter().enumerate() {
-            let decl = self.c_name(*a, &format!(" x{i}"), &context, 0)?;
+        for decl in &arguments {
             pf!(self, "  {decl};");
         }
         let mut localvars: BTreeSet<&str> = BTreeSet::new();
@@ -1408,7 +1433,7 @@ impl<'a> Recompiler<'a> {
                 pf!(self, "  PyObject *arg{i};");
             }
             self.prnt("");
-            let refs: Vec<String> = (0..numargs).map(|i| format!("&arg{i}")).collect();
+            let refs: Vec<Cow<'static, str>> = (0..numargs).map(|i| numbered("&arg", i)).collect();
             pf!(self, 
                 "  if (!PyArg_UnpackTuple(args, \"{name}\", {numargs}, {numargs}, {}))",
                 refs.join(", ")
@@ -1417,7 +1442,7 @@ impl<'a> Recompiler<'a> {
         }
         self.prnt("");
         for (i, a) in sig.args.iter().enumerate() {
-            self.convert_funcarg_to_c(*a, &format!("arg{i}"), &format!("x{i}"), "return NULL")?;
+            self.convert_funcarg_to_c(*a, &numbered("arg", i), &numbered("x", i), "return NULL")?;
             self.prnt("");
         }
         self.prnt("  Py_BEGIN_ALLOW_THREADS");
@@ -1526,7 +1551,7 @@ impl<'a> Recompiler<'a> {
         let context = format!("argument of {name}");
         let mut arguments = Vec::new();
         for (i, a) in sig.args.iter().enumerate() {
-            arguments.push(self.c_name(*a, &format!(" a{i}"), &context, 0)?);
+            arguments.push(self.c_name(*a, &numbered(" a", i), &context, 0)?);
         }
         let repr_arguments = if arguments.is_empty() { "void".to_string() } else { arguments.join(", ") };
         let mut name_and_arguments = format!("{name}({repr_arguments})");
@@ -1591,6 +1616,11 @@ impl<'a> Recompiler<'a> {
     }
 
     pub(crate) fn write_c_source(mut self, preamble: &str, runtime: &CffiRuntime) -> Result<String, EmitError> {
+        // About a kilobyte of C per declaration: one allocation instead of a
+        // dozen doublings of a multi-megabyte string.
+        self.out.reserve(
+            runtime.include_h.len() + runtime.parse_c_type_h.len() + preamble.len() + 1024 * self.sorted_decls.len(),
+        );
         if self.ffi.embedding.is_some() {
             self.prnt("#define _CFFI_USE_EMBEDDING");
         }
@@ -1632,13 +1662,12 @@ impl<'a> Recompiler<'a> {
             let Slot::Op(op) = &self.cffi_types[i] else {
                 return Err(err("internal error: unfilled type table slot".into()));
             };
-            let expr = op.as_c_expr();
-            let comment = index2type
-                .get(&i)
-                .map(|t| format!(" // {}", self.types.c_name_plain(*t)))
-                .unwrap_or_default();
-            let line = format!("/* {i:2} */ {expr},{comment}");
-            self.prnt(&line);
+            let _ = write!(self.out, "/* {i:2} */ {},", op.as_c_expr());
+            if let Some(t) = index2type.get(&i) {
+                let (a, b) = self.types.c_name_parts(*t);
+                let _ = write!(self.out, " // {a}{b}");
+            }
+            self.out.push('\n');
         }
         if self.cffi_types.is_empty() {
             self.prnt("  0");
@@ -1659,14 +1688,14 @@ impl<'a> Recompiler<'a> {
         if !lsts.global.is_empty() {
             self.prnt("static const struct _cffi_global_s _cffi_globals[] = {");
             for g in &lsts.global {
-                let line = format!(
+                pf!(
+                    self,
                     "  {{ \"{}\", (void *){}, {}, (void *){} }},",
                     g.name,
                     g.address,
                     g.type_op.as_c_expr(),
                     g.size
                 );
-                self.prnt(&line);
             }
             self.prnt("};");
             self.prnt("");
@@ -1674,15 +1703,17 @@ impl<'a> Recompiler<'a> {
         if !lsts.field.is_empty() {
             self.prnt("static const struct _cffi_field_s _cffi_fields[] = {");
             for f in &lsts.field {
-                let spaces = " ".repeat(f.name.chars().count());
-                let line = format!(
-                    "  {{ \"{}\", {},\n     {spaces}   {},\n     {spaces}   {} }},",
+                let width = f.name.chars().count() + 3;
+                pf!(
+                    self,
+                    "  {{ \"{}\", {},\n     {:width$}{},\n     {:width$}{} }},",
                     f.name,
                     f.field_offset,
+                    "",
                     f.field_size,
+                    "",
                     f.field_type_op.as_c_expr()
                 );
-                self.prnt(&line);
             }
             self.prnt("};");
             self.prnt("");

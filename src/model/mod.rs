@@ -693,9 +693,21 @@ impl Types {
         m[..m.len() - 1].to_string()
     }
 
+    /// [`Types::c_name_plain`] as the two parts around the marker, for
+    /// writing it without allocating.
+    pub fn c_name_parts(&self, id: TypeId) -> (&str, &str) {
+        let m = self.marker(id);
+        let amp = m.find('&').expect("a type's marker holds '&'");
+        (&m[..amp], &m[amp + 1..])
+    }
+
     /// The C name without the marker (CFFI's `_get_c_name()`).
     pub fn c_name_plain(&self, id: TypeId) -> String {
-        self.marker(id).replacen('&', "", 1)
+        let (a, b) = self.c_name_parts(id);
+        let mut s = String::with_capacity(a.len() + b.len());
+        s.push_str(a);
+        s.push_str(b);
+        s
     }
 
     /// CFFI's `repr(tp)`: `<c name>`, the key CFFI sorts its type table by.
