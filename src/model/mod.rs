@@ -283,6 +283,8 @@ pub struct TypeData {
     /// What the type is.
     pub kind: TypeKind,
     c_name_with_marker: String,
+    /// Where the '&' is in `c_name_with_marker`.
+    amp: u32,
 }
 
 impl TypeData {
@@ -383,9 +385,11 @@ impl Types {
 
     fn push(&mut self, kind: TypeKind, c_name_with_marker: String) -> TypeId {
         let id = TypeId(u32::try_from(self.data.len()).expect("fewer than 2^32 types"));
+        let amp = c_name_with_marker.find('&').expect("a type's marker holds '&'") as u32;
         self.data.push(TypeData {
             kind,
             c_name_with_marker,
+            amp,
         });
         id
     }
@@ -429,6 +433,23 @@ impl Types {
         &self.data[id.index()].c_name_with_marker
     }
 
+    /// The marker's text before and after its '&'.
+    fn marker_split(&self, id: TypeId) -> (&str, &str) {
+        let d = &self.data[id.index()];
+        let amp = d.amp as usize;
+        (&d.c_name_with_marker[..amp], &d.c_name_with_marker[amp + 1..])
+    }
+
+    /// The marker with its '&' replaced by `with`.
+    fn marker_replaced(&self, id: TypeId, with: &str) -> String {
+        let (a, b) = self.marker_split(id);
+        let mut s = String::with_capacity(a.len() + with.len() + b.len());
+        s.push_str(a);
+        s.push_str(with);
+        s.push_str(b);
+        s
+    }
+
     /// A new primitive type (`name` must be in [`ALL_PRIMITIVE_TYPES`]).
     pub fn primitive(&mut self, name: &str) -> TypeId {
         debug_assert!(
@@ -468,10 +489,9 @@ impl Types {
                 replace_with.push_str(", ");
             }
             first = false;
-            let m = self.marker(a);
-            let amp = m.find('&').expect("a type's marker holds '&'");
-            replace_with.push_str(&m[..amp]);
-            replace_with.push_str(&m[amp + 1..]);
+            let (x, y) = self.marker_split(a);
+            replace_with.push_str(x);
+            replace_with.push_str(y);
         }
         if sig.ellipsis {
             replace_with.push_str(if first { "..." } else { ", ..." });
@@ -481,7 +501,7 @@ impl Types {
             replace_with.push_str("void");
         }
         replace_with.push(')');
-        self.marker(sig.result).replacen('&', &replace_with, 1)
+        self.marker_replaced(sig.result, &replace_with)
     }
 
     /// A new raw function type (`int(int)`).
@@ -525,7 +545,7 @@ impl Types {
             " *&"
         };
         let extra = qualify(quals, extra);
-        self.marker(totype).replacen('&', &extra, 1)
+        self.marker_replaced(totype, &extra)
     }
 
     /// A new pointer to `totype`; `quals` qualify the pointed-to type
@@ -555,7 +575,7 @@ impl Types {
             ArrayLength::Known(n) => format!("&[{n}]"),
             ArrayLength::Expr(e) => format!("&[{e}]"),
         };
-        let m = self.marker(item).replacen('&', &brackets, 1);
+        let m = self.marker_replaced(item, &brackets);
         self.push(TypeKind::Array { item, length }, m)
     }
 
@@ -684,6 +704,7 @@ impl Types {
             }
             other => panic!("force_the_name on {other:?}"),
         }
+        data.amp = data.c_name_with_marker.find('&').expect("a type's marker holds '&'") as u32;
     }
 
     /// CFFI's `get_official_name()` of a struct, union or enum: its C name.
@@ -696,9 +717,7 @@ impl Types {
     /// [`Types::c_name_plain`] as the two parts around the marker, for
     /// writing it without allocating.
     pub fn c_name_parts(&self, id: TypeId) -> (&str, &str) {
-        let m = self.marker(id);
-        let amp = m.find('&').expect("a type's marker holds '&'");
-        (&m[..amp], &m[amp + 1..])
+        self.marker_split(id)
     }
 
     /// The C name without the marker (CFFI's `_get_c_name()`).
@@ -737,9 +756,9 @@ impl Types {
         }
         // The unqualified case, without intermediate strings: the emitter
         // asks for thousands of these.
-        let amp = marker.find('&').expect("a type's marker holds '&'");
+        let (before, after) = self.marker_split(id);
         let mut result = String::with_capacity(marker.len() + rw.len() + 2);
-        result.push_str(&marker[..amp]);
+        result.push_str(before);
         if !rw.is_empty() {
             if rw.starts_with('*') && marker.contains("&[") {
                 result.push('(');
@@ -752,7 +771,7 @@ impl Types {
                 result.push_str(rw);
             }
         }
-        result.push_str(&marker[amp + 1..]);
+        result.push_str(after);
         if marker.contains('$') || rw.contains('$') {
             return Err(ModelError::UnknownTypeName {
                 c_name: self.c_name_plain(id),
