@@ -433,6 +433,24 @@ impl<'a> CParser<'a> {
         self.toks.get(self.pos + k)
     }
 
+    /// When the next tokens read `name name` or `name *`, with `name` no
+    /// type: the usual cause is a type the cdef never declared, and the
+    /// parser's own wording ("Invalid declaration") does not say so.
+    fn unknown_type_hint(&self) -> Option<String> {
+        let t = self.peek(0)?;
+        if self.class(t) != T::Id {
+            return None;
+        }
+        let next = self.peek(1)?;
+        let looks_declared = matches!(self.class(next), T::Id | T::TypeId) || next.text == "*";
+        looks_declared.then(|| {
+            format!(
+                "unknown type name '{0}' (declare it first, e.g. 'typedef ... {0};', 'typedef int... {0};' or 'typedef struct {{ ...; }} {0};')",
+                t.text
+            )
+        })
+    }
+
     fn peek_class(&self, k: usize) -> Option<T> {
         self.peek(k).map(|t| self.class(t))
     }
@@ -649,6 +667,9 @@ impl<'a> CParser<'a> {
             return Ok(vec![External::Pragma(c)]);
         }
         if !self.starts_declaration() {
+            if let Some(hint) = self.unknown_type_hint() {
+                return self.err(&hint, self.here());
+            }
             // Old-style function definition with an implicit `int`.
             let d = self.declarator_kind(true, true)?;
             if !self.peek_is(0, "{") {
@@ -863,6 +884,9 @@ impl<'a> CParser<'a> {
             break;
         }
         if !any {
+            if let Some(hint) = self.unknown_type_hint() {
+                return self.err(&hint, self.here());
+            }
             return self.err("Invalid declaration", self.here());
         }
         if !saw_type && !allow_no_type {

@@ -16,6 +16,7 @@ use std::fmt;
 use crate::model::{Declarations, TypeId, Types};
 
 pub mod cparse;
+pub mod diagnose;
 pub mod lexer;
 pub mod parser;
 pub mod preprocess;
@@ -130,6 +131,9 @@ pub struct Ffi {
     pub anonymous_counter: u32,
     /// Warnings CFFI would print (`#pragma` ignored, ...).
     pub warnings: Vec<String>,
+    /// Where each declaration was made (`file:line:col`), for errors found
+    /// later, while emitting.
+    pub locations: rustc_hash::FxHashMap<(crate::model::DeclKind, String), String>,
 }
 
 impl Ffi {

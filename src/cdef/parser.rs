@@ -384,6 +384,10 @@ impl Ffi {
                 ));
             }
         }
+        if let Some(c) = cx.current.filter(|c| c.line > 0) {
+            let file = cx.files.get(c.file as usize).unwrap_or(&cx.file);
+            self.locations.insert((kind, name.to_string()), format!("{file}:{}:{}", c.line, c.col));
+        }
         if included {
             if let DeclValue::Type(t) = value {
                 let c = cx.types.canonical(t);

@@ -121,12 +121,15 @@ pub fn py_source(module_name: &str, cdefs: &[CdefInput], options: &EmitOptions) 
 }
 
 fn parse_all(cdefs: &[CdefInput]) -> Result<(Types, Ffi), EmitError> {
-    let mut types = Types::new();
-    let mut ffi = Ffi::new();
-    for c in cdefs {
-        ffi.cdef(&mut types, c).map_err(|e| EmitError { message: e.to_string() })?;
-    }
-    Ok((types, ffi))
+    crate::cdef::diagnose::parse_reporting_all(cdefs, crate::cdef::diagnose::MAX_ERRORS).map_err(|errors| {
+        let mut message = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+        if errors.len() >= crate::cdef::diagnose::MAX_ERRORS {
+            message.push_str("\n(stopped after this many errors)");
+        } else if errors.len() > 1 {
+            message.push_str(&format!("\n{} errors in the cdef", errors.len()));
+        }
+        EmitError { message }
+    })
 }
 
 /// Emits the C source of an already parsed FFI (`ffi` and the FFIs it

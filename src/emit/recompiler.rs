@@ -343,6 +343,11 @@ pub(crate) struct Recompiler<'a> {
     current_quals: Quals,
     num_externpy: usize,
     out: String,
+    /// For each type collected, the index in `sorted_decls` of the
+    /// declaration that brought it in (to place errors about the type).
+    type_origin: HashMap<TypeId, usize>,
+    /// The index in `sorted_decls` of the declaration being generated.
+    current_decl: usize,
     /// The declarations in CFFI's order (sorted once).
     sorted_decls: Vec<(DeclKind, String, DeclValue, Quals)>,
 }
@@ -374,6 +379,8 @@ impl<'a> Recompiler<'a> {
             current_quals: 0,
             num_externpy: 0,
             out: String::with_capacity(64 * 1024),
+            type_origin: HashMap::default(),
+            current_decl: 0,
             sorted_decls: ffi
                 .declarations
                 .sorted()
@@ -608,6 +615,33 @@ impl<'a> Recompiler<'a> {
         Ok(())
     }
 
+    /// `e` about the type in slot `index` of the type table, placed at the
+    /// declaration that brought the type in (`file:line:col: typedef t:
+    /// type 'int32_t[3000000000]': ...`).
+    fn placed(&self, index: usize, e: EmitError) -> EmitError {
+        // An array's length is the slot after the array's own.
+        let slot_of = |index: usize| {
+            self.typesorder.iter().copied().find(|&t| {
+                let c = self.types.canonical_known(t);
+                matches!(self.typesdict.get(&c), Some(Some(i)) if *i == index)
+            })
+        };
+        let Some(t) = slot_of(index).or_else(|| index.checked_sub(1).and_then(slot_of)) else {
+            return e;
+        };
+        let c = self.types.canonical_known(t);
+        let Some((kind, name, _, _)) = self.type_origin.get(&c).and_then(|&d| self.sorted_decls.get(d)) else {
+            return e;
+        };
+        let at = match self.ffi.locations.get(&(*kind, name.clone())) {
+            Some(loc) => format!("{loc}: "),
+            None => String::new(),
+        };
+        EmitError {
+            message: format!("{at}{} {name}: type '{}': {}", kind.as_str(), self.types.c_name_plain(t), e.message),
+        }
+    }
+
     fn enum_fields(&self, tp: TypeId) -> Vec<crate::model::Field> {
         self.types.enumfields(tp, !self.target_is_python)
     }
@@ -619,6 +653,7 @@ impl<'a> Recompiler<'a> {
         }
         self.typesdict.insert(c, None);
         self.typesorder.push(tp);
+        self.type_origin.insert(c, self.current_decl);
         match self.types.kind(tp).clone() {
             TypeKind::FunctionPtr(_) => {
                 let raw = self.types.as_raw_function(tp);
@@ -655,11 +690,18 @@ impl<'a> Recompiler<'a> {
     }
 
     fn generate_all(&mut self, step: Step, decls: &[(DeclKind, String, DeclValue, Quals)]) -> Result<(), EmitError> {
-        for (kind, name, value, quals) in decls {
+        for (i, (kind, name, value, quals)) in decls.iter().enumerate() {
             let (kind, quals) = (*kind, *quals);
+            self.current_decl = i;
             self.current_quals = quals;
-            self.generate_one(step, kind, name, value).map_err(|e| EmitError {
-                message: format!("{} {}: {}", kind.as_str(), name, e.message),
+            self.generate_one(step, kind, name, value).map_err(|e| {
+                let at = match self.ffi.locations.get(&(kind, name.clone())) {
+                    Some(loc) => format!("{loc}: "),
+                    None => String::new(),
+                };
+                EmitError {
+                    message: format!("{at}{} {}: {}", kind.as_str(), name, e.message),
+                }
             })?;
         }
         Ok(())
@@ -1875,11 +1917,11 @@ impl<'a> Recompiler<'a> {
         pf!(self, "ffi = _cffi_backend.FFI('{}',", self.module_name);
         pf!(self, "    _version = 0x{:x},", self.version);
         let mut types_bytes = String::new();
-        for s in &self.cffi_types {
+        for (i, s) in self.cffi_types.iter().enumerate() {
             let Slot::Op(op) = s else {
                 return Err(err("internal error: unfilled type table slot".into()));
             };
-            types_bytes.push_str(&op.as_python_bytes()?);
+            types_bytes.push_str(&op.as_python_bytes().map_err(|e| self.placed(i, e))?);
         }
         pf!(self, "    _types = b'{types_bytes}',");
         let lsts = std::mem::take(&mut self.lsts);

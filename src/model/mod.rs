@@ -891,6 +891,15 @@ impl Types {
         c
     }
 
+    /// The canonical id of `id` when [`Types::canonical`] already computed
+    /// it, else `id` itself (for read-only callers, e.g. error reports).
+    pub fn canonical_known(&self, id: TypeId) -> TypeId {
+        match self.canon_memo.get(id.index()) {
+            Some(&Some(c)) => c,
+            _ => id,
+        }
+    }
+
     /// CFFI's `==` between two types.
     pub fn same_structure(&mut self, a: TypeId, b: TypeId) -> bool {
         a == b || self.canonical(a) == self.canonical(b)
