@@ -160,9 +160,10 @@ def test_damaged_store_is_reported_ignored_and_healed(tmp_path):
     shutil.copytree(FIXTURES / "localhdr", src)
     build_wheel(src, tmp_path / "o1")
     store = src / ".headerkit"
-    assert run(HW + ["cache", "verify", store]).stdout.startswith("1 objects and 1 entries verified")
-    obj = next(p for p in (store / "objects").rglob("*") if p.is_file())
-    obj.write_bytes(obj.read_bytes()[:100])  # truncated
+    # Two layers: the header model and the cdef.
+    assert run(HW + ["cache", "verify", store]).stdout.startswith("2 objects and 2 entries verified")
+    for obj in [p for p in (store / "objects").rglob("*") if p.is_file()]:
+        obj.write_bytes(obj.read_bytes()[:100])  # truncated
     p = run(HW + ["cache", "verify", store], check=False)
     assert p.returncode == 1 and "damaged" in p.stdout
     # A build never serves the truncated cdef: it regenerates, and the store heals.
@@ -174,4 +175,4 @@ def test_damaged_store_is_reported_ignored_and_healed(tmp_path):
     # Stores merge by union (CI populating one platform's entries).
     other = tmp_path / "other"
     run(HW + ["cache", "merge", store, other])
-    assert run(HW + ["cache", "verify", other]).stdout.startswith("1 objects and 1 entries verified")
+    assert run(HW + ["cache", "verify", other]).stdout.startswith("2 objects and 2 entries verified")

@@ -64,8 +64,31 @@ def _interpreter():
     }
 
 
+def _pypi_libclang():
+    """The PyPI ``libclang`` wheel's library (``clang/native/libclang.so``),
+    if that wheel is installed: it comes before the system's, after an
+    explicit ``LIBCLANG_PATH``."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("clang")
+    except (ImportError, ValueError):
+        return None
+    for d in (spec.submodule_search_locations or []) if spec else []:
+        for name in ("libclang.so", "libclang.dylib", "libclang.dll"):
+            path = os.path.join(d, "native", name)
+            if os.path.isfile(path):
+                return path
+    return None
+
+
 def _run(hook, output_dir, config_settings, with_interpreter=True):
     from headerwheel import _native
+
+    if not os.environ.get("LIBCLANG_PATH"):
+        lib = _pypi_libclang()
+        if lib:
+            os.environ["LIBCLANG_PATH"] = lib
 
     request = {
         "hook": hook,
@@ -83,7 +106,9 @@ def _run(hook, output_dir, config_settings, with_interpreter=True):
 
 
 def get_requires_for_build_wheel(config_settings=None):
-    return []
+    # ``libclang`` only when a header is not in the .headerkit store and the
+    # machine has no libclang; nothing otherwise.
+    return json.loads(_run("get_requires_for_build_wheel", ".", config_settings, with_interpreter=False))
 
 
 def get_requires_for_build_sdist(config_settings=None):
@@ -91,7 +116,7 @@ def get_requires_for_build_sdist(config_settings=None):
 
 
 def get_requires_for_build_editable(config_settings=None):
-    return []
+    return json.loads(_run("get_requires_for_build_editable", ".", config_settings, with_interpreter=False))
 
 
 def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):

@@ -13,8 +13,10 @@ use crate::config::headerkit::HeaderkitConfig;
 use crate::config::{ModuleConfig, Project};
 use crate::headers::{self, exports, ParseRequest};
 
-/// Bump when the model or the writer changes what they produce.
-const GENERATOR_VERSION: &str = "headerwheel-cdef-1";
+/// Bump when the header model changes (what the walk produces).
+const MODEL_VERSION: &str = "headerwheel-model-2";
+/// Bump when the cdef writer changes what it writes.
+const WRITER_VERSION: &str = "headerwheel-writer-2";
 
 /// The store directory (`store_dir`, default `.headerkit`).
 pub fn store_dir(project: &Project) -> PathBuf {
@@ -42,7 +44,7 @@ fn rel_or_abs(root: &Path, p: &Path) -> String {
 
 /// Resolves the header patterns to files: globs under the project root,
 /// else the path under an include directory or the system's.
-fn resolve_headers(project: &Project, hk: &HeaderkitConfig) -> Result<Vec<(PathBuf, Vec<PathBuf>, Vec<String>, Vec<String>)>, BuildError> {
+fn resolve_headers(project: &Project, hk: &HeaderkitConfig) -> Result<Vec<ResolvedHeader>, BuildError> {
     let root = &project.root;
     let abs = |d: &str| {
         let p = PathBuf::from(d);
@@ -103,22 +105,34 @@ fn sha256_file(path: &Path, memo: &mut HashMap<PathBuf, Option<String>>) -> Opti
         .clone()
 }
 
-/// The cdef of `module`, generated from `[tool.headerkit]` (or taken from
-/// the store when every input is unchanged).
-pub fn cdef_for_module(project: &Project, module: &ModuleConfig, skip_cache: bool) -> Result<String, BuildError> {
-    let hk = project
-        .headerkit
-        .as_ref()
-        .ok_or_else(|| BuildError::Other(format!("module {}: no [tool.headerkit] table", module.name)))?;
-    let t = Instant::now();
-    let headers = resolve_headers(project, hk)?;
+/// Where a module's cdef came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CdefOrigin {
+    /// The cdef layer of the store: nothing was generated.
+    CachedCdef,
+    /// The header model layer of the store, written again (a writer option
+    /// changed): no libclang.
+    CachedModel,
+    /// libclang parsed the headers.
+    Parsed,
+}
+
+/// The keys of a module's two store layers.
+struct Keys {
+    /// The parsed header model: the headers and everything the parse sees.
+    model: CacheKey,
+    /// The cdef: the model's inputs plus the writer's options.
+    cdef: CacheKey,
+}
+
+fn keys(project: &Project, hk: &HeaderkitConfig, module: &ModuleConfig, headers: &[ResolvedHeader]) -> Keys {
     let root = &project.root;
-    // The key: every input that changes the output (paths project-relative).
+    // Every input that changes the output, paths project-relative.
     let mut parts: Vec<(String, Vec<u8>)> = vec![
-        ("generator".into(), GENERATOR_VERSION.as_bytes().to_vec()),
+        ("generator".into(), MODEL_VERSION.as_bytes().to_vec()),
         ("target".into(), std::env::consts::ARCH.as_bytes().to_vec()),
     ];
-    for (f, inc, defs, args) in &headers {
+    for (f, inc, defs, args) in headers {
         parts.push(("header".into(), rel_or_abs(root, f).into_bytes()));
         for d in inc {
             parts.push(("include".into(), rel_or_abs(root, d).into_bytes()));
@@ -126,32 +140,69 @@ pub fn cdef_for_module(project: &Project, module: &ModuleConfig, skip_cache: boo
         parts.push(("defines".into(), defs.join("\0").into_bytes()));
         parts.push(("args".into(), args.join("\0").into_bytes()));
     }
+    let model = CacheKey::from_parts(parts.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
+    parts.push(("writer".into(), WRITER_VERSION.as_bytes().to_vec()));
     parts.push(("define_patterns".into(), hk.define_patterns.join("\0").into_bytes()));
     parts.push(("extra_cdef".into(), hk.extra_cdef.join("\0").into_bytes()));
     parts.push(("exclude_patterns".into(), hk.exclude_patterns.join("\0").into_bytes()));
     parts.push(("libraries".into(), module.libraries.join("\0").into_bytes()));
     parts.push(("symbols".into(), module.symbols.join("\0").into_bytes()));
     parts.push(("mode".into(), format!("{:?}", module.mode).into_bytes()));
-    let key = CacheKey::from_parts(parts.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
+    let cdef = CacheKey::from_parts(parts.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
+    Keys { model, cdef }
+}
+
+/// A header file to parse, with its include directories, defines and
+/// extra arguments.
+type ResolvedHeader = (PathBuf, Vec<PathBuf>, Vec<String>, Vec<String>);
+
+/// The cdef of `module`, generated from `[tool.headerkit]`, or taken from
+/// the store when every input is unchanged: the cdef itself, else the
+/// parsed header model written again (no libclang for either).
+pub fn cdef_for_module(project: &Project, module: &ModuleConfig, skip_cache: bool) -> Result<String, BuildError> {
+    cdef_for_module_from(project, module, skip_cache).map(|(cdef, _)| cdef)
+}
+
+/// [`cdef_for_module`], saying where the cdef came from.
+pub fn cdef_for_module_from(project: &Project, module: &ModuleConfig, skip_cache: bool) -> Result<(String, CdefOrigin), BuildError> {
+    let hk = project
+        .headerkit
+        .as_ref()
+        .ok_or_else(|| BuildError::Other(format!("module {}: no [tool.headerkit] table", module.name)))?;
+    let t = Instant::now();
+    let headers = resolve_headers(project, hk)?;
+    let root = &project.root;
+    let keys = keys(project, hk, module, &headers);
     let store = Store::new(store_dir(project));
     let mut memo = HashMap::new();
+    let local_clang = headers::locate::local_identity();
+    let ms = |t: Instant| t.elapsed().as_secs_f64() * 1e3;
     if !skip_cache {
-        let found = store
-            .lookup(&key, |p| {
-                let path = if Path::new(p).is_absolute() { PathBuf::from(p) } else { root.join(p) };
-                sha256_file(&path, &mut memo)
-            })
-            .map_err(|e| BuildError::Other(format!("the .headerkit store: {e}")))?;
-        for d in &found.damage {
-            eprintln!("headerwheel: warning: damaged cache item ignored: {}", d.path.display());
-        }
-        if let Some(hit) = found.hit {
+        if let Some(hit) = lookup(&store, &keys.cdef, local_clang.as_deref(), root, &mut memo)? {
             eprintln!(
                 "headerwheel: [{}] cdef from the .headerkit store ({:.1} ms, no libclang needed)",
                 module.name,
-                t.elapsed().as_secs_f64() * 1e3
+                ms(t)
             );
-            return String::from_utf8(hit.bytes).map_err(|_| BuildError::Other("a cached cdef is not UTF-8".into()));
+            let cdef = String::from_utf8(hit.bytes).map_err(|_| BuildError::Other("a cached cdef is not UTF-8".into()))?;
+            return Ok((cdef, CdefOrigin::CachedCdef));
+        }
+        if let Some(hit) = lookup(&store, &keys.model, local_clang.as_deref(), root, &mut memo)? {
+            match serde_json::from_slice::<headers::model::HeaderModel>(&hit.bytes) {
+                Ok(model) => {
+                    let cdef = write_cdef(project, hk, module, &model)?;
+                    record(&store, &keys.cdef, "cdef", cdef.as_bytes(), hit.entry.deps.clone(), module, &hit.entry.meta)?;
+                    eprintln!(
+                        "headerwheel: [{}] cdef written from the header model in the .headerkit store ({:.1} ms, no libclang needed)",
+                        module.name,
+                        ms(t)
+                    );
+                    return Ok((cdef, CdefOrigin::CachedModel));
+                }
+                Err(e) => eprintln!(
+                    "headerwheel: warning: a cached header model could not be read ({e}); parsing the headers again"
+                ),
+            }
         }
     }
     // Parse: one header directly, several through an umbrella.
@@ -192,6 +243,92 @@ pub fn cdef_for_module(project: &Project, module: &ModuleConfig, skip_cache: boo
         project_files: headers.iter().map(|h| h.0.clone()).collect(),
     };
     let model = headers::parse(&req).map_err(|e| BuildError::Other(format!("module {}: {e}", module.name)))?;
+    let cdef = write_cdef(project, hk, module, &model)?;
+    eprintln!(
+        "headerwheel: [{}] cdef generated from {} header file(s) with libclang ({:.1} ms)",
+        module.name,
+        headers.len(),
+        ms(t)
+    );
+    // Record both layers, with every file the preprocessor opened as a dependency.
+    let mut deps = Vec::new();
+    for f in model.files.iter().map(PathBuf::from).chain(headers.iter().map(|h| h.0.clone())) {
+        if let Some(h) = sha256_file(&f, &mut memo) {
+            deps.push(Dependency {
+                path: rel_or_abs(root, &f),
+                sha256: h,
+            });
+        }
+    }
+    let mut meta = BTreeMap::new();
+    if let Ok(lc) = headers::clang::Libclang::get() {
+        meta.insert("libclang".into(), lc.version.clone());
+        meta.insert("libclang-id".into(), headers::locate::identity(&lc.path));
+    }
+    let model_json = serde_json::to_vec(&model).map_err(|e| BuildError::Other(format!("the header model: {e}")))?;
+    record(&store, &keys.model, "header-model", &model_json, deps.clone(), module, &meta)?;
+    record(&store, &keys.cdef, "cdef", cdef.as_bytes(), deps, module, &meta)?;
+    Ok((cdef, CdefOrigin::Parsed))
+}
+
+/// An entry of `key` whose files are unchanged and, when this machine has a
+/// libclang, that this libclang made (a machine without one takes an entry
+/// from any).
+fn lookup(
+    store: &Store,
+    key: &CacheKey,
+    local_clang: Option<&str>,
+    root: &Path,
+    memo: &mut HashMap<PathBuf, Option<String>>,
+) -> Result<Option<crate::cache::store::Hit>, BuildError> {
+    let found = store
+        .lookup_where(
+            key,
+            |p| {
+                let path = if Path::new(p).is_absolute() { PathBuf::from(p) } else { root.join(p) };
+                sha256_file(&path, memo)
+            },
+            |entry| local_clang.is_none_or(|id| entry.meta.get("libclang-id").map(String::as_str) == Some(id)),
+        )
+        .map_err(|e| BuildError::Other(format!("the .headerkit store: {e}")))?;
+    for d in &found.damage {
+        eprintln!("headerwheel: warning: damaged cache item ignored: {}: {}", d.path.display(), d.what);
+    }
+    Ok(found.hit)
+}
+
+fn record(
+    store: &Store,
+    key: &CacheKey,
+    kind: &str,
+    bytes: &[u8],
+    deps: Vec<Dependency>,
+    module: &ModuleConfig,
+    meta: &BTreeMap<String, String>,
+) -> Result<(), BuildError> {
+    let object = store
+        .put(bytes)
+        .map_err(|e| BuildError::Other(format!("the .headerkit store: {e}")))?;
+    let mut meta = meta.clone();
+    meta.insert("module".into(), module.name.clone());
+    meta.insert("generator".into(), format!("{MODEL_VERSION}/{WRITER_VERSION}"));
+    store
+        .add_entry(
+            key,
+            &Entry {
+                kind: kind.into(),
+                deps,
+                object,
+                meta,
+            },
+        )
+        .map_err(|e| BuildError::Other(format!("the .headerkit store: {e}")))?;
+    Ok(())
+}
+
+/// The cdef of `model` under the project's writer options.
+fn write_cdef(project: &Project, hk: &HeaderkitConfig, module: &ModuleConfig, model: &headers::model::HeaderModel) -> Result<String, BuildError> {
+    let root = &project.root;
     let mut opts = WriterOptions {
         extra_cdef: hk.extra_cdef.clone(),
         only: (!module.symbols.is_empty()).then(|| module.symbols.iter().cloned().collect()),
@@ -219,45 +356,142 @@ pub fn cdef_for_module(project: &Project, module: &ModuleConfig, skip_cache: boo
             opts.exported = Some(all);
         }
     }
-    let written = writer::write(&model, &opts);
+    let written = writer::write(model, &opts);
     for w in &written.warnings {
         eprintln!("headerwheel: [{}] warning: {w}", module.name);
     }
-    eprintln!(
-        "headerwheel: [{}] cdef generated from {} header file(s) with libclang ({:.1} ms)",
-        module.name,
-        headers.len(),
-        t.elapsed().as_secs_f64() * 1e3
-    );
-    // Record it, with every file the preprocessor opened as a dependency.
-    let mut deps = Vec::new();
-    for f in model.files.iter().map(PathBuf::from).chain(headers.iter().map(|h| h.0.clone())) {
-        if let Some(h) = sha256_file(&f, &mut memo) {
-            deps.push(Dependency {
-                path: rel_or_abs(root, &f),
-                sha256: h,
-            });
+    Ok(written.cdef)
+}
+
+/// The modules of `project` whose cdef comes from its headers.
+pub fn header_modules(project: &Project) -> Vec<&ModuleConfig> {
+    project
+        .tool
+        .modules
+        .iter()
+        .filter(|m| matches!(m.cdef, crate::config::CdefSource::Headers(_)))
+        .collect()
+}
+
+/// What a build would find in the store for `module`, and why: `hit
+/// (cdef)`, `hit (header model; the cdef is written again)`, or `miss:
+/// <reasons>`. Nothing is written.
+pub fn status(project: &Project, module: &ModuleConfig) -> Result<(bool, String), BuildError> {
+    let hk = project
+        .headerkit
+        .as_ref()
+        .ok_or_else(|| BuildError::Other(format!("module {}: no [tool.headerkit] table", module.name)))?;
+    let headers = resolve_headers(project, hk)?;
+    let keys = keys(project, hk, module, &headers);
+    let store = Store::new(store_dir(project));
+    let local_clang = headers::locate::local_identity();
+    let mut memo = HashMap::new();
+    let root = &project.root;
+    let mut reasons = Vec::new();
+    for (layer, key) in [("cdef", &keys.cdef), ("header model", &keys.model)] {
+        let found = store
+            .lookup_where(
+                key,
+                |p| {
+                    let path = if Path::new(p).is_absolute() { PathBuf::from(p) } else { root.join(p) };
+                    sha256_file(&path, &mut memo)
+                },
+                |entry| local_clang.as_deref().is_none_or(|id| entry.meta.get("libclang-id").map(String::as_str) == Some(id)),
+            )
+            .map_err(|e| BuildError::Other(format!("the .headerkit store: {e}")))?;
+        if found.hit.is_some() {
+            let what = if layer == "cdef" { "hit (cdef)".to_string() } else { "hit (header model; the cdef is written again)".to_string() };
+            return Ok((true, what));
+        }
+        if found.stale.is_empty() && found.damage.is_empty() {
+            reasons.push(format!("no {layer} entry for these inputs"));
+        }
+        reasons.extend(found.stale.iter().map(|s| format!("{layer}: {s}")));
+        reasons.extend(found.damage.iter().map(|d| format!("{layer}: damaged {}: {}", d.path.display(), d.what)));
+    }
+    reasons.dedup();
+    Ok((false, format!("miss: {}", reasons.join("; "))))
+}
+
+/// Reads a headerkit 0.47 `.headerkit/` store (`ir/<slug>/metadata.json`
+/// naming the header, `output/cffi/<slug>/output.*` the cdef) and records
+/// each cffi output as the cdef entry of the project's module with that one
+/// header. The entries depend on the header's current bytes and name no
+/// libclang, so they serve only machines without one (an sdist build);
+/// where libclang is present the headers are parsed again. Returns a line
+/// per output: imported, or skipped and why.
+pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, BuildError> {
+    let read_json = |p: &Path| -> Option<serde_json::Value> { serde_json::from_slice(&std::fs::read(p).ok()?).ok() };
+    let mut ir_headers: HashMap<String, String> = HashMap::new();
+    for dir in sorted_subdirs(&from.join("ir")) {
+        if let Some(m) = read_json(&dir.join("metadata.json")) {
+            if let (Some(k), Some(h)) = (m["cache_key"].as_str(), m["header_path"].as_str()) {
+                ir_headers.insert(k.to_string(), h.to_string());
+            }
         }
     }
-    let object = store
-        .put(written.cdef.as_bytes())
-        .map_err(|e| BuildError::Other(format!("the .headerkit store: {e}")))?;
-    let mut meta = BTreeMap::new();
-    meta.insert("module".into(), module.name.clone());
-    meta.insert("generator".into(), GENERATOR_VERSION.into());
-    if let Ok(lc) = headers::clang::Libclang::get() {
-        meta.insert("libclang".into(), lc.version.clone());
+    let Some(hk) = project.headerkit.as_ref() else {
+        return Err(BuildError::Other("pyproject.toml: no [tool.headerkit] table to import for".into()));
+    };
+    let headers = resolve_headers(project, hk)?;
+    let store = Store::new(store_dir(project));
+    let mut memo = HashMap::new();
+    let mut report = Vec::new();
+    let outputs = sorted_subdirs(&from.join("output").join("cffi"));
+    if outputs.is_empty() {
+        report.push(format!("{}: no cffi outputs (output/cffi/*) found", from.display()));
     }
-    store
-        .add_entry(
-            &key,
-            &Entry {
-                kind: "cdef".into(),
-                deps,
-                object,
-                meta,
-            },
-        )
-        .map_err(|e| BuildError::Other(format!("the .headerkit store: {e}")))?;
-    Ok(written.cdef)
+    for dir in outputs {
+        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+        let Some(meta) = read_json(&dir.join("metadata.json")) else {
+            report.push(format!("skipped {name}: no readable metadata.json"));
+            continue;
+        };
+        let Some(header) = meta["ir_cache_key"].as_str().and_then(|k| ir_headers.get(k)) else {
+            report.push(format!("skipped {name}: its IR entry (the header it came from) is not in the store"));
+            continue;
+        };
+        let Some(output) = std::fs::read_dir(&dir)
+            .ok()
+            .and_then(|rd| rd.flatten().map(|e| e.path()).find(|p| p.file_stem().is_some_and(|s| s == "output")))
+        else {
+            report.push(format!("skipped {name}: no output file"));
+            continue;
+        };
+        let cdef = std::fs::read(&output).map_err(|e| BuildError::Other(format!("{}: {e}", output.display())))?;
+        let matches = |f: &PathBuf| {
+            let h = Path::new(header);
+            f == h || f.ends_with(h) || (h.is_relative() && f.ends_with(h.strip_prefix("include").unwrap_or(h)))
+        };
+        if headers.len() != 1 || !matches(&headers[0].0) {
+            report.push(format!(
+                "skipped {name}: header {header} is not the one header of this project's [tool.headerkit] (headerwheel parses several headers as one umbrella)"
+            ));
+            continue;
+        }
+        let Some(hash) = sha256_file(&headers[0].0, &mut memo) else {
+            report.push(format!("skipped {name}: {} cannot be read", headers[0].0.display()));
+            continue;
+        };
+        let deps = vec![Dependency {
+            path: rel_or_abs(&project.root, &headers[0].0),
+            sha256: hash,
+        }];
+        let mut meta_out = BTreeMap::new();
+        meta_out.insert("imported-from".into(), format!("headerkit {}", meta["headerkit_version"].as_str().unwrap_or("?")));
+        for module in header_modules(project) {
+            let keys = keys(project, hk, module, &headers);
+            record(&store, &keys.cdef, "cdef", &cdef, deps.clone(), module, &meta_out)?;
+            report.push(format!("imported {name} ({header}) as the cdef of module {}", module.name));
+        }
+    }
+    Ok(report)
+}
+
+fn sorted_subdirs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
 }

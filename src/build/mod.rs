@@ -179,8 +179,26 @@ pub fn run_hook(req: &Request) -> Result<String, BuildError> {
             prepare_metadata(&project, interp()?, &req.output_dir)
         }
         "build_sdist" => build_sdist(&project, &req.output_dir),
+        "get_requires_for_build_wheel" | "get_requires_for_build_editable" => Ok(build_requires(&project)),
         other => Err(BuildError::Other(format!("unknown hook '{other}'"))),
     }
+}
+
+/// What a wheel build needs besides headerwheel (a JSON list): the PyPI
+/// `libclang` wheel, only when a module's headers are not covered by the
+/// store and this machine has no libclang of its own. Problems (a missing
+/// header...) are left for the build itself to report.
+fn build_requires(project: &Project) -> String {
+    let modules = headers::header_modules(project);
+    let all_cached = modules
+        .iter()
+        .all(|m| headers::status(project, m).map(|(hit, _)| hit).unwrap_or(true));
+    let mut reqs: Vec<&str> = Vec::new();
+    if !all_cached && crate::headers::locate::local_identity().is_none() {
+        log("the .headerkit store does not cover every header and no libclang was found: asking for the libclang wheel");
+        reqs.push("libclang");
+    }
+    serde_json::to_string(&reqs).expect("a list of strings serializes")
 }
 
 /// `Requires-Dist` lines headerwheel adds: `cffi`, when there are modules and

@@ -410,11 +410,26 @@ impl Store {
     pub fn lookup(
         &self,
         key: &CacheKey,
+        current_hash: impl FnMut(&str) -> Option<String>,
+    ) -> Result<Lookup, CacheError> {
+        self.lookup_where(key, current_hash, |_| true)
+    }
+
+    /// [`Store::lookup`] among the entries `accept` takes (e.g. those made
+    /// by this machine's libclang).
+    pub fn lookup_where(
+        &self,
+        key: &CacheKey,
         mut current_hash: impl FnMut(&str) -> Option<String>,
+        accept: impl Fn(&Entry) -> bool,
     ) -> Result<Lookup, CacheError> {
         let (entries, mut damage) = self.entries(key)?;
         let mut stale = Vec::new();
         for entry in entries {
+            if !accept(&entry) {
+                stale.push("made by another libclang".to_string());
+                continue;
+            }
             let changed = entry
                 .deps
                 .iter()

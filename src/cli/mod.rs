@@ -16,6 +16,10 @@ const USAGE: &str = "usage:
                                                            check every object and entry / delete what
                                                            nothing references / list entries
   headerwheel cache merge FROM [INTO]                      add another store's entries (e.g. from CI)
+  headerwheel cache populate [DIR]                         parse the project's headers into its store
+                                                           (run on each platform of a CI matrix, then merge)
+  headerwheel cache status --project [DIR]                 hit or miss for each header module, and why
+  headerwheel cache import-headerkit STORE [DIR]           take a headerkit 0.47 store's cffi outputs
   headerwheel inspect HEADER [-I DIR]... [-D ...] [--code TEXT] --json
                                                            every function's signature, struct layout and
                                                            macro value, as JSON (the signature database)
@@ -354,6 +358,13 @@ fn inspect_json(model: &crate::headers::model::HeaderModel) -> serde_json::Value
 }
 
 /// `headerwheel cache ...`; returns the exit code (1 when damage is found).
+/// The project in `dir` (default: the current directory).
+fn load_project(dir: Option<&String>) -> Result<crate::config::Project, String> {
+    let dir = dir.map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let root = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
+    crate::config::Project::load(&root).map_err(|e| e.to_string())
+}
+
 fn cache(args: &[String]) -> Result<i32, String> {
     use crate::cache::Store;
     let store_at = |a: Option<&String>| Store::new(a.map_or_else(|| PathBuf::from(".headerkit"), PathBuf::from));
@@ -386,6 +397,16 @@ fn cache(args: &[String]) -> Result<i32, String> {
             }
             Ok(0)
         }
+        Some("status") if args.get(1).is_some_and(|a| a == "--project") => {
+            let project = load_project(args.get(2))?;
+            let mut all_hit = true;
+            for m in crate::build::headers::header_modules(&project) {
+                let (hit, why) = crate::build::headers::status(&project, m).map_err(|e| e.to_string())?;
+                all_hit &= hit;
+                println!("{}: {why}", m.name);
+            }
+            Ok(i32::from(!all_hit))
+        }
         Some("status") => {
             let s = store_at(args.get(1));
             let dir = s.root().join("entries");
@@ -407,6 +428,34 @@ fn cache(args: &[String]) -> Result<i32, String> {
             println!("{} keys in {}", keys.len(), s.root().display());
             Ok(0)
         }
-        _ => Err(format!("usage: headerwheel cache verify|gc|status [STORE] | merge FROM [INTO]\n{USAGE}")),
+        Some("populate") => {
+            let project = load_project(args.get(1))?;
+            let modules = crate::build::headers::header_modules(&project);
+            if modules.is_empty() {
+                return Err(format!("{}: no module takes its cdef from [tool.headerkit] headers", project.root.display()));
+            }
+            for m in modules {
+                let (_, origin) = crate::build::headers::cdef_for_module_from(&project, m, false).map_err(|e| e.to_string())?;
+                let what = match origin {
+                    crate::build::headers::CdefOrigin::CachedCdef => "already in the store",
+                    crate::build::headers::CdefOrigin::CachedModel => "cdef written from the stored header model",
+                    crate::build::headers::CdefOrigin::Parsed => "headers parsed, model and cdef stored",
+                };
+                println!("{}: {what}", m.name);
+            }
+            Ok(0)
+        }
+        Some("import-headerkit") => {
+            let from = args.get(1).ok_or("cache import-headerkit needs the headerkit store (a .headerkit directory)")?;
+            let project = load_project(args.get(2))?;
+            let report = crate::build::headers::import_headerkit(&project, Path::new(from)).map_err(|e| e.to_string())?;
+            for line in &report {
+                println!("{line}");
+            }
+            Ok(i32::from(!report.iter().any(|l| l.starts_with("imported"))))
+        }
+        _ => Err(format!(
+            "usage: headerwheel cache verify|gc|status [STORE] | status --project [DIR] | merge FROM [INTO] | populate [DIR] | import-headerkit STORE [DIR]\n{USAGE}"
+        )),
     }
 }

@@ -5,6 +5,7 @@
 //! `clang` is the only module of the crate allowed to use `unsafe`.
 pub mod clang;
 pub mod exports;
+pub mod locate;
 pub mod macros;
 pub mod model;
 
