@@ -130,7 +130,7 @@ fn keys(project: &Project, hk: &HeaderkitConfig, module: &ModuleConfig, headers:
     // Every input that changes the output, paths project-relative.
     let mut parts: Vec<(String, Vec<u8>)> = vec![
         ("generator".into(), MODEL_VERSION.as_bytes().to_vec()),
-        ("target".into(), std::env::consts::ARCH.as_bytes().to_vec()),
+        ("target".into(), format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS).into_bytes()),
     ];
     for (f, inc, defs, args) in headers {
         parts.push(("header".into(), rel_or_abs(root, f).into_bytes()));
