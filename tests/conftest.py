@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -16,6 +17,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "projects"
 PY = sys.executable
+
+
+# Builds share one compile cache per test session, never the user's own.
+os.environ.setdefault("HEADERWHEEL_CACHE_DIR", tempfile.mkdtemp(prefix="hw-compile-cache-"))
 
 
 def run(cmd, cwd=None, env=None, check=True, timeout=600):

@@ -231,3 +231,35 @@ def test_the_libclang_wheel_is_asked_for_only_when_needed(tmp_path):
     (plain / "plain").mkdir()
     (plain / "plain" / "__init__.py").write_text("")
     assert get_requires(plain, env=NO_CLANG) == []
+
+
+def test_the_compile_cache_skips_the_compiler_until_an_input_changes(tmp_path, monkeypatch):
+    from conftest import FIXTURES
+
+    monkeypatch.setenv("HEADERWHEEL_CACHE_DIR", str(tmp_path / "cc-cache"))
+    src = tmp_path / "extrasrc"
+    shutil.copytree(FIXTURES / "extrasrc", src, ignore=shutil.ignore_patterns("build"))
+
+    def build(out, *settings):
+        cs = dict(s.split("=", 1) for s in settings)
+        cs["build-dir"] = str(tmp_path / ("b-" + out))
+        code = ("import json, os, sys; os.chdir(sys.argv[1]); import headerwheel as h; "
+                "h.build_wheel(sys.argv[2], json.loads(sys.argv[3]))")
+        p = run([PY, "-c", code, src, tmp_path / out, json.dumps(cs)])
+        return p, next((tmp_path / out).glob("*.whl")).read_bytes()
+
+    p1, w1 = build("o1")
+    assert "from the compile cache" not in p1.stderr
+    p2, w2 = build("o2")
+    assert "extrasrc._fast_cffi] compiled module taken from the compile cache" in p2.stderr, p2.stderr
+    assert w1 == w2
+    # -C no-cache=true compiles again.
+    p3, w3 = build("o3", "no-cache=true")
+    assert "from the compile cache" not in p3.stderr and w3 == w1
+    # A header the compiler read changed: a miss, and the new value is in.
+    h = src / "csrc" / "fast.h"
+    h.write_text(h.read_text() + "\n/* changed */\n#define FAST_CHANGED 1\n")
+    p4, _ = build("o4")
+    assert "from the compile cache" not in p4.stderr
+    p5, _ = build("o5")
+    assert "from the compile cache" in p5.stderr

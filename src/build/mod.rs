@@ -109,6 +109,7 @@ struct Settings {
     opt_level: Option<String>,
     verbose: bool,
     skip_cache: bool,
+    no_cache: bool,
     bundle_libs: Option<bool>,
 }
 
@@ -144,15 +145,28 @@ fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildE
             }
             "verbose" => s.verbose = as_bool(k, v)?,
             "skip-cache" => s.skip_cache = as_bool(k, v)?,
+            // Neither store: the compiler and libclang run again.
+            "no-cache" => {
+                s.no_cache = as_bool(k, v)?;
+                s.skip_cache |= s.no_cache;
+            }
             "bundle-libs" => s.bundle_libs = Some(as_bool(k, v)?),
             other => {
                 return Err(BuildError::Other(format!(
-                    "unknown config setting '{other}'; known: build-dir, opt-level, verbose, skip-cache, bundle-libs"
+                    "unknown config setting '{other}'; known: build-dir, opt-level, verbose, skip-cache, no-cache, bundle-libs"
                 )));
             }
         }
     }
     Ok(s)
+}
+
+/// The per-user compile cache, unless `-C no-cache` is set.
+fn compile_cache(s: &Settings) -> Option<PathBuf> {
+    if s.no_cache {
+        return None;
+    }
+    compile::user_cache_dir()
 }
 
 fn log(msg: &str) {
@@ -401,6 +415,7 @@ fn build_modules(
                         opt_level: s.opt_level.clone(),
                         prefix_maps: vec![build_dir.to_path_buf(), project.root.clone()],
                         verbose: s.verbose,
+                        cache: compile_cache(s),
                     },
                 ));
             }
@@ -427,6 +442,7 @@ fn build_modules(
                 opt_level: s.opt_level.clone(),
                 prefix_maps: vec![build_dir.to_path_buf(), project.root.clone()],
                 verbose: s.verbose,
+                cache: compile_cache(s),
             },
         ));
     }

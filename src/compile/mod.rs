@@ -56,6 +56,9 @@ pub struct Job {
     pub prefix_maps: Vec<PathBuf>,
     /// Print the commands.
     pub verbose: bool,
+    /// The compile cache (a store of linked modules, keyed by everything
+    /// that goes into them); `None`: always compile.
+    pub cache: Option<PathBuf>,
 }
 
 /// A compile or link failure.
@@ -200,6 +203,27 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
         command: format!("mkdir {}", job.build_dir.display()),
         source: e,
     })?;
+    // The compile cache: the key is the sources' bytes and every flag; the
+    // entry lists the headers the compiler read (from its `-MD` output).
+    let cache = job.cache.as_ref().map(|dir| crate::cache::Store::new(dir.clone()));
+    let key = match &cache {
+        Some(_) => Some(cache_key(job, tc, &tool, &compiler)?),
+        None => None,
+    };
+    if let (Some(store), Some(key)) = (&cache, &key) {
+        let mut memo = std::collections::HashMap::new();
+        if let Ok(found) = store.lookup(key, |p| {
+            memo.entry(p.to_string())
+                .or_insert_with(|| std::fs::read(p).ok().map(|b| crate::cache::store::sha256_hex(&b)))
+                .clone()
+        }) {
+            if let Some(hit) = found.hit {
+                write_output(job, &hit.bytes)?;
+                eprintln!("headerwheel: [{}] compiled module taken from the compile cache", job.module);
+                return Ok(job.output.clone());
+            }
+        }
+    }
     // Compile every source in parallel.
     let objects: Vec<PathBuf> = job
         .sources
@@ -218,6 +242,9 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
             .map(|(src, obj)| {
                 let mut cmd = tool.to_command();
                 cmd.arg("-c").arg(src).arg("-o").arg(obj);
+                if cache.is_some() {
+                    cmd.arg("-MD").arg("-MF").arg(obj.with_extension("d"));
+                }
                 let what = format!("compiling {}", src.file_name().map_or_else(String::new, |f| f.to_string_lossy().to_string()));
                 scope.spawn(move || run(&job.module, &what, cmd, job.verbose))
             })
@@ -249,7 +276,169 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
     }
     link.arg("-o").arg(&job.output);
     run(&job.module, "linking", link, job.verbose)?;
+    if let (Some(store), Some(key)) = (&cache, &key) {
+        // A cache that cannot be written costs the next build a compile,
+        // nothing more: say so and go on.
+        if let Err(e) = remember(store, key, job, &objects) {
+            eprintln!("headerwheel: [{}] warning: the compile cache was not updated: {e}", job.module);
+        }
+    }
     Ok(job.output.clone())
+}
+
+/// Bump when what goes into a cached module changes.
+const COMPILE_CACHE_VERSION: &str = "headerwheel-compile-1";
+
+/// The compile cache key: the compiler (its real path, size and mtime),
+/// every compile and link argument that can change the bytes (not the
+/// build directory's paths, which `-ffile-prefix-map` keeps out of the
+/// output), and the sources' bytes.
+fn cache_key(job: &Job, tc: &Toolchain, tool: &cc::Tool, compiler: &str) -> Result<crate::cache::CacheKey, CompileError> {
+    let mut parts: Vec<(String, Vec<u8>)> = vec![("version".into(), COMPILE_CACHE_VERSION.as_bytes().to_vec())];
+    let resolved = which(compiler).unwrap_or_else(|| PathBuf::from(compiler));
+    let real = std::fs::canonicalize(&resolved).unwrap_or(resolved);
+    let meta = std::fs::metadata(&real).ok();
+    parts.push((
+        "compiler".into(),
+        format!(
+            "{}:{}:{:?}",
+            real.display(),
+            meta.as_ref().map_or(0, |m| m.len()),
+            meta.and_then(|m| m.modified().ok())
+        )
+        .into_bytes(),
+    ));
+    for a in tool.args() {
+        let a = a.to_string_lossy();
+        if !a.starts_with("-ffile-prefix-map=") {
+            parts.push(("cflag".into(), a.as_bytes().to_vec()));
+        }
+    }
+    for src in &job.sources {
+        let bytes = std::fs::read(src).map_err(|e| CompileError::Spawn {
+            module: job.module.clone(),
+            command: format!("read {}", src.display()),
+            source: e,
+        })?;
+        parts.push(("source".into(), bytes));
+    }
+    parts.push(("ldflags".into(), tc.ldflags.as_bytes().to_vec()));
+    for d in &job.library_dirs {
+        parts.push(("libdir".into(), d.to_string_lossy().as_bytes().to_vec()));
+    }
+    for l in &job.libraries {
+        parts.push(("lib".into(), l.as_bytes().to_vec()));
+    }
+    for a in &job.extra_link_args {
+        parts.push(("ldarg".into(), a.as_bytes().to_vec()));
+    }
+    parts.push(("output".into(), job.output.file_name().map_or_else(Vec::new, |n| n.to_string_lossy().as_bytes().to_vec())));
+    Ok(crate::cache::CacheKey::from_parts(parts.iter().map(|(k, v)| (k.as_str(), v.as_slice()))))
+}
+
+/// `compiler` found on PATH (or as given, when it is a path).
+fn which(compiler: &str) -> Option<PathBuf> {
+    if compiler.contains('/') {
+        return Some(PathBuf::from(compiler));
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(compiler))
+        .find(|p| p.is_file())
+}
+
+/// Records the linked module under `key`, with the headers the compiler
+/// read (outside the build directory) as the entry's dependencies.
+fn remember(store: &crate::cache::Store, key: &crate::cache::CacheKey, job: &Job, objects: &[PathBuf]) -> Result<(), String> {
+    let mut deps = std::collections::BTreeMap::new();
+    for obj in objects {
+        let d = std::fs::read_to_string(obj.with_extension("d")).map_err(|e| format!("{}: {e}", obj.display()))?;
+        for path in depfile_paths(&d) {
+            let p = PathBuf::from(&path);
+            let abs = if p.is_absolute() { p } else { std::env::current_dir().map_err(|e| e.to_string())?.join(p) };
+            if abs.starts_with(&job.build_dir) || job.sources.iter().any(|s| *s == abs) {
+                continue;
+            }
+            let bytes = std::fs::read(&abs).map_err(|e| format!("{}: {e}", abs.display()))?;
+            deps.insert(abs.to_string_lossy().to_string(), crate::cache::store::sha256_hex(&bytes));
+        }
+    }
+    let data = std::fs::read(&job.output).map_err(|e| format!("{}: {e}", job.output.display()))?;
+    let object = store.put(&data).map_err(|e| e.to_string())?;
+    let mut meta = std::collections::BTreeMap::new();
+    meta.insert("module".into(), job.module.clone());
+    store
+        .add_entry(
+            key,
+            &crate::cache::Entry {
+                kind: "extension".into(),
+                deps: deps
+                    .into_iter()
+                    .map(|(path, sha256)| crate::cache::Dependency { path, sha256 })
+                    .collect(),
+                object,
+                meta,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The prerequisites a compiler's `-MD` file lists (`obj.o: a.c b.h \`),
+/// with `\ ` unescaped to a space.
+fn depfile_paths(text: &str) -> Vec<String> {
+    let joined = text.replace("\\\n", " ");
+    let Some((_, rest)) = joined.split_once(": ") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&' ') => {
+                cur.push(' ');
+                chars.next();
+            }
+            ' ' | '\n' | '\t' => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            _ => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Writes a cached module to the job's output (temp file + rename).
+fn write_output(job: &Job, bytes: &[u8]) -> Result<(), CompileError> {
+    let err = |e: std::io::Error| CompileError::Spawn {
+        module: job.module.clone(),
+        command: format!("write {}", job.output.display()),
+        source: e,
+    };
+    let dir = job.output.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(err)?;
+    tmp.persist(&job.output).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+/// The per-user compile cache directory: `$HEADERWHEEL_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/headerwheel`, else `~/.cache/headerwheel` (outside any
+/// build environment, so pip's isolated builds share it).
+pub fn user_cache_dir() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("HEADERWHEEL_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d));
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d).join("headerwheel"));
+    }
+    std::env::var_os("HOME").filter(|d| !d.is_empty()).map(|h| PathBuf::from(h).join(".cache").join("headerwheel"))
 }
 
 fn run(module: &str, what: &str, mut cmd: Command, verbose: bool) -> Result<(), CompileError> {
@@ -292,6 +481,12 @@ pub fn default_build_dir(root: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn depfiles_are_read_with_continuations_and_escaped_spaces() {
+        let d = "obj/0-m.o: /b/m.c /usr/include/stdio.h \\\n /usr/include/a\\ b.h\n";
+        assert_eq!(depfile_paths(d), vec!["/b/m.c", "/usr/include/stdio.h", "/usr/include/a b.h"]);
+    }
 
     #[test]
     fn cc_sees_no_flag_variables_of_its_own() {
