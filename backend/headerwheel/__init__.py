@@ -21,9 +21,29 @@ __all__ = [
 ]
 
 
+def _cffi():
+    """The installed cffi's directory and version, without importing it
+    (each hook runs in a fresh process; the import costs more than the
+    lookup)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("cffi")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("headerwheel: error: the cffi package is not installed (pip install cffi)")
+    d = list(spec.submodule_search_locations)[0]
+    version = None
+    with open(os.path.join(d, "__init__.py"), encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("__version__"):
+                version = line.split("=", 1)[1].strip().strip("\"'")
+                break
+    return d, version or "unknown"
+
+
 def _interpreter():
-    import ctypes
-    import cffi
+    import struct
+
+    cffi_dir, cffi_version = _cffi()
 
     cv = sysconfig.get_config_var
     paths = sysconfig.get_paths()
@@ -34,7 +54,7 @@ def _interpreter():
     machine = platform.machine() or "x86_64"
     if machine == "amd64":
         machine = "x86_64"
-    libc = platform.libc_ver()
+    libc = platform.libc_ver()  # os.confstr on glibc: no file scan
     return {
         "implementation": sys.implementation.name,
         "version": [sys.version_info[0], sys.version_info[1]],
@@ -43,10 +63,10 @@ def _interpreter():
         "free_threaded": bool(cv("Py_GIL_DISABLED")),
         "debug": hasattr(sys, "gettotalrefcount"),
         "libc": [libc[0], libc[1]] if libc[0] else None,
-        "cffi_dir": os.path.dirname(cffi.__file__),
-        "cffi_version": cffi.__version__,
-        "sizeof_int": ctypes.sizeof(ctypes.c_int),
-        "sizeof_long": ctypes.sizeof(ctypes.c_long),
+        "cffi_dir": cffi_dir,
+        "cffi_version": cffi_version,
+        "sizeof_int": struct.calcsize("i"),
+        "sizeof_long": struct.calcsize("l"),
         "toolchain": {
             "cc": os.environ.get("CC") or cv("CC") or "cc",
             # distutils' customize_compiler: CFLAGS and CPPFLAGS from the
