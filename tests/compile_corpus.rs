@@ -163,6 +163,17 @@ fn compile_module(
     source: &str,
     preamble: &str,
 ) -> Result<(), String> {
+    compile_units(env, dir, module, &[source.to_string()], preamble)
+}
+
+/// [`compile_module`] from several translation units linked together.
+fn compile_units(
+    env: &Env,
+    dir: &Path,
+    module: &str,
+    sources: &[String],
+    preamble: &str,
+) -> Result<(), String> {
     let parts: Vec<&str> = module.split('.').collect();
     let (leaf, packages) = parts.split_last().expect("a module name");
     let mut pkg_dir = dir.to_path_buf();
@@ -172,8 +183,12 @@ fn compile_module(
         std::fs::write(pkg_dir.join("__init__.py"), "").map_err(|e| e.to_string())?;
     }
     std::fs::create_dir_all(&pkg_dir).map_err(|e| e.to_string())?;
-    let c_file = dir.join(format!("{module}.c"));
-    std::fs::write(&c_file, source).map_err(|e| e.to_string())?;
+    let mut c_files = Vec::new();
+    for (i, source) in sources.iter().enumerate() {
+        let c_file = dir.join(format!("{module}.{i}.c"));
+        std::fs::write(&c_file, source).map_err(|e| e.to_string())?;
+        c_files.push(c_file);
+    }
     let so = pkg_dir.join(format!("{leaf}{}", env.ext_suffix));
     // CFFI's own tests wrap their sources in `extern "C" { }` and build
     // them as C++; those cases are built the same way.
@@ -188,7 +203,10 @@ fn compile_module(
         .arg(format!("-I{}", env.include))
         .arg("-o")
         .arg(&so)
-        .arg(&c_file)
+        .args(&c_files)
+        // A preamble's global functions are in every part (see
+        // `split_any_preamble`): identical copies, the first one kept.
+        .args(if c_files.len() > 1 { &["-Wl,--allow-multiple-definition"][..] } else { &[][..] })
         .arg("-lm")
         .output()
         .map_err(|e| format!("cannot run {compiler}: {e}"))?;
@@ -202,6 +220,13 @@ fn compile_module(
 /// it includes, which CFFI imports by name at run time); returns the
 /// emitted C of the case's own module.
 fn build_and_exercise(env: &Env, case: &Case, root: &Path) -> Result<String, String> {
+    build_and_exercise_as(env, case, root, None).map(|(source, _)| source)
+}
+
+/// [`build_and_exercise`], the case's own module split into `1 + parts`
+/// translation units when `split` is set and the split applies; also says
+/// whether it was split.
+fn build_and_exercise_as(env: &Env, case: &Case, root: &Path, split: Option<usize>) -> Result<(String, bool), String> {
     let dir = root.join(&case.id);
     let mut r = case.replay().map_err(|e| e.to_string())?;
     let options = EmitOptions::default();
@@ -227,7 +252,15 @@ fn build_and_exercise(env: &Env, case: &Case, root: &Path) -> Result<String, Str
     }
     let preamble = case.preamble.as_deref().unwrap_or("");
     let source = common::emit_replayed(case, &mut r, &env.runtime)?;
-    compile_module(env, &dir, &case.module_name, &source, preamble)?;
+    // CFFI's test preambles define functions: copied into every part, which
+    // is what a preamble of includes amounts to (the product only splits
+    // those).
+    let units = split
+        .filter(|_| !headerwheel::emit::split::preamble_is_cplusplus(preamble))
+        .and_then(|n| headerwheel::emit::split::split_any_preamble(&source, n));
+    let was_split = units.is_some();
+    let units = units.unwrap_or_else(|| vec![source.clone()]);
+    compile_units(env, &dir, &case.module_name, &units, preamble)?;
     let out = Command::new(&env.python)
         .arg(&env.harness)
         .arg(&dir)
@@ -251,7 +284,25 @@ fn build_and_exercise(env: &Env, case: &Case, root: &Path) -> Result<String, Str
     {
         return Err(format!("nothing was exercised: {report}"));
     }
-    Ok(source)
+    if was_split {
+        // Nothing beyond the module's init is exported.
+        let so = std::fs::read_dir(dir.join(case.module_name.split('.').take(case.module_name.matches('.').count()).collect::<Vec<_>>().join("/")))
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(&env.ext_suffix))
+            .ok_or("no module built")?;
+        let nm = Command::new("nm").args(["-D", "--defined-only"]).arg(&so).output().map_err(|e| e.to_string())?;
+        let exported: Vec<String> = String::from_utf8_lossy(&nm.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
+            .filter(|n| n.starts_with("_cffi") || n.starts_with("_HW"))
+            .collect();
+        if !exported.is_empty() {
+            return Err(format!("the split module exports {exported:?}"));
+        }
+    }
+    Ok((source, was_split))
 }
 
 fn tail(bytes: &[u8]) -> String {
@@ -328,6 +379,39 @@ fn sample_of_c_cases_compiles_imports_and_runs() {
         missing.is_empty(),
         "the sample no longer covers: {missing:?}"
     );
+}
+
+#[test]
+fn sample_of_c_cases_split_into_translation_units_behave_the_same() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let Some(env) = env() else { return };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let work = Mutex::new(sample_ids().into_iter());
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                loop {
+                    let Some(id) = work.lock().unwrap().next() else {
+                        break;
+                    };
+                    let case = load_case(&corpus, id);
+                    let r = build_and_exercise_as(&env, &case, tmp.path(), Some(3));
+                    results.lock().unwrap().push((id, r));
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap();
+    let failures: Vec<String> = results
+        .iter()
+        .filter_map(|(id, r)| r.as_ref().err().map(|e| format!("{id}: {e}")))
+        .collect();
+    assert!(failures.is_empty(), "{} split cases failed:\n{}", failures.len(), failures.join("\n"));
+    let split = results.iter().filter(|(_, r)| matches!(r, Ok((_, true)))).count();
+    assert!(split >= 30, "only {split} of {} sample cases were split", results.len());
 }
 
 #[test]

@@ -11,6 +11,7 @@ use crate::cdef::Ffi;
 use crate::model::Types;
 
 mod recompiler;
+pub mod split;
 
 /// CFFI's C headers, read from the installed `cffi` package, which the
 /// emitted C source inlines (`_cffi_include.h` with `parse_c_type.h` spliced
