@@ -111,6 +111,8 @@ struct Settings {
     skip_cache: bool,
     no_cache: bool,
     bundle_libs: Option<bool>,
+    /// Translation units besides the main one (`-C split=N`); `None`: auto.
+    split: Option<usize>,
 }
 
 fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildError> {
@@ -151,14 +153,59 @@ fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildE
                 s.skip_cache |= s.no_cache;
             }
             "bundle-libs" => s.bundle_libs = Some(as_bool(k, v)?),
+            "split" => {
+                let v = as_str(k, v)?;
+                s.split = match v.as_str() {
+                    "auto" => None,
+                    "off" | "0" | "false" => Some(0),
+                    n => Some(n.parse::<usize>().ok().filter(|n| *n <= 64).ok_or_else(|| {
+                        BuildError::Other(format!("config setting 'split': '{n}' is not auto, off or a number of parts (1-64)"))
+                    })?),
+                };
+            }
             other => {
                 return Err(BuildError::Other(format!(
-                    "unknown config setting '{other}'; known: build-dir, opt-level, verbose, skip-cache, no-cache, bundle-libs"
+                    "unknown config setting '{other}'; known: build-dir, opt-level, verbose, skip-cache, no-cache, bundle-libs, split"
                 )));
             }
         }
     }
     Ok(s)
+}
+
+/// Emitted C larger than this is split into translation units by default.
+const SPLIT_AUTO_BYTES: usize = 512 * 1024;
+
+/// The module's C as several translation units written to `mdir`, when the
+/// split applies (`-C split`, or by default for a large module on a machine
+/// with several cores); else empty (compile the single file).
+fn split_sources(module: &str, text: &str, preamble: &str, mdir: &Path, s: &Settings) -> Result<Vec<PathBuf>, BuildError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parts = match s.split {
+        Some(n) => n,
+        None if text.len() >= SPLIT_AUTO_BYTES && cores > 1 => cores,
+        None => 0,
+    };
+    if parts == 0 {
+        return Ok(Vec::new());
+    }
+    let Some(units) = emit::split::split_c_source(text, preamble, parts) else {
+        log(&format!(
+            "[{module}] compiled as one file: the split needs a preamble of preprocessor lines only, and no extern \"Python\" or embedding"
+        ));
+        return Ok(Vec::new());
+    };
+    let mut paths = Vec::new();
+    for (i, unit) in units.iter().enumerate() {
+        let p = mdir.join(format!("{module}.part{i}.c"));
+        let unchanged = std::fs::read(&p).is_ok_and(|old| old == unit.as_bytes());
+        if !unchanged {
+            std::fs::write(&p, unit).map_err(|e| BuildError::Other(format!("{}: {e}", p.display())))?;
+        }
+        paths.push(p);
+    }
+    log(&format!("[{module}] split into {} translation units compiled in parallel", units.len()));
+    Ok(paths)
 }
 
 /// The per-user compile cache, unless `-C no-cache` is set.
@@ -379,7 +426,10 @@ fn build_modules(
                     std::fs::write(&c_path, &text).map_err(|e| BuildError::Other(format!("{}: {e}", c_path.display())))?;
                 }
                 log(&format!("[{}] emitted C ({} KiB, {:.1} ms)", m.name, text.len() / 1024, t.elapsed().as_secs_f64() * 1e3));
-                let mut sources = vec![c_path];
+                let mut sources = split_sources(&m.name, &text, preamble.as_deref().unwrap_or(""), &mdir, s)?;
+                if sources.is_empty() {
+                    sources.push(c_path);
+                }
                 sources.extend(m.sources.iter().map(|p| project.root.join(p)));
                 let abs = |p: &PathBuf| if p.is_absolute() { p.clone() } else { project.root.join(p) };
                 let mut include_dirs: Vec<PathBuf> = m.include_dirs.iter().map(abs).collect();
