@@ -40,6 +40,15 @@ def _cffi():
     return d, version or "unknown"
 
 
+def _has(module):
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def _interpreter():
     import struct
 
@@ -65,6 +74,8 @@ def _interpreter():
         "libc": [libc[0], libc[1]] if libc[0] else None,
         "cffi_dir": cffi_dir,
         "cffi_version": cffi_version,
+        "executable": sys.executable,
+        "ziglang": _has("ziglang"),
         "sizeof_int": struct.calcsize("i"),
         "sizeof_long": struct.calcsize("l"),
         "toolchain": {

@@ -50,6 +50,12 @@ pub struct Interpreter {
     pub sizeof_long: u8,
     /// Compiler facts.
     pub toolchain: Toolchain,
+    /// `sys.executable`.
+    #[serde(default)]
+    pub executable: Option<PathBuf>,
+    /// Whether the `ziglang` package is importable (for `-C target=`).
+    #[serde(default)]
+    pub ziglang: bool,
 }
 
 fn four() -> u8 {
@@ -113,6 +119,9 @@ struct Settings {
     bundle_libs: Option<bool>,
     /// Translation units besides the main one (`-C split=N`); `None`: auto.
     split: Option<usize>,
+    /// A glibc baseline to build for with `zig cc` (`-C target=`), as zig
+    /// names it (`x86_64-linux-gnu.2.17`).
+    target: Option<String>,
 }
 
 fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildError> {
@@ -153,6 +162,7 @@ fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildE
                 s.skip_cache |= s.no_cache;
             }
             "bundle-libs" => s.bundle_libs = Some(as_bool(k, v)?),
+            "target" => s.target = Some(zig_target(&as_str(k, v)?)?),
             "split" => {
                 let v = as_str(k, v)?;
                 s.split = match v.as_str() {
@@ -165,12 +175,83 @@ fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildE
             }
             other => {
                 return Err(BuildError::Other(format!(
-                    "unknown config setting '{other}'; known: build-dir, opt-level, verbose, skip-cache, no-cache, bundle-libs, split"
+                    "unknown config setting '{other}'; known: build-dir, opt-level, verbose, skip-cache, no-cache, bundle-libs, split, target"
                 )));
             }
         }
     }
     Ok(s)
+}
+
+/// `-C target=` as zig names targets: `manylinux2014`, `manylinux_2_17`,
+/// `2.17` or a zig triple (`x86_64-linux-gnu.2.17`). The machine is filled
+/// in later (`{machine}`).
+fn zig_target(v: &str) -> Result<String, BuildError> {
+    let glibc = |x: &str, y: &str| format!("{{machine}}-linux-gnu.{x}.{y}");
+    let bad = || {
+        BuildError::Other(format!(
+            "config setting 'target': '{v}' is not a glibc baseline (manylinux2014, manylinux_2_17, 2.17) or a zig target (x86_64-linux-gnu.2.17)"
+        ))
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if v == "manylinux2014" {
+        return Ok(glibc("2", "17"));
+    }
+    if let Some(rest) = v.strip_prefix("manylinux_") {
+        let (x, y) = rest.split_once('_').ok_or_else(bad)?;
+        return if digits(x) && digits(y) { Ok(glibc(x, y)) } else { Err(bad()) };
+    }
+    if let Some((x, y)) = v.split_once('.').filter(|(x, y)| digits(x) && digits(y)) {
+        return Ok(glibc(x, y));
+    }
+    if v.contains("-linux-gnu") {
+        return Ok(v.to_string());
+    }
+    Err(bad())
+}
+
+/// The toolchain for `-C target=`: `zig cc` (the `ziglang` package of the
+/// interpreter running the build) behind a small wrapper script, so the cc
+/// crate sees one compiler path; the system's headers and libraries after
+/// zig's own libc.
+fn zig_toolchain(interp: &Interpreter, target: &str, build_dir: &Path) -> Result<Toolchain, BuildError> {
+    if !interp.ziglang {
+        return Err(BuildError::Other(
+            "-C target= builds with zig cc: install the ziglang package (pip install ziglang) in the build environment".into(),
+        ));
+    }
+    let python = interp
+        .executable
+        .as_ref()
+        .ok_or_else(|| BuildError::Other("-C target=: the interpreter's path is missing".into()))?;
+    let machine = &interp.toolchain.machine;
+    let target = target.replace("{machine}", machine);
+    let dir = build_dir.join("zig");
+    std::fs::create_dir_all(&dir).map_err(|e| BuildError::Other(format!("{}: {e}", dir.display())))?;
+    let wrapper = dir.join("zig-cc");
+    let script = format!("#!/bin/sh\nexec '{}' -m ziglang cc \"$@\"\n", python.display().to_string().replace('\'', "'\\''"));
+    if std::fs::read_to_string(&wrapper).ok().as_deref() != Some(script.as_str()) {
+        std::fs::write(&wrapper, &script).map_err(|e| BuildError::Other(format!("{}: {e}", wrapper.display())))?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
+            .map_err(|e| BuildError::Other(format!("{}: {e}", wrapper.display())))?;
+    }
+    let mut tc = interp.toolchain.clone();
+    let multiarch = format!("/usr/lib/{machine}-linux-gnu");
+    tc.cc = format!("{} -target {target}", wrapper.display());
+    // zig cc is clang: keep the interpreter's optimisation and warning
+    // flags, drop what only GCC knows.
+    let gcc_only = ["-fno-semantic-interposition", "-ffat-lto-objects", "-flto=auto"];
+    tc.cflags = tc
+        .cflags
+        .split_whitespace()
+        .filter(|f| !gcc_only.contains(f) && !f.starts_with("-fprofile-") && !f.starts_with("-flto"))
+        .chain(["-idirafter", "/usr/local/include", "-idirafter", "/usr/include"])
+        .collect::<Vec<_>>()
+        .join(" ");
+    tc.ldflags = format!("{} -L{multiarch} -L/usr/lib -L/usr/local/lib", tc.ldflags).trim().to_string();
+    log(&format!("compiling for {target} with zig cc"));
+    Ok(tc)
 }
 
 /// Emitted C larger than this is split into translation units by default.
@@ -496,6 +577,14 @@ fn build_modules(
             },
         ));
     }
+    let zig;
+    let toolchain = match &s.target {
+        Some(t) if !jobs.is_empty() => {
+            zig = zig_toolchain(interp, t, build_dir)?;
+            &zig
+        }
+        _ => &interp.toolchain,
+    };
     let t = Instant::now();
     if !jobs.is_empty() {
         log(&format!(
@@ -508,7 +597,7 @@ fn build_modules(
     let results: Vec<Result<PathBuf, compile::CompileError>> = std::thread::scope(|scope| {
         let hs: Vec<_> = jobs
             .iter()
-            .map(|(_, _, job)| scope.spawn(move || compile::build(job, &interp.toolchain)))
+            .map(|(_, _, job)| scope.spawn(move || compile::build(job, toolchain)))
             .collect();
         hs.into_iter().map(|h| h.join().expect("compile thread")).collect()
     });
