@@ -149,4 +149,22 @@ def validate_wheel(whl):
     )
     p = subprocess.run([PY, "-c", code], input=text, capture_output=True)
     assert p.returncode == 0, p.stderr.decode()
+    check_platform_tag(whl)
     return text.decode()
+
+
+def check_platform_tag(whl):
+    """A platform wheel's tag is the one auditwheel computes (its most
+    compatible manylinux tag, or linux_* where the module needs libraries
+    outside the wheel), and an abi3 wheel passes abi3audit --strict."""
+    name = os.path.basename(str(whl))
+    py, abi, plat = name[: -len(".whl")].split("-")[-3:]
+    if plat == "any":
+        return
+    show = run([PY, "-m", "auditwheel", "show", whl]).stdout.replace("\n", " ")
+    ours = plat.split(".")[0]
+    assert 'consistent with the following platform tag: "%s"' % ours in show or (
+        ours.startswith("linux_") and 'platform tag: "%s"' % ours in show
+    ), "auditwheel disagrees with %s:\n%s" % (name, show)
+    if abi == "abi3":
+        run([PY, "-m", "abi3audit", "--strict", "--report", whl])
