@@ -242,7 +242,7 @@ pub fn cdef_for_module_from(project: &Project, module: &ModuleConfig, skip_cache
         args: extra_args,
         project_files: headers.iter().map(|h| h.0.clone()).collect(),
     };
-    let model = headers::parse(&req).map_err(|e| BuildError::Other(format!("module {}: {e}", module.name)))?;
+    let model = headers::parse(&req).map_err(|e| BuildError::Headers { module: module.name.clone(), message: e.to_string() })?;
     let cdef = write_cdef(project, hk, module, &model)?;
     eprintln!(
         "headerwheel: [{}] cdef generated from {} header file(s) with libclang ({:.1} ms)",
@@ -290,7 +290,7 @@ fn lookup(
             },
             |entry| local_clang.is_none_or(|id| entry.meta.get("libclang-id").map(String::as_str) == Some(id)),
         )
-        .map_err(|e| BuildError::Other(format!("the .headerkit store: {e}")))?;
+        .map_err(|e| BuildError::Store(e.to_string()))?;
     for d in &found.damage {
         eprintln!("headerwheel: warning: damaged cache item ignored: {}: {}", d.path.display(), d.what);
     }
@@ -308,7 +308,7 @@ fn record(
 ) -> Result<(), BuildError> {
     let object = store
         .put(bytes)
-        .map_err(|e| BuildError::Other(format!("the .headerkit store: {e}")))?;
+        .map_err(|e| BuildError::Store(e.to_string()))?;
     let mut meta = meta.clone();
     meta.insert("module".into(), module.name.clone());
     meta.insert("generator".into(), format!("{MODEL_VERSION}/{WRITER_VERSION}"));
@@ -322,7 +322,7 @@ fn record(
                 meta,
             },
         )
-        .map_err(|e| BuildError::Other(format!("the .headerkit store: {e}")))?;
+        .map_err(|e| BuildError::Store(e.to_string()))?;
     Ok(())
 }
 
@@ -336,10 +336,14 @@ fn write_cdef(project: &Project, hk: &HeaderkitConfig, module: &ModuleConfig, mo
         ..Default::default()
     };
     for p in &hk.define_patterns {
-        opts.define_patterns.push(regex::Regex::new(p).map_err(|e| BuildError::Other(e.to_string()))?);
+        opts.define_patterns.push(regex::Regex::new(p).map_err(|e| {
+            BuildError::Other(format!("pyproject.toml: tool.headerkit.writer.cffi.define_patterns: '{p}' is not a regular expression: {e}"))
+        })?);
     }
     for p in &hk.exclude_patterns {
-        opts.exclude.push(regex::Regex::new(p).map_err(|e| BuildError::Other(e.to_string()))?);
+        opts.exclude.push(regex::Regex::new(p).map_err(|e| {
+            BuildError::Other(format!("pyproject.toml: tool.headerkit exclude pattern '{p}' is not a regular expression: {e}"))
+        })?);
     }
     if !module.libraries.is_empty() {
         let lib_dirs: Vec<PathBuf> = module.library_dirs.iter().map(|d| root.join(d)).collect();
@@ -398,7 +402,7 @@ pub fn status(project: &Project, module: &ModuleConfig) -> Result<(bool, String)
                 },
                 |entry| local_clang.as_deref().is_none_or(|id| entry.meta.get("libclang-id").map(String::as_str) == Some(id)),
             )
-            .map_err(|e| BuildError::Other(format!("the .headerkit store: {e}")))?;
+            .map_err(|e| BuildError::Store(e.to_string()))?;
         if found.hit.is_some() {
             let what = if layer == "cdef" { "hit (cdef)".to_string() } else { "hit (header model; the cdef is written again)".to_string() };
             return Ok((true, what));
@@ -458,7 +462,7 @@ pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, B
             report.push(format!("skipped {name}: no output file"));
             continue;
         };
-        let cdef = std::fs::read(&output).map_err(|e| BuildError::Other(format!("{}: {e}", output.display())))?;
+        let cdef = std::fs::read(&output).map_err(|e| BuildError::io(&output, e))?;
         let matches = |f: &PathBuf| {
             let h = Path::new(header);
             f == h || f.ends_with(h) || (h.is_relative() && f.ends_with(h.strip_prefix("include").unwrap_or(h)))

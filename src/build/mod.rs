@@ -103,9 +103,41 @@ pub enum BuildError {
     /// Writing the archive failed.
     #[error("{0}")]
     Archive(#[from] wheel::ArchiveError),
+    /// A file or directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A `-C` setting is wrong.
+    #[error("{0}")]
+    Setting(String),
+    /// The `.headerkit/` store could not be read or written.
+    #[error("the .headerkit store: {0}")]
+    Store(String),
+    /// The header stage failed for a module.
+    #[error("module {module}: {message}")]
+    Headers {
+        /// Module.
+        module: String,
+        /// Message (every clang error with file:line:col).
+        message: String,
+    },
     /// Anything else.
     #[error("{0}")]
     Other(String),
+}
+
+impl BuildError {
+    /// An I/O error on `path`.
+    pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        BuildError::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
 }
 
 /// Settings from `config_settings`.
@@ -133,7 +165,7 @@ fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildE
                 .last()
                 .and_then(|x| x.as_str())
                 .map(str::to_string)
-                .ok_or_else(|| BuildError::Other(format!("config setting '{k}' needs a value"))),
+                .ok_or_else(|| BuildError::Setting(format!("config setting '{k}' needs a value"))),
             other => Ok(other.to_string()),
         }
     };
@@ -141,7 +173,7 @@ fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildE
         match as_str(k, v)?.to_ascii_lowercase().as_str() {
             "" | "1" | "true" | "yes" | "on" => Ok(true),
             "0" | "false" | "no" | "off" => Ok(false),
-            other => Err(BuildError::Other(format!("config setting '{k}': '{other}' is not true or false"))),
+            other => Err(BuildError::Setting(format!("config setting '{k}': '{other}' is not true or false"))),
         }
     };
     for (k, v) in cs {
@@ -150,7 +182,7 @@ fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildE
             "opt-level" => {
                 let o = as_str(k, v)?;
                 if !matches!(o.as_str(), "0" | "1" | "2" | "3" | "s" | "g" | "z") {
-                    return Err(BuildError::Other(format!("config setting 'opt-level': '{o}' is not 0, 1, 2, 3, s, g or z")));
+                    return Err(BuildError::Setting(format!("config setting 'opt-level': '{o}' is not 0, 1, 2, 3, s, g or z")));
                 }
                 s.opt_level = Some(o);
             }
@@ -169,12 +201,12 @@ fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildE
                     "auto" => None,
                     "off" | "0" | "false" => Some(0),
                     n => Some(n.parse::<usize>().ok().filter(|n| *n <= 64).ok_or_else(|| {
-                        BuildError::Other(format!("config setting 'split': '{n}' is not auto, off or a number of parts (1-64)"))
+                        BuildError::Setting(format!("config setting 'split': '{n}' is not auto, off or a number of parts (1-64)"))
                     })?),
                 };
             }
             other => {
-                return Err(BuildError::Other(format!(
+                return Err(BuildError::Setting(format!(
                     "unknown config setting '{other}'; known: build-dir, opt-level, verbose, skip-cache, no-cache, bundle-libs, split, target"
                 )));
             }
@@ -189,7 +221,7 @@ fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildE
 fn zig_target(v: &str) -> Result<String, BuildError> {
     let glibc = |x: &str, y: &str| format!("{{machine}}-linux-gnu.{x}.{y}");
     let bad = || {
-        BuildError::Other(format!(
+        BuildError::Setting(format!(
             "config setting 'target': '{v}' is not a glibc baseline (manylinux2014, manylinux_2_17, 2.17) or a zig target (x86_64-linux-gnu.2.17)"
         ))
     };
@@ -216,8 +248,8 @@ fn zig_target(v: &str) -> Result<String, BuildError> {
 /// zig's own libc.
 fn zig_toolchain(interp: &Interpreter, target: &str, build_dir: &Path) -> Result<Toolchain, BuildError> {
     if !interp.ziglang {
-        return Err(BuildError::Other(
-            "-C target= builds with zig cc: install the ziglang package (pip install ziglang) in the build environment".into(),
+        return Err(BuildError::Setting(
+            "config setting 'target': building for another glibc uses zig cc: install the ziglang package (pip install ziglang) in the build environment".into(),
         ));
     }
     let python = interp
@@ -227,14 +259,14 @@ fn zig_toolchain(interp: &Interpreter, target: &str, build_dir: &Path) -> Result
     let machine = &interp.toolchain.machine;
     let target = target.replace("{machine}", machine);
     let dir = build_dir.join("zig");
-    std::fs::create_dir_all(&dir).map_err(|e| BuildError::Other(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| BuildError::io(&dir, e))?;
     let wrapper = dir.join("zig-cc");
     let script = format!("#!/bin/sh\nexec '{}' -m ziglang cc \"$@\"\n", python.display().to_string().replace('\'', "'\\''"));
     if std::fs::read_to_string(&wrapper).ok().as_deref() != Some(script.as_str()) {
-        std::fs::write(&wrapper, &script).map_err(|e| BuildError::Other(format!("{}: {e}", wrapper.display())))?;
+        std::fs::write(&wrapper, &script).map_err(|e| BuildError::io(&wrapper, e))?;
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| BuildError::Other(format!("{}: {e}", wrapper.display())))?;
+            .map_err(|e| BuildError::io(&wrapper, e))?;
     }
     let mut tc = interp.toolchain.clone();
     let multiarch = format!("/usr/lib/{machine}-linux-gnu");
@@ -281,7 +313,7 @@ fn split_sources(module: &str, text: &str, preamble: &str, mdir: &Path, s: &Sett
         let p = mdir.join(format!("{module}.part{i}.c"));
         let unchanged = std::fs::read(&p).is_ok_and(|old| old == unit.as_bytes());
         if !unchanged {
-            std::fs::write(&p, unit).map_err(|e| BuildError::Other(format!("{}: {e}", p.display())))?;
+            std::fs::write(&p, unit).map_err(|e| BuildError::io(&p, e))?;
         }
         paths.push(p);
     }
@@ -307,7 +339,7 @@ pub fn run_hook(req: &Request) -> Result<String, BuildError> {
     let root = req
         .source_dir
         .canonicalize()
-        .map_err(|e| BuildError::Other(format!("{}: {e}", req.source_dir.display())))?;
+        .map_err(|e| BuildError::io(&req.source_dir, e))?;
     let project = Project::load(&root)?;
     let interp = || {
         req.interpreter
@@ -366,7 +398,7 @@ fn dist_info(project: &Project, interp: Option<&Interpreter>, tags: Vec<String>,
     let m = &project.metadata;
     let mut license_files = Vec::new();
     for f in &m.license_files {
-        let data = std::fs::read(project.root.join(f)).map_err(|e| BuildError::Other(format!("{}: {e}", f.display())))?;
+        let data = std::fs::read(project.root.join(f)).map_err(|e| BuildError::io(&f, e))?;
         license_files.push((f.to_string_lossy().replace('\\', "/"), data));
     }
     Ok(DistInfo {
@@ -383,7 +415,7 @@ fn prepare_metadata(project: &Project, interp: &Interpreter, out: &Path) -> Resu
     let name = metadata::filename_name(&project.metadata.name);
     let dir_name = format!("{name}-{}.dist-info", project.metadata.version);
     let dir = out.join(&dir_name);
-    let io = |e: std::io::Error| BuildError::Other(format!("{}: {e}", dir.display()));
+    let io = |e: std::io::Error| BuildError::io(&dir, e);
     std::fs::create_dir_all(&dir).map_err(io)?;
     std::fs::write(dir.join("METADATA"), &info.metadata).map_err(io)?;
     if let Some(ep) = &info.entry_points {
@@ -500,11 +532,11 @@ fn build_modules(
                         message: e.message,
                     })?;
                 let mdir = build_dir.join(&m.name);
-                std::fs::create_dir_all(&mdir).map_err(|e| BuildError::Other(format!("{}: {e}", mdir.display())))?;
+                std::fs::create_dir_all(&mdir).map_err(|e| BuildError::io(&mdir, e))?;
                 let c_path = mdir.join(format!("{}.c", m.name));
                 let unchanged = std::fs::read(&c_path).is_ok_and(|old| old == text.as_bytes());
                 if !unchanged {
-                    std::fs::write(&c_path, &text).map_err(|e| BuildError::Other(format!("{}: {e}", c_path.display())))?;
+                    std::fs::write(&c_path, &text).map_err(|e| BuildError::io(&c_path, e))?;
                 }
                 log(&format!("[{}] emitted C ({} KiB, {:.1} ms)", m.name, text.len() / 1024, t.elapsed().as_secs_f64() * 1e3));
                 let mut sources = split_sources(&m.name, &text, preamble.as_deref().unwrap_or(""), &mdir, s)?;
@@ -603,7 +635,7 @@ fn build_modules(
     });
     for ((_, wheel_path, _), r) in jobs.iter().zip(results) {
         let so = r?;
-        let data = std::fs::read(&so).map_err(|e| BuildError::Other(format!("{}: {e}", so.display())))?;
+        let data = std::fs::read(&so).map_err(|e| BuildError::io(&so, e))?;
         out.push(BuiltModule {
             wheel_path: wheel_path.clone(),
             data,
@@ -628,7 +660,7 @@ fn package_files(project: &Project, module_outputs: &BTreeSet<String>) -> Result
         } else {
             let mut stack = vec![abs.clone()];
             while let Some(d) = stack.pop() {
-                let rd = std::fs::read_dir(&d).map_err(|e| BuildError::Other(format!("{}: {e}", d.display())))?;
+                let rd = std::fs::read_dir(&d).map_err(|e| BuildError::io(&d, e))?;
                 for e in rd.flatten() {
                     let p = e.path();
                     let name = e.file_name().to_string_lossy().to_string();
@@ -651,7 +683,7 @@ fn package_files(project: &Project, module_outputs: &BTreeSet<String>) -> Result
             if module_outputs.contains(&rel) || is_stale_build_output(&rel, module_outputs) {
                 continue;
             }
-            let data = std::fs::read(&f).map_err(|e| BuildError::Other(format!("{}: {e}", f.display())))?;
+            let data = std::fs::read(&f).map_err(|e| BuildError::io(&f, e))?;
             out.push(ArchiveFile {
                 path: rel,
                 data,
@@ -735,9 +767,9 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
             for b in built.iter().filter(|b| b.so_path.is_some()) {
                 let p = stage.join(&b.wheel_path);
                 if let Some(d) = p.parent() {
-                    std::fs::create_dir_all(d).map_err(|e| BuildError::Other(format!("{}: {e}", d.display())))?;
+                    std::fs::create_dir_all(d).map_err(|e| BuildError::io(&d, e))?;
                 }
-                std::fs::write(&p, &b.data).map_err(|e| BuildError::Other(format!("{}: {e}", p.display())))?;
+                std::fs::write(&p, &b.data).map_err(|e| BuildError::io(&p, e))?;
                 exts.push(p);
             }
             // Inside the (first) package, so the wheel keeps one top-level
@@ -769,7 +801,7 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
             // The rewritten modules replace the built ones.
             elves.clear();
             for (b, p) in built.iter_mut().filter(|b| b.so_path.is_some()).zip(&exts) {
-                b.data = std::fs::read(p).map_err(|e| BuildError::Other(format!("{}: {e}", p.display())))?;
+                b.data = std::fs::read(p).map_err(|e| BuildError::io(&p, e))?;
                 elves.push(crate::portable::elf::read_elf(&b.data).map_err(|e| BuildError::Other(format!("{}: {e}", b.wheel_path)))?);
             }
             for l in &libs {
@@ -803,11 +835,11 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
         for b in &built {
             let target = base.join(&b.wheel_path);
             if let Some(p) = target.parent() {
-                std::fs::create_dir_all(p).map_err(|e| BuildError::Other(format!("{}: {e}", p.display())))?;
+                std::fs::create_dir_all(p).map_err(|e| BuildError::io(&p, e))?;
             }
             let tmp = target.with_extension("tmp-headerwheel");
-            std::fs::write(&tmp, &b.data).map_err(|e| BuildError::Other(format!("{}: {e}", tmp.display())))?;
-            std::fs::rename(&tmp, &target).map_err(|e| BuildError::Other(format!("{}: {e}", target.display())))?;
+            std::fs::write(&tmp, &b.data).map_err(|e| BuildError::io(&tmp, e))?;
+            std::fs::rename(&tmp, &target).map_err(|e| BuildError::io(&target, e))?;
             log(&format!("placed {} for the editable install", target.display()));
         }
         let pth = format!("{}\n", base.display());
@@ -912,7 +944,7 @@ fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, BuildError> 
             continue;
         }
         let abs = root.join(&rel);
-        let data = std::fs::read(&abs).map_err(|e| BuildError::Other(format!("{}: {e}", rel.display())))?;
+        let data = std::fs::read(&abs).map_err(|e| BuildError::io(&rel, e))?;
         #[cfg(unix)]
         let executable = {
             use std::os::unix::fs::PermissionsExt;
