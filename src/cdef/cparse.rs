@@ -356,6 +356,7 @@ pub fn parse(lexed: &Lexed, typedefs: &[String]) -> PResult<Vec<External>> {
         pos: 0,
         scopes: vec![scope],
         next_id: 0,
+        depth: 0,
     };
     let mut out = Vec::new();
     while p.pos < p.toks.len() {
@@ -369,7 +370,15 @@ struct CParser<'a> {
     pos: usize,
     scopes: Vec<HashMap<String, bool>>,
     next_id: usize,
+    /// Nesting of the recursive rules (declarators, struct bodies,
+    /// parameter lists, expressions): bounded, so that no input overflows
+    /// the stack.
+    depth: u32,
 }
+
+/// Deeper nesting is refused (CFFI's own parser hits Python's recursion
+/// limit at 107 to 1936 levels, depending on the construct).
+const MAX_NESTING: u32 = 200;
 
 impl<'a> CParser<'a> {
     // ---- scopes -------------------------------------------------------
@@ -525,6 +534,15 @@ impl<'a> CParser<'a> {
             message: msg.to_string(),
             coord,
         })
+    }
+
+    /// One level deeper into a recursive rule; an error past [`MAX_NESTING`].
+    fn nest(&mut self) -> PResult<()> {
+        if self.depth >= MAX_NESTING {
+            return self.err(&format!("nesting deeper than {MAX_NESTING} levels is not supported"), self.here());
+        }
+        self.depth += 1;
+        Ok(())
     }
 
     fn new_id(&mut self) -> usize {
@@ -946,6 +964,13 @@ impl<'a> CParser<'a> {
     // ---- structs and enums -------------------------------------------
 
     fn struct_or_union_specifier(&mut self) -> PResult<SpecType> {
+        self.nest()?;
+        let r = self.struct_or_union_specifier_in();
+        self.depth -= 1;
+        r
+    }
+
+    fn struct_or_union_specifier_in(&mut self) -> PResult<SpecType> {
         let tok = self.advance()?;
         let is_union = tok.text == "union";
         if matches!(self.peek_class(0), Some(T::Id | T::TypeId)) {
@@ -1153,6 +1178,13 @@ impl<'a> CParser<'a> {
     }
 
     fn declarator_kind(&mut self, id: bool, allow_paren: bool) -> PResult<Declarator> {
+        self.nest()?;
+        let r = self.declarator_kind_in(id, allow_paren);
+        self.depth -= 1;
+        r
+    }
+
+    fn declarator_kind_in(&mut self, id: bool, allow_paren: bool) -> PResult<Declarator> {
         let stars = self.pointer()?;
         let mut d = self.direct_declarator(id, allow_paren)?;
         if let Some(first) = stars.first() {
@@ -1271,6 +1303,13 @@ impl<'a> CParser<'a> {
     }
 
     fn parameter_type_list(&mut self) -> PResult<Vec<Param>> {
+        self.nest()?;
+        let r = self.parameter_type_list_in();
+        self.depth -= 1;
+        r
+    }
+
+    fn parameter_type_list_in(&mut self) -> PResult<Vec<Param>> {
         let mut params = vec![self.parameter_declaration()?];
         while self.peek_is(0, ",") && !self.peek_is(1, "...") {
             self.advance()?;
@@ -1366,6 +1405,13 @@ impl<'a> CParser<'a> {
     }
 
     fn direct_abstract_declarator(&mut self) -> PResult<Declarator> {
+        self.nest()?;
+        let r = self.direct_abstract_declarator_in();
+        self.depth -= 1;
+        r
+    }
+
+    fn direct_abstract_declarator_in(&mut self) -> PResult<Declarator> {
         let c = self.here().unwrap_or_default();
         let mut d;
         if self.peek_is(0, "(") {
@@ -1634,6 +1680,13 @@ impl<'a> CParser<'a> {
     }
 
     fn cast_expression(&mut self) -> PResult<Expr> {
+        self.nest()?;
+        let r = self.cast_expression_in();
+        self.depth -= 1;
+        r
+    }
+
+    fn cast_expression_in(&mut self) -> PResult<Expr> {
         if let Some((mark, c)) = self.try_paren_type_name()? {
             if self.peek_is(0, "{") {
                 self.pos = mark;
@@ -1651,7 +1704,10 @@ impl<'a> CParser<'a> {
         };
         if t.kind == Tok::Punct && (t.text == "++" || t.text == "--") {
             self.advance()?;
-            let e = self.unary_expression()?;
+            self.nest()?;
+            let e = self.unary_expression();
+            self.depth -= 1;
+            let e = e?;
             let c = e.coord();
             return Ok(Expr::Unary(t.text.clone(), Box::new(e), c));
         }
@@ -1664,7 +1720,10 @@ impl<'a> CParser<'a> {
         if t.is("sizeof") {
             self.advance()?;
             if self.try_paren_type_name()?.is_none() {
-                self.unary_expression()?;
+                self.nest()?;
+                let e = self.unary_expression();
+                self.depth -= 1;
+                e?;
             }
             return Ok(Expr::Other("UnaryOp", Self::coord_of(t)));
         }

@@ -16,6 +16,10 @@ use crate::model::{
     TypeKind, Types, primitive_kind, Q_CONST, Q_RESTRICT, Q_VOLATILE,
 };
 
+/// Types nested deeper are refused (CFFI's own emitter hits Python's
+/// recursion limit at 491 levels of pointers).
+const MAX_TYPE_DEPTH: u32 = 400;
+
 /// The name CFFI gives cdef text in its messages.
 pub const CDEF_SOURCE_STRING: &str = "<cdef source string>";
 
@@ -549,7 +553,29 @@ impl Ffi {
         cx.types.pointer(tp, quals)
     }
 
+    /// The type a declarator tree denotes. Types nested deeper than
+    /// [`MAX_TYPE_DEPTH`] (a chain of typedefs adding one pointer each) are
+    /// refused: everything after the parser walks types recursively.
     fn type_and_quals(
+        &mut self,
+        cx: &mut Cx<'_>,
+        node: &TyNode,
+        name: Option<&str>,
+        partial_length_ok: bool,
+        typedef_example: Option<String>,
+    ) -> Result<(TypeId, Quals), CdefError> {
+        let (t, q) = self.type_and_quals_in(cx, node, name, partial_length_ok, typedef_example)?;
+        if cx.types.depth(t) > MAX_TYPE_DEPTH {
+            return Err(cx.error(
+                CffiErrorKind::CDefError,
+                format!("a type nested deeper than {MAX_TYPE_DEPTH} levels is not supported"),
+                Some(node.coord()),
+            ));
+        }
+        Ok((t, q))
+    }
+
+    fn type_and_quals_in(
         &mut self,
         cx: &mut Cx<'_>,
         node: &TyNode,
@@ -873,6 +899,14 @@ impl Ffi {
             return Err(cx.error(
                 CffiErrorKind::NotImplemented,
                 format!("{repr}: using both bitfields and '...;'"),
+                Some(su.coord),
+            ));
+        }
+        if cx.types.contains_itself_anonymously(tp) {
+            // CFFI accepts it here and recurses without end when it emits.
+            return Err(cx.error(
+                CffiErrorKind::CDefError,
+                format!("{repr}: contains itself through anonymous members"),
                 Some(su.coord),
             ));
         }

@@ -285,6 +285,8 @@ pub struct TypeData {
     c_name_with_marker: String,
     /// Where the '&' is in `c_name_with_marker`.
     amp: u32,
+    /// 1 + the deepest type it is made of.
+    depth: u32,
 }
 
 impl TypeData {
@@ -386,12 +388,27 @@ impl Types {
     fn push(&mut self, kind: TypeKind, c_name_with_marker: String) -> TypeId {
         let id = TypeId(u32::try_from(self.data.len()).expect("fewer than 2^32 types"));
         let amp = c_name_with_marker.find('&').expect("a type's marker holds '&'") as u32;
+        let d = |t: &TypeId| self.data[t.0 as usize].depth;
+        let depth = 1 + match &kind {
+            TypeKind::Pointer { totype, .. } | TypeKind::NamedPointer { totype, .. } => d(totype),
+            TypeKind::Array { item, .. } => d(item),
+            TypeKind::RawFunction(sig) | TypeKind::FunctionPtr(sig) => {
+                sig.args.iter().map(d).max().unwrap_or(0).max(d(&sig.result))
+            }
+            _ => 0,
+        };
         self.data.push(TypeData {
             kind,
             c_name_with_marker,
             amp,
+            depth,
         });
         id
+    }
+
+    /// How deeply the type nests (1 for a primitive, a struct, an enum).
+    pub fn depth(&self, id: TypeId) -> u32 {
+        self.data[id.0 as usize].depth
     }
 
     /// The cached type of a common type name (CFFI's `commontypes._CACHE`).
@@ -937,6 +954,23 @@ impl Types {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Whether `id` is reached again through its anonymous struct/union
+    /// members (which CFFI expands recursively, without end).
+    pub fn contains_itself_anonymously(&self, id: TypeId) -> bool {
+        let mut seen = vec![id];
+        let mut todo = self.anonymous_struct_fields(id);
+        while let Some(t) = todo.pop() {
+            if t == id {
+                return true;
+            }
+            if !seen.contains(&t) {
+                seen.push(t);
+                todo.extend(self.anonymous_struct_fields(t));
+            }
+        }
+        false
     }
 
     /// CFFI's `force_flatten()`: the struct's own field list becomes the
