@@ -38,7 +38,8 @@ fn hook(py: Python<'_>, request: String) -> PyResult<String> {
         Ok(Ok(s)) => Ok(s),
         Ok(Err(e)) => Err(BuildError::new_err(e.to_string())),
         Err(p) => Err(BuildError::new_err(format!(
-            "internal error (a bug in headerwheel) during {hook}: {}",
+            "internal error (a bug in headerwheel) in {} ({hook}): {}",
+            crate::build::current_stage(),
             panic_message(&*p)
         ))),
     }

@@ -135,7 +135,7 @@ fn env() -> Option<Env> {
         eprintln!("SKIPPED: no {what}");
         return None;
     }
-    let dir = emit::locate_cffi_dir().expect("cffi is importable");
+    let dir = common::cffi_dir().expect("cffi is importable");
     Some(Env {
         python,
         cc,

@@ -43,7 +43,7 @@ fn cases(dir: &Path) -> Vec<std::path::PathBuf> {
 
 fn runtime() -> Option<CffiRuntime> {
     common::python_with_cffi()?;
-    let dir = emit::locate_cffi_dir().expect("cffi is importable");
+    let dir = common::cffi_dir().expect("cffi is importable");
     Some(CffiRuntime::from_dir(&dir).expect("CFFI's headers"))
 }
 

@@ -70,7 +70,7 @@ fn random_cdefs_emit_as_cffi_emits_them() {
         .status()
         .expect("python runs");
     assert!(status.success(), "{} failed", tool.display());
-    let runtime = CffiRuntime::from_dir(&emit::locate_cffi_dir().expect("cffi is importable"))
+    let runtime = CffiRuntime::from_dir(&common::cffi_dir().expect("cffi is importable"))
         .expect("CFFI's headers");
     let (mut same, mut rejected) = (0, 0);
     let mut failures = Vec::new();

@@ -125,6 +125,14 @@ pub enum BuildError {
         /// Message (every clang error with file:line:col).
         message: String,
     },
+    /// The built module requires symbols nothing defines.
+    #[error("module {module}: {message}")]
+    Unresolved {
+        /// Module.
+        module: String,
+        /// The symbols, each with the cdef line declaring it.
+        message: String,
+    },
     /// Anything else.
     #[error("{0}")]
     Other(String),
@@ -311,10 +319,7 @@ fn split_sources(module: &str, text: &str, preamble: &str, mdir: &Path, s: &Sett
     let mut paths = Vec::new();
     for (i, unit) in units.iter().enumerate() {
         let p = mdir.join(format!("{module}.part{i}.c"));
-        let unchanged = std::fs::read(&p).is_ok_and(|old| old == unit.as_bytes());
-        if !unchanged {
-            std::fs::write(&p, unit).map_err(|e| BuildError::io(&p, e))?;
-        }
+        write_if_changed(&p, unit.as_bytes())?;
         paths.push(p);
     }
     log(&format!("[{module}] split into {} translation units compiled in parallel", units.len()));
@@ -333,8 +338,67 @@ fn log(msg: &str) {
     eprintln!("headerwheel: {msg}");
 }
 
+/// What the build is doing now, for the message of an internal error.
+static STAGE: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// Records the stage the build enters. The test suite proves that a panic
+/// never crosses into Python by naming a stage in
+/// `HEADERWHEEL_INTERNAL_TEST_PANIC`: entering it panics.
+fn stage(what: String) {
+    let deliberate = std::env::var("HEADERWHEEL_INTERNAL_TEST_PANIC")
+        .is_ok_and(|want| !want.is_empty() && what.starts_with(&want));
+    *STAGE.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = what;
+    if deliberate {
+        panic!("a deliberate panic (HEADERWHEEL_INTERNAL_TEST_PANIC)");
+    }
+}
+
+/// The stage the build was in (see [`stage`]).
+pub fn current_stage() -> String {
+    STAGE.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+}
+
+/// Writes `data` to `path` through a temporary file in the same directory,
+/// so a reader (another build sharing the build directory, a compiler) never
+/// sees it half-written. An unchanged file is left alone (and its mtime).
+fn write_if_changed(path: &Path, data: &[u8]) -> Result<(), BuildError> {
+    use std::io::Write;
+    if std::fs::read(path).is_ok_and(|old| old == data) {
+        return Ok(());
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| BuildError::io(dir, e))?;
+    tmp.write_all(data).map_err(|e| BuildError::io(path, e))?;
+    tmp.persist(path).map_err(|e| BuildError::io(path, e.error))?;
+    Ok(())
+}
+
+/// Holds the build directory for this build: builds sharing one (parallel
+/// `pip wheel`s of a project) take turns, so none reads another's
+/// half-written objects. The lock goes with the process, killed or not.
+fn lock_build_dir(build_dir: &Path) -> Result<std::fs::File, BuildError> {
+    std::fs::create_dir_all(build_dir).map_err(|e| BuildError::io(build_dir, e))?;
+    let path = build_dir.join(".headerwheel-lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| BuildError::io(&path, e))?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            log(&format!("waiting for another build using {}", build_dir.display()));
+            f.lock().map_err(|e| BuildError::io(&path, e))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(BuildError::io(&path, e)),
+    }
+    Ok(f)
+}
+
 /// Runs one hook; returns the hook's result (a file or directory name).
 pub fn run_hook(req: &Request) -> Result<String, BuildError> {
+    stage("reading the configuration".into());
     let s = settings(&req.config_settings)?;
     let root = req
         .source_dir
@@ -508,9 +572,13 @@ fn build_modules(
     // Emit every module first (fast), then compile them in parallel.
     let mut jobs = Vec::new();
     let mut out = Vec::new();
+    // API modules' cdefs, to place a declaration nothing defines.
+    let mut cdefs: BTreeMap<String, CdefInput> = BTreeMap::new();
     for m in &project.tool.modules {
         let t = Instant::now();
+        stage(format!("cdef of module {}", m.name));
         let (cdef, preamble) = module_sources(project, m, s.skip_cache)?;
+        stage(format!("emitting module {}", m.name));
         let rel_path = m.name.replace('.', "/");
         match m.mode {
             Mode::Abi => {
@@ -526,7 +594,7 @@ fn build_modules(
                 });
             }
             Mode::Api => {
-                let text = emit::c_source(&m.name, &[cdef], preamble.as_deref().unwrap_or(""), &runtime, &options)
+                let text = emit::c_source(&m.name, std::slice::from_ref(&cdef), preamble.as_deref().unwrap_or(""), &runtime, &options)
                     .map_err(|e| BuildError::Emit {
                         module: m.name.clone(),
                         message: e.message,
@@ -534,10 +602,8 @@ fn build_modules(
                 let mdir = build_dir.join(&m.name);
                 std::fs::create_dir_all(&mdir).map_err(|e| BuildError::io(&mdir, e))?;
                 let c_path = mdir.join(format!("{}.c", m.name));
-                let unchanged = std::fs::read(&c_path).is_ok_and(|old| old == text.as_bytes());
-                if !unchanged {
-                    std::fs::write(&c_path, &text).map_err(|e| BuildError::io(&c_path, e))?;
-                }
+                write_if_changed(&c_path, text.as_bytes())?;
+                cdefs.insert(m.name.clone(), cdef);
                 log(&format!("[{}] emitted C ({} KiB, {:.1} ms)", m.name, text.len() / 1024, t.elapsed().as_secs_f64() * 1e3));
                 let mut sources = split_sources(&m.name, &text, preamble.as_deref().unwrap_or(""), &mdir, s)?;
                 if sources.is_empty() {
@@ -618,6 +684,7 @@ fn build_modules(
         _ => &interp.toolchain,
     };
     let t = Instant::now();
+    stage("compiling".into());
     if !jobs.is_empty() {
         log(&format!(
             "compiling {} module{} ({})",
@@ -631,11 +698,17 @@ fn build_modules(
             .iter()
             .map(|(_, _, job)| scope.spawn(move || compile::build(job, toolchain)))
             .collect();
-        hs.into_iter().map(|h| h.join().expect("compile thread")).collect()
+        hs.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
     });
-    for ((_, wheel_path, _), r) in jobs.iter().zip(results) {
+    for ((name, wheel_path, job), r) in jobs.iter().zip(results) {
         let so = r?;
         let data = std::fs::read(&so).map_err(|e| BuildError::io(&so, e))?;
+        if let Some(cdef) = cdefs.get(name) {
+            // With -C target the module is built for another libc: the
+            // interpreter here is not the one it will load into.
+            let python = if s.target.is_some() { None } else { interp.executable.as_deref() };
+            check_imports(name, &data, cdef, job, python)?;
+        }
         out.push(BuiltModule {
             wheel_path: wheel_path.clone(),
             data,
@@ -648,6 +721,39 @@ fn build_modules(
     Ok(out)
 }
 
+/// Fails the build when the module requires a symbol that neither its
+/// libraries nor the interpreter define (a cdef declaring a function the
+/// library does not export, a missing `libraries` entry): the import would
+/// fail with "undefined symbol". Names the cdef line declaring it.
+fn check_imports(module: &str, so: &[u8], cdef: &CdefInput, job: &compile::Job, python: Option<&Path>) -> Result<(), BuildError> {
+    let Ok(info) = crate::portable::elf::read_elf(so) else { return Ok(()) };
+    let missing = crate::portable::unresolved_imports(&info, &job.library_dirs, python);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let word = |line: &str, name: &str| {
+        line.match_indices(name).any(|(i, _)| {
+            let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+            !line[..i].ends_with(ident) && !line[i + name.len()..].starts_with(ident)
+        })
+    };
+    let lines: Vec<String> = missing
+        .iter()
+        .map(|name| match cdef.text.lines().position(|l| word(l, name)) {
+            Some(i) => format!("  '{name}', declared at {}:{}", cdef.origin, i + 1),
+            None => format!("  '{name}'"),
+        })
+        .collect();
+    let libs = if job.libraries.is_empty() { "none".to_string() } else { job.libraries.join(", ") };
+    Err(BuildError::Unresolved {
+        module: module.to_string(),
+        message: format!(
+            "the module needs symbols that no library it links (libraries: {libs}) nor Python defines; importing it would fail with 'undefined symbol':\n{}\n(declare only what the library exports, or add the library that defines it to 'libraries')",
+            lines.join("\n")
+        ),
+    })
+}
+
 /// The Python files of the project's packages, as archive entries.
 fn package_files(project: &Project, module_outputs: &BTreeSet<String>) -> Result<Vec<ArchiveFile>, BuildError> {
     let mut out = Vec::new();
@@ -658,18 +764,45 @@ fn package_files(project: &Project, module_outputs: &BTreeSet<String>) -> Result
         if abs.is_file() {
             files.push(abs.clone());
         } else {
+            let real_root = project.root.canonicalize().map_err(|e| BuildError::io(&project.root, e))?;
+            let mut seen_dirs = BTreeSet::new();
             let mut stack = vec![abs.clone()];
             while let Some(d) = stack.pop() {
+                // A symlinked directory is walked once (no cycles).
+                if !seen_dirs.insert(d.canonicalize().map_err(|e| BuildError::io(&d, e))?) {
+                    continue;
+                }
                 let rd = std::fs::read_dir(&d).map_err(|e| BuildError::io(&d, e))?;
                 for e in rd.flatten() {
                     let p = e.path();
-                    let name = e.file_name().to_string_lossy().to_string();
-                    let Ok(ft) = e.file_type() else { continue };
+                    let Some(name) = e.file_name().to_str().map(str::to_string) else {
+                        return Err(BuildError::Other(format!("{}: a file name that is not UTF-8 cannot go in a wheel", p.display())));
+                    };
+                    let Ok(mut ft) = e.file_type() else { continue };
+                    if ft.is_symlink() {
+                        // Followed when it stays inside the project; a link
+                        // out of it would ship a file of the build machine.
+                        let real = p.canonicalize().map_err(|e| BuildError::io(&p, e))?;
+                        if !real.starts_with(&real_root) {
+                            return Err(BuildError::Other(format!(
+                                "{} is a symlink leading outside the project (to {}): it is not packaged",
+                                p.display(),
+                                real.display()
+                            )));
+                        }
+                        ft = std::fs::metadata(&real).map_err(|e| BuildError::io(&real, e))?.file_type();
+                    }
                     if ft.is_dir() {
                         if name != "__pycache__" && !name.starts_with('.') {
                             stack.push(p);
                         }
                     } else if ft.is_file() {
+                        if name.contains('\\') {
+                            return Err(BuildError::Other(format!(
+                                "{}: a file name holding a backslash cannot go in a wheel (installers on Windows read it as a directory separator)",
+                                p.display()
+                            )));
+                        }
                         let skip = name.ends_with(".pyc") || name.ends_with(".pyo") || name.ends_with(".o");
                         if !skip {
                             files.push(p);
@@ -679,7 +812,7 @@ fn package_files(project: &Project, module_outputs: &BTreeSet<String>) -> Result
             }
         }
         for f in files {
-            let rel = f.strip_prefix(&base).unwrap_or(&f).to_string_lossy().replace('\\', "/");
+            let rel = f.strip_prefix(&base).unwrap_or(&f).to_string_lossy().to_string();
             if module_outputs.contains(&rel) || is_stale_build_output(&rel, module_outputs) {
                 continue;
             }
@@ -722,7 +855,9 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
         Some(d) => project.root.join(d),
         None => compile::default_build_dir(&project.root),
     };
+    let _lock = lock_build_dir(&build_dir)?;
     let built = build_modules(project, interp, s, &build_dir, &suffix)?;
+    stage("tagging and writing the wheel".into());
     let outputs: BTreeSet<String> = built.iter().map(|b| b.wheel_path.clone()).collect();
 
     // Tags.
@@ -837,9 +972,7 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
             if let Some(p) = target.parent() {
                 std::fs::create_dir_all(p).map_err(|e| BuildError::io(&p, e))?;
             }
-            let tmp = target.with_extension("tmp-headerwheel");
-            std::fs::write(&tmp, &b.data).map_err(|e| BuildError::io(&tmp, e))?;
-            std::fs::rename(&tmp, &target).map_err(|e| BuildError::io(&target, e))?;
+            write_if_changed(&target, &b.data)?;
             log(&format!("placed {} for the editable install", target.display()));
         }
         let pth = format!("{}\n", base.display());
@@ -862,6 +995,7 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
 /// plus everything the build reads, minus build outputs.
 fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, BuildError> {
     let start = Instant::now();
+    stage("writing the sdist".into());
     let root = &project.root;
     let mut chosen: BTreeSet<PathBuf> = BTreeSet::new();
     let walker = ignore::WalkBuilder::new(root)

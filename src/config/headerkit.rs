@@ -18,7 +18,7 @@
 //! cffi = "src/nng/_nng.cdef.txt"
 //! ```
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::toml::{ConfigError, Node};
 
@@ -172,6 +172,11 @@ impl HeaderkitConfig {
         if let Some(o) = t.get("output")? {
             for (writer, n) in o.table()? {
                 let v = string(&n, env)?;
+                if super::lexically_escapes(Path::new(&v)) {
+                    return Err(n.error(format!(
+                        "'{v}' is outside the project: the output goes inside it, relative to the directory of pyproject.toml"
+                    )));
+                }
                 if writer == "cffi" {
                     c.output_cffi = Some(PathBuf::from(v));
                 }

@@ -222,6 +222,44 @@ impl Project {
     }
 }
 
+/// Whether `path` is absolute or climbs out of the directory it is
+/// relative to (`../x`, `a/../../x`).
+pub(crate) fn lexically_escapes(path: &Path) -> bool {
+    let mut depth = 0i32;
+    for c in path.components() {
+        match c {
+            std::path::Component::Normal(_) => depth += 1,
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            std::path::Component::RootDir | std::path::Component::Prefix(_) => return true,
+        }
+    }
+    false
+}
+
+/// A path naming a file the project owns (a cdef, a preamble, a source, a
+/// package): relative to the project root and inside it, not reaching out
+/// through `..` or a symlink (what the sdist carries must be the project's).
+fn inside_project(root: &Path, p: &str, n: &Node<'_>) -> Result<PathBuf, ConfigError> {
+    let path = PathBuf::from(p);
+    if lexically_escapes(&path) {
+        return Err(n.error(format!(
+            "'{p}' is outside the project: give a path inside it, relative to the directory of pyproject.toml"
+        )));
+    }
+    if let (Ok(real), Ok(real_root)) = (root.join(&path).canonicalize(), root.canonicalize()) {
+        if !real.starts_with(&real_root) {
+            return Err(n.error(format!("'{p}' leads outside the project through a symlink (to {})", real.display())));
+        }
+    }
+    Ok(path)
+}
+
 fn paths(node: Option<Node<'_>>) -> Result<Vec<PathBuf>, ConfigError> {
     Ok(match node {
         Some(n) => n.str_array()?.into_iter().map(|(s, _)| PathBuf::from(s)).collect(),
@@ -235,8 +273,9 @@ fn source_files(node: Option<Node<'_>>, root: &Path) -> Result<Vec<PathBuf>, Con
     node.str_array()?
         .into_iter()
         .map(|(p, n)| {
-            if root.join(&p).is_file() {
-                Ok(PathBuf::from(p))
+            let path = inside_project(root, &p, &n)?;
+            if root.join(&path).is_file() {
+                Ok(path)
             } else {
                 Err(n.error(format!("the source file '{p}' does not exist")))
             }
@@ -288,7 +327,7 @@ fn read_tool(
     let import_name = metadata::filename_name(&metadata.name);
     let package_dir = match get("package-dir")? {
         Some(n) => {
-            let d = PathBuf::from(n.str()?);
+            let d = inside_project(root, n.str()?, &n)?;
             if !root.join(&d).is_dir() {
                 return Err(n.error(format!("'{}' is not a directory", d.display())));
             }
@@ -317,6 +356,7 @@ fn read_tool(
             } else {
                 return Err(pn.error(format!("neither '{}' nor '{}' exists", dir.display(), file.display())));
             };
+            inside_project(root, &path.to_string_lossy(), &pn)?;
             packages.push(PythonPackage { name: p, path });
         }
     } else {
@@ -342,7 +382,7 @@ fn read_tool(
             let cdef = match (m.get("cdef")?, m.get("cdef-code")?) {
                 (Some(_), Some(c)) => return Err(c.error("give 'cdef' or 'cdef-code', not both")),
                 (Some(f), None) => {
-                    let p = PathBuf::from(f.str()?);
+                    let p = inside_project(root, f.str()?, &f)?;
                     if Some(p.as_path()) == headers_output {
                         CdefSource::Headers(p)
                     } else {
@@ -367,7 +407,7 @@ fn read_tool(
             let preamble = match (m.get("preamble")?, m.get("preamble-code")?) {
                 (Some(_), Some(c)) => return Err(c.error("give 'preamble' or 'preamble-code', not both")),
                 (Some(f), None) => {
-                    let p = PathBuf::from(f.str()?);
+                    let p = inside_project(root, f.str()?, &f)?;
                     if !root.join(&p).is_file() {
                         return Err(f.error(format!("the preamble file '{}' does not exist", p.display())));
                     }

@@ -28,6 +28,11 @@ pub struct ElfInfo {
     pub version_needs: BTreeMap<String, BTreeSet<String>>,
     /// Names of the undefined dynamic symbols (what it imports).
     pub undefined_symbols: BTreeSet<String>,
+    /// The undefined dynamic symbols that are not weak: the import fails
+    /// unless something loaded defines them.
+    pub required_symbols: BTreeSet<String>,
+    /// Names of the dynamic symbols it defines (what it exports).
+    pub defined_symbols: BTreeSet<String>,
 }
 
 /// Why an ELF file could not be read.
@@ -118,9 +123,17 @@ fn read_with<'data, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'data>>(
     let symbols = sections.symbols(endian, data, elf::SHT_DYNSYM)?;
     for sym in symbols.iter() {
         use object::read::elf::Sym;
-        if sym.st_shndx(endian) == elf::SHN_UNDEF && sym.st_name(endian) != 0 {
-            info.undefined_symbols
-                .insert(utf8(sym.name(endian, symbols.strings())?));
+        if sym.st_name(endian) == 0 {
+            continue;
+        }
+        let name = utf8(sym.name(endian, symbols.strings())?);
+        if sym.st_shndx(endian) == elf::SHN_UNDEF {
+            if sym.st_bind() != elf::STB_WEAK {
+                info.required_symbols.insert(name.clone());
+            }
+            info.undefined_symbols.insert(name);
+        } else {
+            info.defined_symbols.insert(name);
         }
     }
     Ok(info)

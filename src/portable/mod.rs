@@ -201,3 +201,57 @@ fn policies_most_compatible_first(arch: &str) -> Vec<Policy> {
 
 #[cfg(test)]
 mod tests;
+
+/// The symbols a built module requires that nothing it loads defines: not
+/// its needed libraries (transitively, found as the dynamic linker would
+/// find them, `library_dirs` first), nor the interpreter (`python`, with
+/// the libpython it links, when given; else any `Py`/`_Py` name). Importing
+/// the module would fail with "undefined symbol". Libraries that cannot be
+/// found are not guessed at: their symbols count as present.
+pub fn unresolved_imports(module: &elf::ElfInfo, library_dirs: &[std::path::PathBuf], python: Option<&std::path::Path>) -> Vec<String> {
+    use std::collections::BTreeSet;
+    let search = bundle::SearchPath::of_this_machine(library_dirs.to_vec());
+    let mut defined: BTreeSet<String> = BTreeSet::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut unknown_library = false;
+    // (an ELF's facts, the directory it was found in)
+    let mut todo: Vec<(elf::ElfInfo, std::path::PathBuf)> = Vec::new();
+    let mut push_needed = |info: &elf::ElfInfo, origin: &std::path::Path, todo: &mut Vec<_>, unknown: &mut bool| {
+        for soname in &info.needed {
+            if !seen.insert(soname.clone()) {
+                continue;
+            }
+            match search.find(soname, info, origin).and_then(|p| Some((std::fs::read(&p).ok()?, p))) {
+                Some((data, p)) => match elf::read_elf(&data) {
+                    Ok(i) => todo.push((i, p.parent().map(std::path::Path::to_path_buf).unwrap_or_default())),
+                    Err(_) => *unknown = true,
+                },
+                None => *unknown = true,
+            }
+        }
+    };
+    push_needed(module, std::path::Path::new("."), &mut todo, &mut unknown_library);
+    let mut python_known = false;
+    if let Some(exe) = python.and_then(|p| p.canonicalize().ok()) {
+        if let Some(info) = std::fs::read(&exe).ok().and_then(|d| elf::read_elf(&d).ok()) {
+            defined.extend(info.defined_symbols.iter().cloned());
+            let dir = exe.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+            push_needed(&info, &dir, &mut todo, &mut unknown_library);
+            python_known = true;
+        }
+    }
+    while let Some((info, dir)) = todo.pop() {
+        defined.extend(info.defined_symbols.iter().cloned());
+        push_needed(&info, &dir, &mut todo, &mut unknown_library);
+    }
+    if unknown_library {
+        return Vec::new();
+    }
+    module
+        .required_symbols
+        .iter()
+        .filter(|s| !defined.contains(*s))
+        .filter(|s| python_known || !(s.starts_with("Py") || s.starts_with("_Py")))
+        .cloned()
+        .collect()
+}

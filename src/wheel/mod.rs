@@ -53,6 +53,30 @@ pub enum ArchiveError {
     /// Two files map to one archive path.
     #[error("two files would be written to '{0}' in the archive")]
     Duplicate(String),
+    /// A name that would land outside the install directory or differ
+    /// between platforms (absolute, `..`, a backslash, a control character).
+    #[error("'{0}' cannot be an archive entry: {1}")]
+    BadName(String, &'static str),
+}
+
+/// Checks an archive entry name: relative, `/`-separated, no `.`/`..` or
+/// empty components, no backslash or control character (what installers
+/// would resolve outside their target: "zip slip").
+pub fn check_entry_name(name: &str) -> Result<(), ArchiveError> {
+    let bad = |why| Err(ArchiveError::BadName(name.to_string(), why));
+    if name.is_empty() || name.starts_with('/') {
+        return bad("it is empty or absolute");
+    }
+    if name.contains('\\') {
+        return bad("it holds a backslash");
+    }
+    if name.chars().any(char::is_control) {
+        return bad("it holds a control character");
+    }
+    if name.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+        return bad("it has an empty, '.' or '..' component");
+    }
+    Ok(())
 }
 
 /// The timestamp of archive entries: `SOURCE_DATE_EPOCH` if set (clamped to
@@ -112,6 +136,23 @@ pub struct DistInfo {
     pub purelib: bool,
 }
 
+/// Removes the temporaries (`.<filename>.XXXXXX.tmp`) of builds that were
+/// killed while writing: those nobody holds locked. A live build's is locked.
+fn remove_stale_temps(out_dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(out_dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !(name.starts_with(prefix) && name.ends_with(".tmp")) {
+            continue;
+        }
+        let Ok(f) = std::fs::File::open(e.path()) else { continue };
+        if f.try_lock().is_ok() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 fn write_atomic(out_dir: &Path, filename: &str, build: impl FnOnce(&mut std::fs::File) -> Result<(), ArchiveError>) -> Result<PathBuf, ArchiveError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -119,11 +160,16 @@ fn write_atomic(out_dir: &Path, filename: &str, build: impl FnOnce(&mut std::fs:
     };
     std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
     let target = out_dir.join(filename);
+    let prefix = format!(".{filename}.");
+    remove_stale_temps(out_dir, &prefix);
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{filename}."))
+        .prefix(&prefix)
         .suffix(".tmp")
         .tempfile_in(out_dir)
         .map_err(io(out_dir))?;
+    // Locked while it is written: a build killed mid-way leaves an unlocked
+    // temporary, which the next build removes (see `remove_stale_temps`).
+    tmp.as_file().lock().map_err(io(tmp.path()))?;
     build(tmp.as_file_mut())?;
     tmp.as_file_mut().sync_all().map_err(io(&target))?;
     // Archives are not executable; world-readable like any build output.
@@ -151,6 +197,9 @@ pub fn write_wheel(
     let dist_info = format!("{dist_name}-{version}.dist-info");
     let mut files = files;
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    for f in &files {
+        check_entry_name(&f.path)?;
+    }
     for w in files.windows(2) {
         if w[0].path == w[1].path {
             return Err(ArchiveError::Duplicate(w[0].path.clone()));
@@ -248,6 +297,9 @@ pub fn write_sdist(out_dir: &Path, dist_name: &str, version: &str, files: Vec<Ar
     let filename = format!("{prefix}.tar.gz");
     let mut files = files;
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    for f in &files {
+        check_entry_name(&f.path)?;
+    }
     for w in files.windows(2) {
         if w[0].path == w[1].path {
             return Err(ArchiveError::Duplicate(w[0].path.clone()));
@@ -344,5 +396,15 @@ mod tests {
         assert!(rec.contains("x/__init__.py,sha256=") && rec.ends_with("x-1.0.dist-info/RECORD,,\n"), "{rec}");
         // Nothing else left behind in the output directory.
         assert_eq!(std::fs::read_dir(dir.path().join("a")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn entry_names_that_escape_are_refused() {
+        for bad in ["", "/etc/passwd", "pkg/../../x", "pkg/./x", "pkg//x", "pkg\\..\\x", "pkg/x\nRECORD", "../x"] {
+            assert!(matches!(check_entry_name(bad), Err(ArchiveError::BadName(..))), "{bad:?}");
+        }
+        for good in ["pkg/__init__.py", "pkg/data/x.json", "pkg-1.0.dist-info/RECORD", "a..b/c"] {
+            check_entry_name(good).unwrap();
+        }
     }
 }

@@ -42,6 +42,17 @@ pub fn python_with_cffi() -> Option<String> {
     None
 }
 
+/// The cffi package directory of the Python [`python_with_cffi`] found
+/// (not whatever `python3` is first on PATH: its cffi may be another version).
+pub fn cffi_dir() -> Option<std::path::PathBuf> {
+    let py = python_with_cffi()?;
+    let out = Command::new(&py)
+        .args(["-c", "import cffi, os; print(os.path.dirname(cffi.__file__))"])
+        .output()
+        .expect("the Python found with cffi runs");
+    Some(String::from_utf8_lossy(&out.stdout).trim().into())
+}
+
 /// Our emitter's output for the target FFI of an already replayed corpus
 /// case (the FFI is taken out of `replayed`).
 pub fn emit_replayed(
