@@ -118,6 +118,10 @@ pub struct Typedef {
     pub integer: bool,
     /// The canonical type is a floating type.
     pub floating: bool,
+    /// `Some(n)`: an `aligned` attribute on the typedef gives it an
+    /// alignment its type does not have, which a cdef cannot express.
+    #[serde(default)]
+    pub over_aligned: Option<u64>,
     /// Where.
     pub loc: Loc,
 }

@@ -1,5 +1,5 @@
-"""Builds one header fixture's module with CFFI 2.1.1 and reports, as JSON on
-stdout, what tests/test_header_fixtures.py compares:
+"""Builds one header fixture's module with CFFI 2.1.1 and reports, as JSON in
+WORK_DIR/report.json, what tests/test_header_fixtures.py compares:
 
 - `queries`: the size and alignment of every struct, union and typedef of
   the cdef, and the offset of every named field (nested records, anonymous
@@ -130,7 +130,7 @@ def main(case_dir, cdef_path, work, module, preamble_file):
         namespace["check"](m.ffi, m.lib)
     except Exception:
         out["check"] = traceback.format_exc()
-    json.dump(out, sys.stdout, indent=1)
+    (work / "report.json").write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":
