@@ -4,9 +4,12 @@
 //! what it needs: typedefs from system headers become `typedef int... t;`
 //! (integers), `typedef float... t;` or their real definition; system
 //! structs become partial (`struct timespec { ...; };`); opaque types stay
-//! incomplete (`typedef struct X X;`). Packed structs are written partial so
-//! the compiler supplies their layout. Nothing CFFI cannot express is
-//! written; each omission is reported.
+//! incomplete (`typedef struct X X;`). Records whose layout CFFI would not
+//! compute from their fields (packed, `#pragma pack`, aligned members: see
+//! `Record::packed`) are written partial so the compiler supplies it.
+//! Nothing CFFI cannot express is written (over-aligned typedefs, `va_list`,
+//! `__int128`, bitfields and anonymous-typed fields of partial records...);
+//! each omission is reported.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -876,6 +879,13 @@ mod tests {
             warnings[0].ends_with("typedef aint left out: CFFI cannot express its alignment (8, set by an attribute); its uses are written as 'int'"),
             "{warnings:?}"
         );
+    }
+
+    #[test]
+    fn functions_without_a_prototype_take_void() {
+        // Not `(...)`: CFFI rejects "a function with only '(...)' as argument".
+        let (cdef, _) = cdef_of("struct s { int (*np)(); };\nint old();\nint fmt(const char *f, ...);\n");
+        assert_eq!(cdef, "struct s {\n    int (*np)(void);\n};\nint old(void);\nint fmt(const char *f, ...);\n");
     }
 
     #[test]

@@ -558,7 +558,9 @@ impl Walker {
                 CType::Function {
                     ret: Box::new(ret),
                     params,
-                    variadic: t.is_variadic(),
+                    // libclang calls `int f()` (no prototype) variadic; a cdef
+                    // cannot say `(...)` alone, and CFFI reads `()` as `(void)`.
+                    variadic: k == CXType_FunctionProto && t.is_variadic(),
                 }
             }
             _ if k == CXType_Complex => {

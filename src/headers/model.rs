@@ -86,7 +86,9 @@ pub struct Record {
     pub tag: Option<String>,
     /// The fields, when defined.
     pub fields: Option<Vec<Field>>,
-    /// `__attribute__((packed))` or an alignment attribute changes the layout.
+    /// The layout is not the one CFFI computes from the fields as a cdef
+    /// spells them (`packed`, `#pragma pack`, `aligned` on the record, a
+    /// member or a member's typedef): the record is written partial.
     pub packed: bool,
     /// `sizeof`, from libclang.
     pub size: Option<u64>,
