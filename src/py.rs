@@ -8,7 +8,12 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
-create_exception!(_native, BuildError, PyException, "A build failed; the message says where and why.");
+create_exception!(
+    _native,
+    BuildError,
+    PyException,
+    "A build failed; the message says where and why."
+);
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
@@ -23,8 +28,15 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 /// Runs the command line with `args` and returns its exit code.
 #[pyfunction]
 fn cli(py: Python<'_>, args: Vec<String>) -> PyResult<i32> {
-    py.detach(|| std::panic::catch_unwind(|| crate::cli::main(args.into_iter().map(Into::into).collect())))
-        .map_err(|p| BuildError::new_err(format!("internal error in the command line: {}", panic_message(&*p))))
+    py.detach(|| {
+        std::panic::catch_unwind(|| crate::cli::main(args.into_iter().map(Into::into).collect()))
+    })
+    .map_err(|p| {
+        BuildError::new_err(format!(
+            "internal error in the command line: {}",
+            panic_message(&*p)
+        ))
+    })
 }
 
 /// Runs a PEP 517 hook described by `request` (JSON); returns its result.

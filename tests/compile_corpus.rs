@@ -206,7 +206,11 @@ fn compile_units(
         .args(&c_files)
         // A preamble's global functions are in every part (see
         // `split_any_preamble`): identical copies, the first one kept.
-        .args(if c_files.len() > 1 { &["-Wl,--allow-multiple-definition"][..] } else { &[][..] })
+        .args(if c_files.len() > 1 {
+            &["-Wl,--allow-multiple-definition"][..]
+        } else {
+            &[][..]
+        })
         .arg("-lm")
         .output()
         .map_err(|e| format!("cannot run {compiler}: {e}"))?;
@@ -226,7 +230,12 @@ fn build_and_exercise(env: &Env, case: &Case, root: &Path) -> Result<String, Str
 /// [`build_and_exercise`], the case's own module split into `1 + parts`
 /// translation units when `split` is set and the split applies; also says
 /// whether it was split.
-fn build_and_exercise_as(env: &Env, case: &Case, root: &Path, split: Option<usize>) -> Result<(String, bool), String> {
+fn build_and_exercise_as(
+    env: &Env,
+    case: &Case,
+    root: &Path,
+    split: Option<usize>,
+) -> Result<(String, bool), String> {
     let dir = root.join(&case.id);
     let mut r = case.replay().map_err(|e| e.to_string())?;
     let options = EmitOptions::default();
@@ -286,13 +295,25 @@ fn build_and_exercise_as(env: &Env, case: &Case, root: &Path, split: Option<usiz
     }
     if was_split {
         // Nothing beyond the module's init is exported.
-        let so = std::fs::read_dir(dir.join(case.module_name.split('.').take(case.module_name.matches('.').count()).collect::<Vec<_>>().join("/")))
-            .map_err(|e| e.to_string())?
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.to_string_lossy().ends_with(&env.ext_suffix))
-            .ok_or("no module built")?;
-        let nm = Command::new("nm").args(["-D", "--defined-only"]).arg(&so).output().map_err(|e| e.to_string())?;
+        let so = std::fs::read_dir(
+            dir.join(
+                case.module_name
+                    .split('.')
+                    .take(case.module_name.matches('.').count())
+                    .collect::<Vec<_>>()
+                    .join("/"),
+            ),
+        )
+        .map_err(|e| e.to_string())?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(&env.ext_suffix))
+        .ok_or("no module built")?;
+        let nm = Command::new("nm")
+            .args(["-D", "--defined-only"])
+            .arg(&so)
+            .output()
+            .map_err(|e| e.to_string())?;
         let exported: Vec<String> = String::from_utf8_lossy(&nm.stdout)
             .lines()
             .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
@@ -409,9 +430,21 @@ fn sample_of_c_cases_split_into_translation_units_behave_the_same() {
         .iter()
         .filter_map(|(id, r)| r.as_ref().err().map(|e| format!("{id}: {e}")))
         .collect();
-    assert!(failures.is_empty(), "{} split cases failed:\n{}", failures.len(), failures.join("\n"));
-    let split = results.iter().filter(|(_, r)| matches!(r, Ok((_, true)))).count();
-    assert!(split >= 30, "only {split} of {} sample cases were split", results.len());
+    assert!(
+        failures.is_empty(),
+        "{} split cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    let split = results
+        .iter()
+        .filter(|(_, r)| matches!(r, Ok((_, true))))
+        .count();
+    assert!(
+        split >= 30,
+        "only {split} of {} sample cases were split",
+        results.len()
+    );
 }
 
 #[test]

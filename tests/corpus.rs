@@ -49,13 +49,20 @@ fn runtime() -> Option<CffiRuntime> {
 
 #[test]
 fn every_corpus_case_is_byte_identical_to_cffi() {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let Some(runtime) = runtime() else { return };
     let mut n = 0;
     let mut failures = Vec::new();
     for dir in cases(&corpus) {
-        let case = Case::from_json(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
-        let expected_file = if case.target == "c" { "expected.c" } else { "expected.py" };
+        let case =
+            Case::from_json(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
+        let expected_file = if case.target == "c" {
+            "expected.c"
+        } else {
+            "expected.py"
+        };
         let expected = std::fs::read_to_string(dir.join(expected_file)).unwrap();
         n += 1;
         match run(&case, &runtime) {
@@ -82,23 +89,34 @@ fn every_corpus_case_is_byte_identical_to_cffi() {
         failures.is_empty(),
         "{} of {n} corpus cases differ from CFFI:\n{}",
         failures.len(),
-        failures.iter().take(30).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(30)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
 #[test]
 fn every_case_cffi_rejects_is_rejected() {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let Some(runtime) = runtime() else { return };
     let mut n = 0;
     let mut accepted = Vec::new();
     for dir in cases(&corpus.join("errors")) {
-        let case = Case::from_json(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
+        let case =
+            Case::from_json(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
         n += 1;
         if run(&case, &runtime).is_ok() {
             accepted.push(case.id.clone());
         }
     }
     assert!(n >= 380, "only {n} error cases found");
-    assert!(accepted.is_empty(), "accepted although CFFI rejects them: {accepted:?}");
+    assert!(
+        accepted.is_empty(),
+        "accepted although CFFI rejects them: {accepted:?}"
+    );
 }

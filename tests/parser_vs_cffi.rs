@@ -13,8 +13,12 @@ use headerwheel::cli::case::Case;
 
 #[test]
 fn parser_state_equals_cffi_on_every_corpus_case() {
-    let Some(corpus) = common::corpus() else { return };
-    let Some(py) = common::python_with_cffi() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let Some(py) = common::python_with_cffi() else {
+        return;
+    };
     let out = tempfile::NamedTempFile::new().unwrap();
     let tool = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/cffi_decls.py");
     let st = Command::new(&py)
@@ -31,7 +35,11 @@ fn parser_state_equals_cffi_on_every_corpus_case() {
         v.as_object_mut().unwrap().remove("id");
         expected.insert(id, v);
     }
-    assert!(expected.len() >= 1500, "only {} cases dumped", expected.len());
+    assert!(
+        expected.len() >= 1500,
+        "only {} cases dumped",
+        expected.len()
+    );
     let mut failures = Vec::new();
     for (id, want) in &expected {
         let text = std::fs::read_to_string(corpus.join(id).join("case.json")).unwrap();
@@ -52,7 +60,11 @@ fn parser_state_equals_cffi_on_every_corpus_case() {
         if &got != want {
             let g = got.to_string();
             let w = want.to_string();
-            let at = g.bytes().zip(w.bytes()).position(|(a, b)| a != b).unwrap_or(0);
+            let at = g
+                .bytes()
+                .zip(w.bytes())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
             let lo = at.saturating_sub(80);
             failures.push(format!(
                 "{id}: differs\n   got: ...{}\n  want: ...{}",
@@ -66,6 +78,11 @@ fn parser_state_equals_cffi_on_every_corpus_case() {
         "{} of {} cases differ from CFFI's parser:\n{}",
         failures.len(),
         expected.len(),
-        failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(40)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

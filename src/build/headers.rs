@@ -11,12 +11,12 @@ use crate::cache::{CacheKey, Dependency, Entry, Store};
 use crate::cdef::writer::{self, WriterOptions};
 use crate::config::headerkit::HeaderkitConfig;
 use crate::config::{ModuleConfig, Project};
-use crate::headers::{self, exports, ParseRequest};
+use crate::headers::{self, ParseRequest, exports};
 
 /// Bump when the header model changes (what the walk produces).
-const MODEL_VERSION: &str = "headerwheel-model-2";
+const MODEL_VERSION: &str = "headerwheel-model-3";
 /// Bump when the cdef writer changes what it writes.
-const WRITER_VERSION: &str = "headerwheel-writer-2";
+const WRITER_VERSION: &str = "headerwheel-writer-3";
 
 /// The store directory (`store_dir`, default `.headerkit`).
 pub fn store_dir(project: &Project) -> PathBuf {
@@ -29,10 +29,14 @@ pub fn store_dir(project: &Project) -> PathBuf {
 }
 
 fn system_include_dirs() -> Vec<PathBuf> {
-    ["/usr/local/include", "/usr/include/x86_64-linux-gnu", "/usr/include"]
-        .iter()
-        .map(PathBuf::from)
-        .collect()
+    [
+        "/usr/local/include",
+        "/usr/include/x86_64-linux-gnu",
+        "/usr/include",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect()
 }
 
 fn rel_or_abs(root: &Path, p: &Path) -> String {
@@ -44,7 +48,10 @@ fn rel_or_abs(root: &Path, p: &Path) -> String {
 
 /// Resolves the header patterns to files: globs under the project root,
 /// else the path under an include directory or the system's.
-fn resolve_headers(project: &Project, hk: &HeaderkitConfig) -> Result<Vec<ResolvedHeader>, BuildError> {
+fn resolve_headers(
+    project: &Project,
+    hk: &HeaderkitConfig,
+) -> Result<Vec<ResolvedHeader>, BuildError> {
     let root = &project.root;
     let abs = |d: &str| {
         let p = PathBuf::from(d);
@@ -78,12 +85,23 @@ fn resolve_headers(project: &Project, hk: &HeaderkitConfig) -> Result<Vec<Resolv
             } else {
                 std::iter::once(root.join(&p))
                     .chain(inc.iter().map(|d| d.join(&p)))
-                    .chain(inc.iter().filter_map(|d| p.strip_prefix("include").ok().map(|s| d.join(s))))
+                    .chain(
+                        inc.iter()
+                            .filter_map(|d| p.strip_prefix("include").ok().map(|s| d.join(s))),
+                    )
                     .chain(system_include_dirs().into_iter().map(|d| d.join(&p)))
-                    .chain(system_include_dirs().into_iter().filter_map(|d| p.strip_prefix("include").ok().map(|s| d.join(s))))
+                    .chain(
+                        system_include_dirs()
+                            .into_iter()
+                            .filter_map(|d| p.strip_prefix("include").ok().map(|s| d.join(s))),
+                    )
                     .collect()
             };
-            candidates.into_iter().find(|c| c.is_file()).into_iter().collect()
+            candidates
+                .into_iter()
+                .find(|c| c.is_file())
+                .into_iter()
+                .collect()
         };
         files.retain(|f| !excludes.iter().any(|g| g.is_match(rel_or_abs(root, f))));
         if files.is_empty() {
@@ -101,7 +119,11 @@ fn resolve_headers(project: &Project, hk: &HeaderkitConfig) -> Result<Vec<Resolv
 
 fn sha256_file(path: &Path, memo: &mut HashMap<PathBuf, Option<String>>) -> Option<String> {
     memo.entry(path.to_path_buf())
-        .or_insert_with(|| std::fs::read(path).ok().map(|b| crate::cache::store::sha256_hex(&b)))
+        .or_insert_with(|| {
+            std::fs::read(path)
+                .ok()
+                .map(|b| crate::cache::store::sha256_hex(&b))
+        })
         .clone()
 }
 
@@ -125,12 +147,20 @@ struct Keys {
     cdef: CacheKey,
 }
 
-fn keys(project: &Project, hk: &HeaderkitConfig, module: &ModuleConfig, headers: &[ResolvedHeader]) -> Keys {
+fn keys(
+    project: &Project,
+    hk: &HeaderkitConfig,
+    module: &ModuleConfig,
+    headers: &[ResolvedHeader],
+) -> Keys {
     let root = &project.root;
     // Every input that changes the output, paths project-relative.
     let mut parts: Vec<(String, Vec<u8>)> = vec![
         ("generator".into(), MODEL_VERSION.as_bytes().to_vec()),
-        ("target".into(), format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS).into_bytes()),
+        (
+            "target".into(),
+            format!("{}-{}", std::env::consts::ARCH, std::env::consts::OS).into_bytes(),
+        ),
     ];
     for (f, inc, defs, args) in headers {
         parts.push(("header".into(), rel_or_abs(root, f).into_bytes()));
@@ -142,9 +172,15 @@ fn keys(project: &Project, hk: &HeaderkitConfig, module: &ModuleConfig, headers:
     }
     let model = CacheKey::from_parts(parts.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
     parts.push(("writer".into(), WRITER_VERSION.as_bytes().to_vec()));
-    parts.push(("define_patterns".into(), hk.define_patterns.join("\0").into_bytes()));
+    parts.push((
+        "define_patterns".into(),
+        hk.define_patterns.join("\0").into_bytes(),
+    ));
     parts.push(("extra_cdef".into(), hk.extra_cdef.join("\0").into_bytes()));
-    parts.push(("exclude_patterns".into(), hk.exclude_patterns.join("\0").into_bytes()));
+    parts.push((
+        "exclude_patterns".into(),
+        hk.exclude_patterns.join("\0").into_bytes(),
+    ));
     parts.push(("libraries".into(), module.libraries.join("\0").into_bytes()));
     parts.push(("symbols".into(), module.symbols.join("\0").into_bytes()));
     parts.push(("mode".into(), format!("{:?}", module.mode).into_bytes()));
@@ -159,16 +195,23 @@ type ResolvedHeader = (PathBuf, Vec<PathBuf>, Vec<String>, Vec<String>);
 /// The cdef of `module`, generated from `[tool.headerkit]`, or taken from
 /// the store when every input is unchanged: the cdef itself, else the
 /// parsed header model written again (no libclang for either).
-pub fn cdef_for_module(project: &Project, module: &ModuleConfig, skip_cache: bool) -> Result<String, BuildError> {
+pub fn cdef_for_module(
+    project: &Project,
+    module: &ModuleConfig,
+    skip_cache: bool,
+) -> Result<String, BuildError> {
     cdef_for_module_from(project, module, skip_cache).map(|(cdef, _)| cdef)
 }
 
 /// [`cdef_for_module`], saying where the cdef came from.
-pub fn cdef_for_module_from(project: &Project, module: &ModuleConfig, skip_cache: bool) -> Result<(String, CdefOrigin), BuildError> {
-    let hk = project
-        .headerkit
-        .as_ref()
-        .ok_or_else(|| BuildError::Other(format!("module {}: no [tool.headerkit] table", module.name)))?;
+pub fn cdef_for_module_from(
+    project: &Project,
+    module: &ModuleConfig,
+    skip_cache: bool,
+) -> Result<(String, CdefOrigin), BuildError> {
+    let hk = project.headerkit.as_ref().ok_or_else(|| {
+        BuildError::Other(format!("module {}: no [tool.headerkit] table", module.name))
+    })?;
     let t = Instant::now();
     let headers = resolve_headers(project, hk)?;
     let root = &project.root;
@@ -184,14 +227,23 @@ pub fn cdef_for_module_from(project: &Project, module: &ModuleConfig, skip_cache
                 module.name,
                 ms(t)
             );
-            let cdef = String::from_utf8(hit.bytes).map_err(|_| BuildError::Other("a cached cdef is not UTF-8".into()))?;
+            let cdef = String::from_utf8(hit.bytes)
+                .map_err(|_| BuildError::Other("a cached cdef is not UTF-8".into()))?;
             return Ok((cdef, CdefOrigin::CachedCdef));
         }
         if let Some(hit) = lookup(&store, &keys.model, local_clang.as_deref(), root, &mut memo)? {
             match serde_json::from_slice::<headers::model::HeaderModel>(&hit.bytes) {
                 Ok(model) => {
                     let cdef = write_cdef(project, hk, module, &model)?;
-                    record(&store, &keys.cdef, "cdef", cdef.as_bytes(), hit.entry.deps.clone(), module, &hit.entry.meta)?;
+                    record(
+                        &store,
+                        &keys.cdef,
+                        "cdef",
+                        cdef.as_bytes(),
+                        hit.entry.deps.clone(),
+                        module,
+                        &hit.entry.meta,
+                    )?;
                     eprintln!(
                         "headerwheel: [{}] cdef written from the header model in the .headerkit store ({:.1} ms, no libclang needed)",
                         module.name,
@@ -242,7 +294,10 @@ pub fn cdef_for_module_from(project: &Project, module: &ModuleConfig, skip_cache
         args: extra_args,
         project_files: headers.iter().map(|h| h.0.clone()).collect(),
     };
-    let model = headers::parse(&req).map_err(|e| BuildError::Headers { module: module.name.clone(), message: e.to_string() })?;
+    let model = headers::parse(&req).map_err(|e| BuildError::Headers {
+        module: module.name.clone(),
+        message: e.to_string(),
+    })?;
     let cdef = write_cdef(project, hk, module, &model)?;
     eprintln!(
         "headerwheel: [{}] cdef generated from {} header file(s) with libclang ({:.1} ms)",
@@ -252,7 +307,12 @@ pub fn cdef_for_module_from(project: &Project, module: &ModuleConfig, skip_cache
     );
     // Record both layers, with every file the preprocessor opened as a dependency.
     let mut deps = Vec::new();
-    for f in model.files.iter().map(PathBuf::from).chain(headers.iter().map(|h| h.0.clone())) {
+    for f in model
+        .files
+        .iter()
+        .map(PathBuf::from)
+        .chain(headers.iter().map(|h| h.0.clone()))
+    {
         if let Some(h) = sha256_file(&f, &mut memo) {
             deps.push(Dependency {
                 path: rel_or_abs(root, &f),
@@ -265,9 +325,26 @@ pub fn cdef_for_module_from(project: &Project, module: &ModuleConfig, skip_cache
         meta.insert("libclang".into(), lc.version.clone());
         meta.insert("libclang-id".into(), headers::locate::identity(&lc.path));
     }
-    let model_json = serde_json::to_vec(&model).map_err(|e| BuildError::Other(format!("the header model: {e}")))?;
-    record(&store, &keys.model, "header-model", &model_json, deps.clone(), module, &meta)?;
-    record(&store, &keys.cdef, "cdef", cdef.as_bytes(), deps, module, &meta)?;
+    let model_json = serde_json::to_vec(&model)
+        .map_err(|e| BuildError::Other(format!("the header model: {e}")))?;
+    record(
+        &store,
+        &keys.model,
+        "header-model",
+        &model_json,
+        deps.clone(),
+        module,
+        &meta,
+    )?;
+    record(
+        &store,
+        &keys.cdef,
+        "cdef",
+        cdef.as_bytes(),
+        deps,
+        module,
+        &meta,
+    )?;
     Ok((cdef, CdefOrigin::Parsed))
 }
 
@@ -285,14 +362,25 @@ fn lookup(
         .lookup_where(
             key,
             |p| {
-                let path = if Path::new(p).is_absolute() { PathBuf::from(p) } else { root.join(p) };
+                let path = if Path::new(p).is_absolute() {
+                    PathBuf::from(p)
+                } else {
+                    root.join(p)
+                };
                 sha256_file(&path, memo)
             },
-            |entry| local_clang.is_none_or(|id| entry.meta.get("libclang-id").map(String::as_str) == Some(id)),
+            |entry| {
+                local_clang
+                    .is_none_or(|id| entry.meta.get("libclang-id").map(String::as_str) == Some(id))
+            },
         )
         .map_err(|e| BuildError::Store(e.to_string()))?;
     for d in &found.damage {
-        eprintln!("headerwheel: warning: damaged cache item ignored: {}: {}", d.path.display(), d.what);
+        eprintln!(
+            "headerwheel: warning: damaged cache item ignored: {}: {}",
+            d.path.display(),
+            d.what
+        );
     }
     Ok(found.hit)
 }
@@ -311,7 +399,10 @@ fn record(
         .map_err(|e| BuildError::Store(e.to_string()))?;
     let mut meta = meta.clone();
     meta.insert("module".into(), module.name.clone());
-    meta.insert("generator".into(), format!("{MODEL_VERSION}/{WRITER_VERSION}"));
+    meta.insert(
+        "generator".into(),
+        format!("{MODEL_VERSION}/{WRITER_VERSION}"),
+    );
     store
         .add_entry(
             key,
@@ -327,7 +418,12 @@ fn record(
 }
 
 /// The cdef of `model` under the project's writer options.
-fn write_cdef(project: &Project, hk: &HeaderkitConfig, module: &ModuleConfig, model: &headers::model::HeaderModel) -> Result<String, BuildError> {
+fn write_cdef(
+    project: &Project,
+    hk: &HeaderkitConfig,
+    module: &ModuleConfig,
+    model: &headers::model::HeaderModel,
+) -> Result<String, BuildError> {
     let root = &project.root;
     let mut opts = WriterOptions {
         extra_cdef: hk.extra_cdef.clone(),
@@ -381,10 +477,9 @@ pub fn header_modules(project: &Project) -> Vec<&ModuleConfig> {
 /// (cdef)`, `hit (header model; the cdef is written again)`, or `miss:
 /// <reasons>`. Nothing is written.
 pub fn status(project: &Project, module: &ModuleConfig) -> Result<(bool, String), BuildError> {
-    let hk = project
-        .headerkit
-        .as_ref()
-        .ok_or_else(|| BuildError::Other(format!("module {}: no [tool.headerkit] table", module.name)))?;
+    let hk = project.headerkit.as_ref().ok_or_else(|| {
+        BuildError::Other(format!("module {}: no [tool.headerkit] table", module.name))
+    })?;
     let headers = resolve_headers(project, hk)?;
     let keys = keys(project, hk, module, &headers);
     let store = Store::new(store_dir(project));
@@ -397,21 +492,38 @@ pub fn status(project: &Project, module: &ModuleConfig) -> Result<(bool, String)
             .lookup_where(
                 key,
                 |p| {
-                    let path = if Path::new(p).is_absolute() { PathBuf::from(p) } else { root.join(p) };
+                    let path = if Path::new(p).is_absolute() {
+                        PathBuf::from(p)
+                    } else {
+                        root.join(p)
+                    };
                     sha256_file(&path, &mut memo)
                 },
-                |entry| local_clang.as_deref().is_none_or(|id| entry.meta.get("libclang-id").map(String::as_str) == Some(id)),
+                |entry| {
+                    local_clang.as_deref().is_none_or(|id| {
+                        entry.meta.get("libclang-id").map(String::as_str) == Some(id)
+                    })
+                },
             )
             .map_err(|e| BuildError::Store(e.to_string()))?;
         if found.hit.is_some() {
-            let what = if layer == "cdef" { "hit (cdef)".to_string() } else { "hit (header model; the cdef is written again)".to_string() };
+            let what = if layer == "cdef" {
+                "hit (cdef)".to_string()
+            } else {
+                "hit (header model; the cdef is written again)".to_string()
+            };
             return Ok((true, what));
         }
         if found.stale.is_empty() && found.damage.is_empty() {
             reasons.push(format!("no {layer} entry for these inputs"));
         }
         reasons.extend(found.stale.iter().map(|s| format!("{layer}: {s}")));
-        reasons.extend(found.damage.iter().map(|d| format!("{layer}: damaged {}: {}", d.path.display(), d.what)));
+        reasons.extend(
+            found
+                .damage
+                .iter()
+                .map(|d| format!("{layer}: damaged {}: {}", d.path.display(), d.what)),
+        );
     }
     reasons.dedup();
     Ok((false, format!("miss: {}", reasons.join("; "))))
@@ -425,7 +537,9 @@ pub fn status(project: &Project, module: &ModuleConfig) -> Result<(bool, String)
 /// where libclang is present the headers are parsed again. Returns a line
 /// per output: imported, or skipped and why.
 pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, BuildError> {
-    let read_json = |p: &Path| -> Option<serde_json::Value> { serde_json::from_slice(&std::fs::read(p).ok()?).ok() };
+    let read_json = |p: &Path| -> Option<serde_json::Value> {
+        serde_json::from_slice(&std::fs::read(p).ok()?).ok()
+    };
     let mut ir_headers: HashMap<String, String> = HashMap::new();
     for dir in sorted_subdirs(&from.join("ir")) {
         if let Some(m) = read_json(&dir.join("metadata.json")) {
@@ -435,7 +549,9 @@ pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, B
         }
     }
     let Some(hk) = project.headerkit.as_ref() else {
-        return Err(BuildError::Other("pyproject.toml: no [tool.headerkit] table to import for".into()));
+        return Err(BuildError::Other(
+            "pyproject.toml: no [tool.headerkit] table to import for".into(),
+        ));
     };
     let headers = resolve_headers(project, hk)?;
     let store = Store::new(store_dir(project));
@@ -443,29 +559,44 @@ pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, B
     let mut report = Vec::new();
     let outputs = sorted_subdirs(&from.join("output").join("cffi"));
     if outputs.is_empty() {
-        report.push(format!("{}: no cffi outputs (output/cffi/*) found", from.display()));
+        report.push(format!(
+            "{}: no cffi outputs (output/cffi/*) found",
+            from.display()
+        ));
     }
     for dir in outputs {
-        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_string();
         let Some(meta) = read_json(&dir.join("metadata.json")) else {
             report.push(format!("skipped {name}: no readable metadata.json"));
             continue;
         };
-        let Some(header) = meta["ir_cache_key"].as_str().and_then(|k| ir_headers.get(k)) else {
-            report.push(format!("skipped {name}: its IR entry (the header it came from) is not in the store"));
+        let Some(header) = meta["ir_cache_key"]
+            .as_str()
+            .and_then(|k| ir_headers.get(k))
+        else {
+            report.push(format!(
+                "skipped {name}: its IR entry (the header it came from) is not in the store"
+            ));
             continue;
         };
-        let Some(output) = std::fs::read_dir(&dir)
-            .ok()
-            .and_then(|rd| rd.flatten().map(|e| e.path()).find(|p| p.file_stem().is_some_and(|s| s == "output")))
-        else {
+        let Some(output) = std::fs::read_dir(&dir).ok().and_then(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .find(|p| p.file_stem().is_some_and(|s| s == "output"))
+        }) else {
             report.push(format!("skipped {name}: no output file"));
             continue;
         };
         let cdef = std::fs::read(&output).map_err(|e| BuildError::io(&output, e))?;
         let matches = |f: &PathBuf| {
             let h = Path::new(header);
-            f == h || f.ends_with(h) || (h.is_relative() && f.ends_with(h.strip_prefix("include").unwrap_or(h)))
+            f == h
+                || f.ends_with(h)
+                || (h.is_relative() && f.ends_with(h.strip_prefix("include").unwrap_or(h)))
         };
         if headers.len() != 1 || !matches(&headers[0].0) {
             report.push(format!(
@@ -474,7 +605,10 @@ pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, B
             continue;
         }
         let Some(hash) = sha256_file(&headers[0].0, &mut memo) else {
-            report.push(format!("skipped {name}: {} cannot be read", headers[0].0.display()));
+            report.push(format!(
+                "skipped {name}: {} cannot be read",
+                headers[0].0.display()
+            ));
             continue;
         };
         let deps = vec![Dependency {
@@ -482,11 +616,28 @@ pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, B
             sha256: hash,
         }];
         let mut meta_out = BTreeMap::new();
-        meta_out.insert("imported-from".into(), format!("headerkit {}", meta["headerkit_version"].as_str().unwrap_or("?")));
+        meta_out.insert(
+            "imported-from".into(),
+            format!(
+                "headerkit {}",
+                meta["headerkit_version"].as_str().unwrap_or("?")
+            ),
+        );
         for module in header_modules(project) {
             let keys = keys(project, hk, module, &headers);
-            record(&store, &keys.cdef, "cdef", &cdef, deps.clone(), module, &meta_out)?;
-            report.push(format!("imported {name} ({header}) as the cdef of module {}", module.name));
+            record(
+                &store,
+                &keys.cdef,
+                "cdef",
+                &cdef,
+                deps.clone(),
+                module,
+                &meta_out,
+            )?;
+            report.push(format!(
+                "imported {name} ({header}) as the cdef of module {}",
+                module.name
+            ));
         }
     }
     Ok(report)
@@ -494,7 +645,12 @@ pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, B
 
 fn sorted_subdirs(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v

@@ -303,7 +303,14 @@ struct Spec {
     types: Vec<SpecType>,
 }
 
-const STORAGE: &[&str] = &["auto", "register", "static", "extern", "typedef", "_Thread_local"];
+const STORAGE: &[&str] = &[
+    "auto",
+    "register",
+    "static",
+    "extern",
+    "typedef",
+    "_Thread_local",
+];
 const FUNCSPEC: &[&str] = &["inline", "_Noreturn"];
 const QUALS: &[&str] = &["const", "restrict", "volatile", "_Atomic"];
 const SIMPLE_TYPES: &[&str] = &[
@@ -330,7 +337,9 @@ const BINARY_PREC: &[(&str, u8)] = &[
     ("/", 9),
     ("%", 9),
 ];
-const ASSIGN_OPS: &[&str] = &["=", "^=", "*=", "/=", "%=", "+=", "-=", "<<=", ">>=", "&=", "|="];
+const ASSIGN_OPS: &[&str] = &[
+    "=", "^=", "*=", "/=", "%=", "+=", "-=", "<<=", ">>=", "&=", "|=",
+];
 
 /// The token classes the grammar distinguishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,8 +405,10 @@ impl<'a> CParser<'a> {
         let top = self.scopes.last_mut().expect("a scope");
         if top.get(name) == Some(&false) {
             return Err(ParseError {
-                message: format!("Typedef {name:?} previously declared as non-typedef in this scope")
-                    .replace('"', "'"),
+                message: format!(
+                    "Typedef {name:?} previously declared as non-typedef in this scope"
+                )
+                .replace('"', "'"),
                 coord: Some(coord),
             });
         }
@@ -409,8 +420,10 @@ impl<'a> CParser<'a> {
         let top = self.scopes.last_mut().expect("a scope");
         if top.get(name) == Some(&true) {
             return Err(ParseError {
-                message: format!("Non-typedef {name:?} previously declared as typedef in this scope")
-                    .replace('"', "'"),
+                message: format!(
+                    "Non-typedef {name:?} previously declared as typedef in this scope"
+                )
+                .replace('"', "'"),
                 coord: Some(coord),
             });
         }
@@ -713,7 +726,10 @@ impl<'a> CParser<'a> {
                 return self.err("Invalid function definition", Some(d.coord));
             }
             if spec.types.is_empty() {
-                spec.types.push(SpecType::Names("int".into(), spec_coord.unwrap_or_default()));
+                spec.types.push(SpecType::Names(
+                    "int".into(),
+                    spec_coord.unwrap_or_default(),
+                ));
             }
             self.skip_compound()?;
             return Ok(vec![External::Unsupported("FuncDef", d.coord)]);
@@ -817,7 +833,10 @@ impl<'a> CParser<'a> {
         }
     }
 
-    fn declaration_specifiers(&mut self, allow_no_type: bool) -> PResult<(Spec, bool, Option<Coord>)> {
+    fn declaration_specifiers(
+        &mut self,
+        allow_no_type: bool,
+    ) -> PResult<(Spec, bool, Option<Coord>)> {
         let mut spec = Spec::default();
         let mut any = false;
         let mut saw_type = false;
@@ -1013,7 +1032,10 @@ impl<'a> CParser<'a> {
                 c,
             ));
         }
-        self.err("Invalid struct/union declaration", Some(Self::coord_of(tok)))
+        self.err(
+            "Invalid struct/union declaration",
+            Some(Self::coord_of(tok)),
+        )
     }
 
     fn struct_declaration_list(&mut self) -> PResult<Vec<Member>> {
@@ -1036,7 +1058,11 @@ impl<'a> CParser<'a> {
                     items.push(self.struct_declarator()?);
                 }
                 self.expect(";")?;
-                decls.extend(self.build_declarations(spec, items, false)?.into_iter().map(Member::Decl));
+                decls.extend(
+                    self.build_declarations(spec, items, false)?
+                        .into_iter()
+                        .map(Member::Decl),
+                );
                 continue;
             }
             let item = if spec.types.len() == 1 {
@@ -1163,7 +1189,9 @@ impl<'a> CParser<'a> {
         typeid_paren_as_abstract: bool,
     ) -> PResult<(Option<Declarator>, bool)> {
         let (name_type, saw_paren) = self.peek_declarator_name_info();
-        if name_type.is_none() || (typeid_paren_as_abstract && name_type == Some(T::TypeId) && saw_paren) {
+        if name_type.is_none()
+            || (typeid_paren_as_abstract && name_type == Some(T::TypeId) && saw_paren)
+        {
             if !allow_abstract {
                 return self.err("Invalid declarator", self.here());
             }
@@ -1189,7 +1217,11 @@ impl<'a> CParser<'a> {
         let mut d = self.direct_declarator(id, allow_paren)?;
         if let Some(first) = stars.first() {
             if let Mod::Ptr(_, c) = first {
-                d.coord = if d.mods.is_empty() && d.name.is_none() { *c } else { d.coord };
+                d.coord = if d.mods.is_empty() && d.name.is_none() {
+                    *c
+                } else {
+                    d.coord
+                };
             }
         }
         d.mods.extend(stars.into_iter().rev());
@@ -1254,7 +1286,10 @@ impl<'a> CParser<'a> {
         if self.peek_is(0, "*") && self.peek_is(1, "]") {
             let t = self.advance()?;
             self.advance()?;
-            return Ok(Mod::Array(Some(Expr::Id("*".into(), Self::coord_of(t))), coord));
+            return Ok(Mod::Array(
+                Some(Expr::Id("*".into(), Self::coord_of(t))),
+                coord,
+            ));
         }
         let dim = if self.starts_expression() {
             Some(self.assignment_expression()?)
@@ -1326,7 +1361,10 @@ impl<'a> CParser<'a> {
     fn parameter_declaration(&mut self) -> PResult<Param> {
         let (mut spec, _, spec_coord) = self.declaration_specifiers(true)?;
         if spec.types.is_empty() {
-            spec.types.push(SpecType::Names("int".into(), spec_coord.unwrap_or_default()));
+            spec.types.push(SpecType::Names(
+                "int".into(),
+                spec_coord.unwrap_or_default(),
+            ));
         }
         let decl = if self.starts_declarator(false) {
             let (d, named) = self.any_declarator(true, true)?;
@@ -1341,7 +1379,10 @@ impl<'a> CParser<'a> {
                     false,
                 )?;
                 let d = decls.into_iter().next().expect("one");
-                return Ok(Param::Typed { name: d.name, ty: d.ty });
+                return Ok(Param::Typed {
+                    name: d.name,
+                    ty: d.ty,
+                });
             }
             d
         } else {
@@ -1364,7 +1405,10 @@ impl<'a> CParser<'a> {
                 false,
             )?;
             let d = decls.into_iter().next().expect("one");
-            return Ok(Param::Typed { name: d.name, ty: d.ty });
+            return Ok(Param::Typed {
+                name: d.name,
+                ty: d.ty,
+            });
         }
         let ty = self.fix_type(&spec, &d, spec_coord.unwrap_or_default())?;
         Ok(Param::Typed { name: None, ty })
@@ -1376,7 +1420,11 @@ impl<'a> CParser<'a> {
         let spec = self.specifier_qualifier_list()?;
         let _ = self.abstract_declarator_opt()?;
         let c = self.here().unwrap_or_default();
-        Ok(spec.types.into_iter().next().unwrap_or(SpecType::Names("int".into(), c)))
+        Ok(spec
+            .types
+            .into_iter()
+            .next()
+            .unwrap_or(SpecType::Names("int".into(), c)))
     }
 
     fn abstract_declarator_opt(&mut self) -> PResult<Option<Declarator>> {
@@ -1457,7 +1505,10 @@ impl<'a> CParser<'a> {
     /// chain ending in a `TypeDecl` with the specifiers' base and qualifiers.
     fn fix_type(&self, spec: &Spec, d: &Declarator, coord: Coord) -> PResult<TyNode> {
         let base = {
-            let mut non_names = spec.types.iter().filter(|t| !matches!(t, SpecType::Names(..)));
+            let mut non_names = spec
+                .types
+                .iter()
+                .filter(|t| !matches!(t, SpecType::Names(..)));
             match non_names.next() {
                 Some(t) => {
                     if spec.types.len() > 1 {
@@ -1520,7 +1571,12 @@ impl<'a> CParser<'a> {
         Ok(ty)
     }
 
-    fn build_declarations(&mut self, mut spec: Spec, mut items: Vec<Info>, typedef_namespace: bool) -> PResult<Vec<Decl>> {
+    fn build_declarations(
+        &mut self,
+        mut spec: Spec,
+        mut items: Vec<Info>,
+        typedef_namespace: bool,
+    ) -> PResult<Vec<Decl>> {
         let is_typedef = spec.storage.iter().any(|s| s == "typedef");
         if items[0].bitsize.is_none() {
             match &mut items[0].decl {
@@ -1528,12 +1584,20 @@ impl<'a> CParser<'a> {
                     let last_ok = spec.types.len() >= 2
                         && matches!(spec.types.last(), Some(SpecType::Names(n, _)) if self.is_type(n));
                     if !last_ok {
-                        let c = spec.types.iter().map(|t| match t {
-                            SpecType::Names(_, c) | SpecType::Su(_, c) | SpecType::Enum(_, c) => *c,
-                        }).next();
+                        let c = spec
+                            .types
+                            .iter()
+                            .map(|t| match t {
+                                SpecType::Names(_, c)
+                                | SpecType::Su(_, c)
+                                | SpecType::Enum(_, c) => *c,
+                            })
+                            .next();
                         return self.err("Invalid declaration", c);
                     }
-                    let Some(SpecType::Names(n, c)) = spec.types.pop() else { unreachable!() };
+                    let Some(SpecType::Names(n, c)) = spec.types.pop() else {
+                        unreachable!()
+                    };
                     items[0].decl = DeclItem::D(Declarator {
                         name: Some((n, c)),
                         mods: vec![],
@@ -1604,7 +1668,10 @@ impl<'a> CParser<'a> {
             return Ok(Expr::Other("Compound", c));
         }
         let e = self.conditional_expression()?;
-        if self.peek(0).is_some_and(|t| t.kind == Tok::Punct && ASSIGN_OPS.contains(&t.text.as_str())) {
+        if self
+            .peek(0)
+            .is_some_and(|t| t.kind == Tok::Punct && ASSIGN_OPS.contains(&t.text.as_str()))
+        {
             self.advance()?;
             self.assignment_expression()?;
             return Ok(Expr::Other("Assignment", e.coord()));
@@ -1858,7 +1925,11 @@ mod tests {
                     Base::Su(s) => format!("struct {:?}", s.name),
                     Base::Enum(e) => format!("enum {:?}", e.name),
                 };
-                format!("T({}{})", quals.iter().map(|q| format!("{q} ")).collect::<String>(), b)
+                format!(
+                    "T({}{})",
+                    quals.iter().map(|q| format!("{q} ")).collect::<String>(),
+                    b
+                )
             }
             TyNode::Ptr { quals, inner, .. } => format!("P{quals:?}({})", shape(inner)),
             TyNode::Array { inner, .. } => format!("A({})", shape(inner)),
@@ -1880,7 +1951,10 @@ mod tests {
 
     #[test]
     fn declarator_chains_match_pycparser() {
-        let ast = parse_str("int *a[3]; int (*b)[3]; char * const * c; int (*f)(int, long);", &[]);
+        let ast = parse_str(
+            "int *a[3]; int (*b)[3]; char * const * c; int (*f)(int, long);",
+            &[],
+        );
         assert_eq!(shape(&decl(&ast[0]).ty), "A(P[](T(int)))");
         assert_eq!(shape(&decl(&ast[1]).ty), "P[](A(T(int)))");
         assert_eq!(shape(&decl(&ast[2]).ty), "P[](P[\"const\"](T(char)))");
@@ -1898,10 +1972,21 @@ mod tests {
     #[test]
     fn struct_nodes_are_shared_between_declarators() {
         let ast = parse_str("typedef struct { int a; } s_t, *s_p;", &[]);
-        let (TyNode::TypeDecl { base: Base::Su(a), .. }, TyNode::Ptr { inner, .. }) = (&decl(&ast[0]).ty, &decl(&ast[1]).ty) else {
+        let (
+            TyNode::TypeDecl {
+                base: Base::Su(a), ..
+            },
+            TyNode::Ptr { inner, .. },
+        ) = (&decl(&ast[0]).ty, &decl(&ast[1]).ty)
+        else {
             panic!()
         };
-        let TyNode::TypeDecl { base: Base::Su(b), .. } = &**inner else { panic!() };
+        let TyNode::TypeDecl {
+            base: Base::Su(b), ..
+        } = &**inner
+        else {
+            panic!()
+        };
         assert_eq!(a.id, b.id);
     }
 
@@ -1909,6 +1994,9 @@ mod tests {
     fn redeclaring_a_typedef_as_a_variable_is_an_error() {
         let l = lex("typedef int t; int t;", "<t>").unwrap();
         let e = parse(&l, &[]).unwrap_err();
-        assert!(e.message.contains("previously declared as typedef"), "{e:?}");
+        assert!(
+            e.message.contains("previously declared as typedef"),
+            "{e:?}"
+        );
     }
 }

@@ -15,7 +15,10 @@ pub const MAX_ERRORS: usize = 20;
 
 /// Parses `inputs` as successive `ffi.cdef()` calls on one FFI; on failure,
 /// every error that can be found (the first is CFFI's), at most `max`.
-pub fn parse_reporting_all(inputs: &[CdefInput], max: usize) -> Result<(Types, Ffi), Vec<CdefError>> {
+pub fn parse_reporting_all(
+    inputs: &[CdefInput],
+    max: usize,
+) -> Result<(Types, Ffi), Vec<CdefError>> {
     let mut inputs: Vec<CdefInput> = inputs.to_vec();
     let mut errors: Vec<CdefError> = Vec::new();
     loop {
@@ -49,7 +52,10 @@ fn parse(inputs: &[CdefInput]) -> Result<(Types, Ffi), (usize, CdefError)> {
 /// or None when the error cannot be placed in the text.
 fn blank_declaration(input: &CdefInput, error: &CdefError) -> Option<String> {
     let (line, col) = error.line?;
-    if error.file != input.origin || input.text.contains("#line") || input.text.lines().any(is_line_marker) {
+    if error.file != input.origin
+        || input.text.contains("#line")
+        || input.text.lines().any(is_line_marker)
+    {
         return None;
     }
     let text = &input.text;
@@ -58,7 +64,9 @@ fn blank_declaration(input: &CdefInput, error: &CdefError) -> Option<String> {
     } else {
         text.match_indices('\n').nth(line as usize - 2)?.0 + 1
     };
-    let line_end = text[line_start..].find('\n').map_or(text.len(), |i| line_start + i);
+    let line_end = text[line_start..]
+        .find('\n')
+        .map_or(text.len(), |i| line_start + i);
     let at = (line_start + (col as usize).saturating_sub(1)).min(line_end);
     let (start, end) = declaration_span(text, at);
     if start >= end {
@@ -66,7 +74,11 @@ fn blank_declaration(input: &CdefInput, error: &CdefError) -> Option<String> {
     }
     let mut out = String::with_capacity(text.len());
     out.push_str(&text[..start]);
-    out.extend(text[start..end].chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
+    out.extend(
+        text[start..end]
+            .chars()
+            .map(|c| if c == '\n' { '\n' } else { ' ' }),
+    );
     out.push_str(&text[end..]);
     Some(out)
 }
@@ -74,7 +86,8 @@ fn blank_declaration(input: &CdefInput, error: &CdefError) -> Option<String> {
 /// `# 12 "file"`: a line marker, which renames lines as `#line` does.
 fn is_line_marker(line: &str) -> bool {
     let l = line.trim_start();
-    l.strip_prefix('#').is_some_and(|r| r.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+    l.strip_prefix('#')
+        .is_some_and(|r| r.trim_start().starts_with(|c: char| c.is_ascii_digit()))
 }
 
 /// The byte range of the top-level declaration that holds offset `at`: from
@@ -138,7 +151,10 @@ fn declaration_span(text: &str, at: usize) -> (usize, usize) {
                 if depth <= 0 {
                     depth = 0;
                     let rest = text[i..].trim_start();
-                    if !rest.starts_with(';') && !rest.starts_with(|ch: char| ch.is_alphanumeric() || ch == '_' || ch == '*') {
+                    if !rest.starts_with(';')
+                        && !rest
+                            .starts_with(|ch: char| ch.is_alphanumeric() || ch == '_' || ch == '*')
+                    {
                         if at < i {
                             return (start, i);
                         }
@@ -167,7 +183,10 @@ mod tests {
     fn errors(text: &str) -> Vec<String> {
         match parse_reporting_all(&[CdefInput::new(text, "t.cdef")], MAX_ERRORS) {
             Ok(_) => vec![],
-            Err(es) => es.iter().map(|e| format!("{}:{}", e.line.unwrap().0, e.message)).collect(),
+            Err(es) => es
+                .iter()
+                .map(|e| format!("{}:{}", e.line.unwrap().0, e.message))
+                .collect(),
         }
     }
 
@@ -176,9 +195,18 @@ mod tests {
         let text = "int f(int);\nfoo_t g(void);\nint ok(void);\nstruct s { int x; bar_t y; };\nint h(baz_t);\n";
         let es = errors(text);
         assert_eq!(es.len(), 3, "{es:?}");
-        assert!(es[0].starts_with("2:cannot parse: unknown type name 'foo_t'"), "{es:?}");
-        assert!(es[1].starts_with("4:cannot parse: unknown type name 'bar_t'"), "{es:?}");
-        assert!(es[2].starts_with("5:") && es[2].contains("unknown type 'baz_t'"), "{es:?}");
+        assert!(
+            es[0].starts_with("2:cannot parse: unknown type name 'foo_t'"),
+            "{es:?}"
+        );
+        assert!(
+            es[1].starts_with("4:cannot parse: unknown type name 'bar_t'"),
+            "{es:?}"
+        );
+        assert!(
+            es[2].starts_with("5:") && es[2].contains("unknown type 'baz_t'"),
+            "{es:?}"
+        );
     }
 
     #[test]
@@ -186,9 +214,13 @@ mod tests {
         let text = "int f(int;\nint g(void);\n";
         let first = {
             let mut types = Types::new();
-            Ffi::new().cdef(&mut types, &CdefInput::new(text, "t.cdef")).unwrap_err()
+            Ffi::new()
+                .cdef(&mut types, &CdefInput::new(text, "t.cdef"))
+                .unwrap_err()
         };
-        let all = parse_reporting_all(&[CdefInput::new(text, "t.cdef")], MAX_ERRORS).err().unwrap();
+        let all = parse_reporting_all(&[CdefInput::new(text, "t.cdef")], MAX_ERRORS)
+            .err()
+            .unwrap();
         assert_eq!(all[0], first);
     }
 
@@ -200,7 +232,10 @@ mod tests {
     #[test]
     fn spans_follow_blocks_directives_and_comments() {
         let t = "int a; /* ; */ struct s { int x; } v;\n#define Y 2\nint b;";
-        assert_eq!(&t[declaration_span(t, 20).0..declaration_span(t, 20).1], " /* ; */ struct s { int x; } v;");
+        assert_eq!(
+            &t[declaration_span(t, 20).0..declaration_span(t, 20).1],
+            " /* ; */ struct s { int x; } v;"
+        );
         let (s, e) = declaration_span(t, t.find("#define").unwrap() + 3);
         assert_eq!(&t[s..e], "#define Y 2");
         let (s, e) = declaration_span(t, t.len() - 2);

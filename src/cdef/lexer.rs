@@ -168,7 +168,9 @@ fn punct_at(rest: &[u8]) -> Option<&'static str> {
         (b'|', b'=') => "|=",
         (b'^', b'=') => "^=",
         (c, _) => {
-            let i = PUNCTS.iter().position(|p| p.len() == 1 && p.as_bytes()[0] == *c)?;
+            let i = PUNCTS
+                .iter()
+                .position(|p| p.len() == 1 && p.as_bytes()[0] == *c)?;
             PUNCTS[i]
         }
     };
@@ -206,22 +208,22 @@ static R_MASTER: LazyLock<Regex> = LazyLock::new(|| {
         ("multichar", format!(r"'{cchar}{{2,4}}'")),
         ("char", format!(r"(?:L|u8|u|U)?'{cchar}'")),
         ("unmatched", format!(r"'{cchar}*(?:\n|$)")),
-        ("badchar", format!(r"'{cchar}[^'\n]+'|''|'{bad_escape}[^'\n]*'")),
+        (
+            "badchar",
+            format!(r"'{cchar}[^'\n]+'|''|'{bad_escape}[^'\n]*'"),
+        ),
         ("id", r"[a-zA-Z_$][0-9a-zA-Z_$]*".to_string()),
     ];
-    let alt: Vec<String> = rules
-        .iter()
-        .map(|(n, p)| format!("(?P<{n}>{p})"))
-        .collect();
+    let alt: Vec<String> = rules.iter().map(|(n, p)| format!("(?P<{n}>{p})")).collect();
     Regex::new(&format!("^(?:{})", alt.join("|"))).expect("valid token regex")
 });
 
 static R_LINE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:[ \t]*line\W|[ \t]*\d+)").expect("regex"));
-static R_PRAGMA: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[ \t]*pragma\W").expect("regex"));
-static R_STRING: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"^"(?:[^"\\\n]|\\[0-9a-zA-Z._~!=&\^\-\\?'"])*""#).expect("regex"));
+static R_PRAGMA: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[ \t]*pragma\W").expect("regex"));
+static R_STRING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^"(?:[^"\\\n]|\\[0-9a-zA-Z._~!=&\^\-\\?'"])*""#).expect("regex")
+});
 static R_DECIMAL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[0-9]+").expect("regex"));
 
 /// Splits `text` into tokens. `filename` names the text until a `#line`
@@ -284,7 +286,11 @@ pub fn lex(text: &str, filename: &str) -> Result<Lexed, LexError> {
                         };
                         let name = fm.as_str().trim_matches('"').to_string();
                         let tail = after[fm.end()..].trim_matches([' ', '\t']);
-                        if !tail.split([' ', '\t']).filter(|s| !s.is_empty()).all(|s| s.bytes().all(|b| b.is_ascii_digit())) {
+                        if !tail
+                            .split([' ', '\t'])
+                            .filter(|s| !s.is_empty())
+                            .all(|s| s.bytes().all(|b| b.is_ascii_digit()))
+                        {
                             return Err(err(
                                 "invalid #line directive".into(),
                                 line,
@@ -330,17 +336,26 @@ pub fn lex(text: &str, filename: &str) -> Result<Lexed, LexError> {
                 // Fast path: identifiers and keywords (most tokens), unless a
                 // literal prefix (L'x', u8"s") follows.
                 let mut end = pos + 1;
-                while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_' || bytes[end] == b'$') {
+                while end < bytes.len()
+                    && (bytes[end].is_ascii_alphanumeric()
+                        || bytes[end] == b'_'
+                        || bytes[end] == b'$')
+                {
                     end += 1;
                 }
                 let word = &text[pos..end];
-                let quote_follows = end < bytes.len() && (bytes[end] == b'\'' || bytes[end] == b'"');
+                let quote_follows =
+                    end < bytes.len() && (bytes[end] == b'\'' || bytes[end] == b'"');
                 if quote_follows && matches!(word, "L" | "u8" | "u" | "U") {
                     pos = lex_slow(text, pos, line, line_start, file, &mut out)?;
                     continue;
                 }
                 out.tokens.push(Token {
-                    kind: if is_keyword(word) { Tok::Keyword } else { Tok::Ident },
+                    kind: if is_keyword(word) {
+                        Tok::Keyword
+                    } else {
+                        Tok::Ident
+                    },
                     text: word.to_string(),
                     line,
                     col: (pos - line_start + 1) as u32,
@@ -348,12 +363,23 @@ pub fn lex(text: &str, filename: &str) -> Result<Lexed, LexError> {
                 });
                 pos = end;
             }
-            b if !b.is_ascii_digit() && b != b'.' && b != b'\'' && b != b'"' && b != b'/' && b.is_ascii() => {
+            b if !b.is_ascii_digit()
+                && b != b'.'
+                && b != b'\''
+                && b != b'"'
+                && b != b'/'
+                && b.is_ascii() =>
+            {
                 // Punctuators (longest first).
                 let rest = &text[pos..];
                 let Some(p) = punct_at(rest.as_bytes()) else {
                     let ch = rest.chars().next().expect("not at end");
-                    return Err(err(format!("Illegal character {ch:?}"), line, pos - line_start + 1, file));
+                    return Err(err(
+                        format!("Illegal character {ch:?}"),
+                        line,
+                        pos - line_start + 1,
+                        file,
+                    ));
                 };
                 out.tokens.push(Token {
                     kind: Tok::Punct,
@@ -401,7 +427,14 @@ fn simple_integer_len(bytes: &[u8]) -> usize {
 }
 
 /// One token by pycparser's full rules (constants, literals, comments).
-fn lex_slow(text: &str, pos: usize, line: u32, line_start: usize, file: u16, out: &mut Lexed) -> Result<usize, LexError> {
+fn lex_slow(
+    text: &str,
+    pos: usize,
+    line: u32,
+    line_start: usize,
+    file: u16,
+    out: &mut Lexed,
+) -> Result<usize, LexError> {
     let err = |msg: String, line: u32, col: usize, file: u16| LexError {
         message: msg,
         line,
@@ -414,20 +447,28 @@ fn lex_slow(text: &str, pos: usize, line: u32, line_start: usize, file: u16, out
     if let Some(c) = R_MASTER.captures(rest) {
         let m = c.get(0).expect("group 0");
         let group = [
-            "cmt", "badstr", "str", "hexfloat", "float", "hex", "bin", "badoct", "oct",
-            "dec", "multichar", "char", "unmatched", "badchar", "id",
+            "cmt",
+            "badstr",
+            "str",
+            "hexfloat",
+            "float",
+            "hex",
+            "bin",
+            "badoct",
+            "oct",
+            "dec",
+            "multichar",
+            "char",
+            "unmatched",
+            "badchar",
+            "id",
         ]
         .into_iter()
         .find(|g| c.name(g).is_some())
         .expect("one group matched");
         let kind = match group {
             "cmt" => {
-                return Err(err(
-                    "Comments are not supported".into(),
-                    line,
-                    col,
-                    file,
-                ));
+                return Err(err("Comments are not supported".into(), line, col, file));
             }
             "badstr" => {
                 return Err(err(
@@ -470,12 +511,7 @@ fn lex_slow(text: &str, pos: usize, line: u32, line_start: usize, file: u16, out
     }
     let Some((len, kind, s)) = best else {
         let ch = rest.chars().next().expect("not at end");
-        return Err(err(
-            format!("Illegal character {ch:?}"),
-            line,
-            col,
-            file,
-        ));
+        return Err(err(format!("Illegal character {ch:?}"), line, col, file));
     };
     out.tokens.push(Token {
         kind,
@@ -526,9 +562,20 @@ mod tests {
 
     #[test]
     fn integers_take_the_fast_path_only_when_plain() {
-        for src in ["42", "0", "7)", "0;", "12 ", "123u", "1.5", "0x1f", "017", "08", "1e3", "12L", "0b101", "9$"] {
-            let fast = lex(src, "<t>").map(|l| l.tokens.into_iter().map(|t| (t.kind, t.text)).collect::<Vec<_>>());
-            let mut slow = Lexed { tokens: Vec::new(), files: vec!["<t>".into()] };
+        for src in [
+            "42", "0", "7)", "0;", "12 ", "123u", "1.5", "0x1f", "017", "08", "1e3", "12L",
+            "0b101", "9$",
+        ] {
+            let fast = lex(src, "<t>").map(|l| {
+                l.tokens
+                    .into_iter()
+                    .map(|t| (t.kind, t.text))
+                    .collect::<Vec<_>>()
+            });
+            let mut slow = Lexed {
+                tokens: Vec::new(),
+                files: vec!["<t>".into()],
+            };
             let mut pos = 0;
             let mut ok = true;
             while pos < src.len() && !src[pos..].starts_with([' ', ')', ';']) {
@@ -542,7 +589,11 @@ mod tests {
             }
             if ok {
                 let fast = fast.expect("lexes");
-                assert_eq!(fast[0], (slow.tokens[0].kind, slow.tokens[0].text.clone()), "{src}");
+                assert_eq!(
+                    fast[0],
+                    (slow.tokens[0].kind, slow.tokens[0].text.clone()),
+                    "{src}"
+                );
             } else {
                 assert!(fast.is_err(), "{src}");
             }

@@ -169,7 +169,14 @@ pub fn debug_dump(types: &Types, ffi: &Ffi) -> serde_json::Value {
                                 None => serde_json::Value::Null,
                                 Some(fs) => fs
                                     .iter()
-                                    .map(|f| json!([f.name, types.c_name_plain(f.ty), f.bitsize, f.quals]))
+                                    .map(|f| {
+                                        json!([
+                                            f.name,
+                                            types.c_name_plain(f.ty),
+                                            f.bitsize,
+                                            f.quals
+                                        ])
+                                    })
                                     .collect(),
                             },
                         );
@@ -177,7 +184,8 @@ pub fn debug_dump(types: &Types, ffi: &Ffi) -> serde_json::Value {
                         d.insert("packed".into(), json!(s.packed));
                     }
                     TypeKind::Enum(e) => {
-                        let vals: Vec<String> = e.enumvalues.iter().map(|v| v.to_string()).collect();
+                        let vals: Vec<String> =
+                            e.enumvalues.iter().map(|v| v.to_string()).collect();
                         d.insert("enum".into(), json!([e.enumerators, vals]));
                         d.insert("partial".into(), json!(e.partial));
                     }

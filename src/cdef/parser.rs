@@ -7,13 +7,16 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::cparse::{self, Base, ConstKind, Coord, Decl, EnumNode, Expr, External, Init, Member, Param, SuNode, TyNode};
+use super::cparse::{
+    self, Base, ConstKind, Coord, Decl, EnumNode, Expr, External, Init, Member, Param, SuNode,
+    TyNode,
+};
 use super::lexer;
 use super::preprocess::{self, COMMON_TYPE_WORDS};
 use super::{CdefError, CdefInput, CffiErrorKind, Ffi, IncludedFfi};
 use crate::model::{
-    ArrayLength, DeclKind, DeclValue, Declaration, Field, FunctionSig, Quals, StructKind, TypeId,
-    TypeKind, Types, primitive_kind, Q_CONST, Q_RESTRICT, Q_VOLATILE,
+    ArrayLength, DeclKind, DeclValue, Declaration, Field, FunctionSig, Q_CONST, Q_RESTRICT,
+    Q_VOLATILE, Quals, StructKind, TypeId, TypeKind, Types, primitive_kind,
 };
 
 /// Types nested deeper are refused (CFFI's own emitter hits Python's
@@ -126,7 +129,12 @@ impl Ffi {
 
     /// `ffi.include(other)`: the other FFI's types (not its functions,
     /// variables or constants' declarations) become usable here.
-    pub fn include(&mut self, types: &mut Types, other: &Ffi, other_module: IncludedFfi) -> Result<(), CdefError> {
+    pub fn include(
+        &mut self,
+        types: &mut Types,
+        other: &Ffi,
+        other_module: IncludedFfi,
+    ) -> Result<(), CdefError> {
         let mut cx = Cx {
             types,
             file: "<include>".into(),
@@ -146,7 +154,11 @@ impl Ffi {
             }
             if matches!(
                 d.kind,
-                DeclKind::Struct | DeclKind::Union | DeclKind::Enum | DeclKind::Anonymous | DeclKind::Typedef
+                DeclKind::Struct
+                    | DeclKind::Union
+                    | DeclKind::Enum
+                    | DeclKind::Anonymous
+                    | DeclKind::Typedef
             ) {
                 self.declare(&mut cx, d.kind, &d.name, d.value.clone(), true, d.quals)?;
             }
@@ -158,7 +170,12 @@ impl Ffi {
         Ok(())
     }
 
-    fn parse_cdef(&mut self, types: &mut Types, input: &CdefInput, dllexport: bool) -> Result<(), CdefError> {
+    fn parse_cdef(
+        &mut self,
+        types: &mut Types,
+        input: &CdefInput,
+        dllexport: bool,
+    ) -> Result<(), CdefError> {
         let file = if input.origin.is_empty() {
             CDEF_SOURCE_STRING.to_string()
         } else {
@@ -180,7 +197,9 @@ impl Ffi {
             match input.pack {
                 Some(p) if p != 0 => {
                     if !p.is_power_of_two() {
-                        return Err(value_error(format!("'pack' must be a power of two, not {p}")));
+                        return Err(value_error(format!(
+                            "'pack' must be a power of two, not {p}"
+                        )));
                     }
                     p
                 }
@@ -197,7 +216,8 @@ impl Ffi {
                 message: e.message,
                 file: file.clone(),
                 line,
-                source_line: line.and_then(|(l, _)| input.text.lines().nth(l as usize - 1).map(str::to_string)),
+                source_line: line
+                    .and_then(|(l, _)| input.text.lines().nth(l as usize - 1).map(str::to_string)),
             }
         })?;
         // Type names known before parsing: earlier typedefs, common types used.
@@ -219,14 +239,21 @@ impl Ffi {
         let syntax_error = |message: String, coord: Option<(u16, u32, u32)>, files: &[String]| {
             let (f, line) = match coord {
                 Some((fi, l, c)) => (
-                    files.get(fi as usize).cloned().unwrap_or_else(|| file.clone()),
+                    files
+                        .get(fi as usize)
+                        .cloned()
+                        .unwrap_or_else(|| file.clone()),
                     Some((l, c)),
                 ),
                 None => (file.clone(), None),
             };
             let source_line = line.and_then(|(l, _)| {
                 if f == file {
-                    input.text.lines().nth((l as usize).saturating_sub(1)).map(str::to_string)
+                    input
+                        .text
+                        .lines()
+                        .nth((l as usize).saturating_sub(1))
+                        .map(str::to_string)
                 } else {
                     None
                 }
@@ -240,7 +267,11 @@ impl Ffi {
             }
         };
         let lexed = lexer::lex(&pre.csource, &file).map_err(|e| {
-            syntax_error(e.message, Some((e.file, e.line, e.col)), std::slice::from_ref(&file))
+            syntax_error(
+                e.message,
+                Some((e.file, e.line, e.col)),
+                std::slice::from_ref(&file),
+            )
         })?;
         let ast = cparse::parse(&lexed, &typenames).map_err(|e| {
             syntax_error(
@@ -283,7 +314,9 @@ impl Ffi {
                     cx.current = Some(*c);
                     return Err(cx.error(
                         CffiErrorKind::CDefError,
-                        format!("unexpected <{what}>: this construct is valid C but not valid in cdef()"),
+                        format!(
+                            "unexpected <{what}>: this construct is valid C but not valid in cdef()"
+                        ),
                         Some(*c),
                     ));
                 }
@@ -292,7 +325,11 @@ impl Ffi {
         Ok(())
     }
 
-    fn process_macros(&mut self, cx: &mut Cx<'_>, macros: &[(String, String)]) -> Result<(), CdefError> {
+    fn process_macros(
+        &mut self,
+        cx: &mut Cx<'_>,
+        macros: &[(String, String)],
+    ) -> Result<(), CdefError> {
         for (key, value) in macros {
             let value = value.trim();
             if R_INT_LITERAL.is_match(value) {
@@ -327,7 +364,12 @@ impl Ffi {
         Ok(())
     }
 
-    fn add_integer_constant(&mut self, cx: &mut Cx<'_>, name: &str, int_str: &str) -> Result<(), CdefError> {
+    fn add_integer_constant(
+        &mut self,
+        cx: &mut Cx<'_>,
+        name: &str,
+        int_str: &str,
+    ) -> Result<(), CdefError> {
         let lower = int_str.to_lowercase();
         let mut s = lower.trim_end_matches(['u', 'l']);
         let neg = s.starts_with('-');
@@ -372,7 +414,9 @@ impl Ffi {
             let same = match (&prev.value, &value) {
                 (DeclValue::Type(a), DeclValue::Type(b)) => a == b,
                 // Python's small ints are shared objects; other values are not.
-                (DeclValue::MacroInt(a), DeclValue::MacroInt(b)) => a == b && (-5..=256).contains(a),
+                (DeclValue::MacroInt(a), DeclValue::MacroInt(b)) => {
+                    a == b && (-5..=256).contains(a)
+                }
                 _ => false,
             };
             if same && prev.quals == quals {
@@ -390,7 +434,10 @@ impl Ffi {
         }
         if let Some(c) = cx.current.filter(|c| c.line > 0) {
             let file = cx.files.get(c.file as usize).unwrap_or(&cx.file);
-            self.locations.insert((kind, name.to_string()), format!("{file}:{}:{}", c.line, c.col));
+            self.locations.insert(
+                (kind, name.to_string()),
+                format!("{file}:{}:{}", c.line, c.col),
+            );
         }
         if included {
             if let DeclValue::Type(t) = value {
@@ -409,18 +456,29 @@ impl Ffi {
 
     fn typedef(&mut self, cx: &mut Cx<'_>, d: &Decl) -> Result<(), CdefError> {
         let Some(name) = &d.name else {
-            return Err(cx.error(CffiErrorKind::CDefError, "typedef does not declare any name".into(), Some(d.coord)));
+            return Err(cx.error(
+                CffiErrorKind::CDefError,
+                "typedef does not declare any name".into(),
+                Some(d.coord),
+            ));
         };
         let mut quals = 0;
         let dotted = |n: &[String]| n.last().is_some_and(|w| w.starts_with("__dotdotdot"));
         let realtype = match &d.ty {
-            TyNode::TypeDecl { base: Base::Names(n), coord, .. } if dotted(n) => {
-                self.unknown_type(cx, name, n, *coord)?
-            }
-            TyNode::Ptr { inner, coord, .. }
-                if matches!(&**inner, TyNode::TypeDecl { base: Base::Names(n), .. } if dotted(n)) =>
+            TyNode::TypeDecl {
+                base: Base::Names(n),
+                coord,
+                ..
+            } if dotted(n) => self.unknown_type(cx, name, n, *coord)?,
+            TyNode::Ptr { inner, coord, .. } if matches!(&**inner, TyNode::TypeDecl { base: Base::Names(n), .. } if dotted(n)) =>
             {
-                let TyNode::TypeDecl { base: Base::Names(n), .. } = &**inner else { unreachable!() };
+                let TyNode::TypeDecl {
+                    base: Base::Names(n),
+                    ..
+                } = &**inner
+                else {
+                    unreachable!()
+                };
                 if n.len() == 1 && n[0] == "__dotdotdot__" {
                     cx.types.unknown_ptr_type(name, None)
                 } else {
@@ -432,15 +490,34 @@ impl Ffi {
                 }
             }
             _ => {
-                let (t, q) = self.type_and_quals(cx, &d.ty, Some(name), true, Some(format!("*({name} *)0")))?;
+                let (t, q) = self.type_and_quals(
+                    cx,
+                    &d.ty,
+                    Some(name),
+                    true,
+                    Some(format!("*({name} *)0")),
+                )?;
                 quals = q;
                 t
             }
         };
-        self.declare(cx, DeclKind::Typedef, name, DeclValue::Type(realtype), false, quals)
+        self.declare(
+            cx,
+            DeclKind::Typedef,
+            name,
+            DeclValue::Type(realtype),
+            false,
+            quals,
+        )
     }
 
-    fn unknown_type(&mut self, cx: &mut Cx<'_>, name: &str, names: &[String], coord: Coord) -> Result<TypeId, CdefError> {
+    fn unknown_type(
+        &mut self,
+        cx: &mut Cx<'_>,
+        name: &str,
+        names: &[String],
+        coord: Coord,
+    ) -> Result<TypeId, CdefError> {
         match names {
             [n] if n == "__dotdotdot__" => Ok(cx.types.unknown_type(name, None)),
             [n] if n == "__dotdotdotint__" => Ok(cx.types.unknown_integer(name)),
@@ -511,18 +588,38 @@ impl Ffi {
             ));
         }
         if quals & Q_CONST != 0 && !cx.types.is_array_type(tp) {
-            self.declare(cx, DeclKind::Constant, name, DeclValue::Type(tp), false, quals)
+            self.declare(
+                cx,
+                DeclKind::Constant,
+                name,
+                DeclValue::Type(tp),
+                false,
+                quals,
+            )
         } else {
             if d.storage.is_empty() {
                 self.warnings.push(format!(
                     "Global variable '{name}' in cdef(): for consistency with C it should have a storage class specifier (usually 'extern')"
                 ));
             }
-            self.declare(cx, DeclKind::Variable, name, DeclValue::Type(tp), false, quals)
+            self.declare(
+                cx,
+                DeclKind::Variable,
+                name,
+                DeclValue::Type(tp),
+                false,
+                quals,
+            )
         }
     }
 
-    fn declare_function(&mut self, cx: &mut Cx<'_>, tp: TypeId, quals: Quals, name: &str) -> Result<(), CdefError> {
+    fn declare_function(
+        &mut self,
+        cx: &mut Cx<'_>,
+        tp: TypeId,
+        quals: Quals,
+        name: &str,
+    ) -> Result<(), CdefError> {
         let tp = self.type_pointer(cx, tp, quals, None);
         let kind = if cx.dllexport {
             DeclKind::DllexportPython
@@ -536,7 +633,13 @@ impl Ffi {
         self.declare(cx, kind, name, DeclValue::Type(tp), false, 0)
     }
 
-    fn type_pointer(&mut self, cx: &mut Cx<'_>, tp: TypeId, quals: Quals, declname: Option<&str>) -> TypeId {
+    fn type_pointer(
+        &mut self,
+        cx: &mut Cx<'_>,
+        tp: TypeId,
+        quals: Quals,
+        declname: Option<&str>,
+    ) -> TypeId {
         if cx.types.is_raw_function(tp) {
             return cx.types.as_function_pointer(tp);
         }
@@ -584,7 +687,12 @@ impl Ffi {
         typedef_example: Option<String>,
     ) -> Result<(TypeId, Quals), CdefError> {
         // A typedef name already declared.
-        if let TyNode::TypeDecl { base: Base::Names(n), quals, .. } = node {
+        if let TyNode::TypeDecl {
+            base: Base::Names(n),
+            quals,
+            ..
+        } = node
+        {
             if n.len() == 1 {
                 if let Some(d) = self.declarations.get(DeclKind::Typedef, &n[0]) {
                     if let DeclValue::Type(t) = d.value {
@@ -618,7 +726,8 @@ impl Ffi {
                     }
                     example = Some(format!("*{ex}"));
                 }
-                let (tp, quals) = self.type_and_quals(cx, inner, None, partial_length_ok, example)?;
+                let (tp, quals) =
+                    self.type_and_quals(cx, inner, None, partial_length_ok, example)?;
                 Ok((cx.types.array(tp, length), quals))
             }
             TyNode::Ptr { quals, inner, .. } => {
@@ -648,12 +757,16 @@ impl Ffi {
                         let kind = if n.is_union { "union" } else { "struct" };
                         Ok((self.sue_type(cx, kind, SueNode::Su(n), name, false)?, quals))
                     }
-                    Base::Enum(n) => Ok((self.sue_type(cx, "enum", SueNode::Enum(n), name, false)?, quals)),
+                    Base::Enum(n) => Ok((
+                        self.sue_type(cx, "enum", SueNode::Enum(n), name, false)?,
+                        quals,
+                    )),
                 }
             }
-            TyNode::Func { params, ret, coord } => {
-                Ok((self.function_type(cx, params.as_deref(), ret, name, *coord)?, 0))
-            }
+            TyNode::Func { params, ret, coord } => Ok((
+                self.function_type(cx, params.as_deref(), ret, name, *coord)?,
+                0,
+            )),
             TyNode::Bare(Base::Su(n), _) => {
                 let kind = if n.is_union { "union" } else { "struct" };
                 Ok((self.sue_type(cx, kind, SueNode::Su(n), name, true)?, 0))
@@ -701,7 +814,9 @@ impl Ffi {
         }
         let mut args = Vec::with_capacity(params.len());
         for p in params {
-            let Param::Typed { ty, .. } = p else { unreachable!() };
+            let Param::Typed { ty, .. } = p else {
+                unreachable!()
+            };
             let (t, q) = self.type_and_quals(cx, ty, None, false, None)?;
             args.push(self.as_func_arg(cx, t, q));
         }
@@ -711,7 +826,8 @@ impl Ffi {
         let (result, _) = self.type_and_quals(cx, ret, None, false, None)?;
         let abi = match ret {
             TyNode::TypeDecl { quals, .. } | TyNode::Ptr { quals, .. }
-                if quals.len() >= 3 && quals[quals.len() - 3..] == ["volatile", "volatile", "const"] =>
+                if quals.len() >= 3
+                    && quals[quals.len() - 3..] == ["volatile", "volatile", "const"] =>
             {
                 Some("__stdcall".to_string())
             }
@@ -779,7 +895,11 @@ impl Ffi {
             None => {
                 let t = match &node {
                     SueNode::Su(n) => cx.types.struct_or_union(
-                        if n.is_union { StructKind::Union } else { StructKind::Struct },
+                        if n.is_union {
+                            StructKind::Union
+                        } else {
+                            StructKind::Struct
+                        },
                         &explicit_name,
                         None,
                     ),
@@ -844,7 +964,10 @@ impl Ffi {
         if cx.types.as_struct(tp).is_some_and(|s| s.fields.is_some()) {
             return Err(cx.error(
                 CffiErrorKind::CDefError,
-                format!("duplicate declaration of struct {}", su.name.as_deref().unwrap_or("None")),
+                format!(
+                    "duplicate declaration of struct {}",
+                    su.name.as_deref().unwrap_or("None")
+                ),
                 Some(su.coord),
             ));
         }
@@ -870,7 +993,11 @@ impl Ffi {
                 None => -1,
                 Some(e) => match self.parse_constant(cx, e, false)? {
                     ConstVal::Int(n) => i64::try_from(n).map_err(|_| {
-                        cx.error(CffiErrorKind::CDefError, format!("invalid bit size {n}"), Some(e.coord()))
+                        cx.error(
+                            CffiErrorKind::CDefError,
+                            format!("invalid bit size {n}"),
+                            Some(e.coord()),
+                        )
                     })?,
                     ConstVal::Dots => unreachable!("partial_length_ok is false"),
                 },
@@ -880,7 +1007,11 @@ impl Ffi {
             if cx.partial_length {
                 self.make_partial(cx, tp, nested, d.coord)?;
             }
-            if cx.types.as_struct(ftype).is_some_and(|s| s.kind == StructKind::Struct && s.partial) {
+            if cx
+                .types
+                .as_struct(ftype)
+                .is_some_and(|s| s.kind == StructKind::Struct && s.partial)
+            {
                 self.make_partial(cx, tp, nested, d.coord)?;
             }
             fields.push(Field {
@@ -915,10 +1046,20 @@ impl Ffi {
         Ok(tp)
     }
 
-    fn make_partial(&mut self, cx: &mut Cx<'_>, tp: TypeId, nested: bool, coord: Coord) -> Result<(), CdefError> {
+    fn make_partial(
+        &mut self,
+        cx: &mut Cx<'_>,
+        tp: TypeId,
+        nested: bool,
+        coord: Coord,
+    ) -> Result<(), CdefError> {
         if cx.types.as_struct(tp).is_none() {
             let r = cx.types.repr(tp);
-            return Err(cx.error(CffiErrorKind::CDefError, format!("{r} cannot be partial"), Some(coord)));
+            return Err(cx.error(
+                CffiErrorKind::CDefError,
+                format!("{r} cannot be partial"),
+                Some(coord),
+            ));
         }
         if !cx.types.has_c_name(tp) && !nested {
             let r = cx.types.repr(tp);
@@ -932,7 +1073,12 @@ impl Ffi {
         Ok(())
     }
 
-    fn build_enum_type(&mut self, cx: &mut Cx<'_>, explicit_name: &str, node: &EnumNode) -> Result<TypeId, CdefError> {
+    fn build_enum_type(
+        &mut self,
+        cx: &mut Cx<'_>,
+        explicit_name: &str,
+        node: &EnumNode,
+    ) -> Result<TypeId, CdefError> {
         let Some(values) = &node.values else {
             return Ok(cx.types.enum_type(explicit_name, vec![], vec![], None));
         };
@@ -962,7 +1108,12 @@ impl Ffi {
     }
 
     /// CFFI's `_parse_constant`.
-    fn parse_constant(&mut self, cx: &mut Cx<'_>, e: &Expr, partial_length_ok: bool) -> Result<ConstVal, CdefError> {
+    fn parse_constant(
+        &mut self,
+        cx: &mut Cx<'_>,
+        e: &Expr,
+        partial_length_ok: bool,
+    ) -> Result<ConstVal, CdefError> {
         let c = e.coord();
         match e {
             Expr::Const { kind, text, .. } => {
@@ -984,7 +1135,11 @@ impl Ffi {
                         t.parse::<i128>().ok()
                     };
                     return v.map(ConstVal::Int).ok_or_else(|| {
-                        cx.error(CffiErrorKind::CDefError, format!("invalid constant '{t}'"), Some(c))
+                        cx.error(
+                            CffiErrorKind::CDefError,
+                            format!("invalid constant '{t}'"),
+                            Some(c),
+                        )
                     });
                 }
                 let chars: Vec<char> = s.chars().collect();
@@ -995,14 +1150,22 @@ impl Ffi {
                 {
                     return Ok(ConstVal::Int(chars[chars.len() - 2] as i128));
                 }
-                Err(cx.error(CffiErrorKind::CDefError, format!("invalid constant '{s}'"), Some(c)))
+                Err(cx.error(
+                    CffiErrorKind::CDefError,
+                    format!("invalid constant '{s}'"),
+                    Some(c),
+                ))
             }
             Expr::Unary(op, inner, _) if op == "+" => self.parse_constant(cx, inner, false),
-            Expr::Unary(op, inner, _) if op == "-" => match self.parse_constant(cx, inner, false)? {
-                ConstVal::Int(n) => Ok(ConstVal::Int(-n)),
-                ConstVal::Dots => Err(cx.unsupported_expr(c)),
-            },
-            Expr::Id(n, _) if self.int_constants.contains_key(n) => Ok(ConstVal::Int(self.int_constants[n])),
+            Expr::Unary(op, inner, _) if op == "-" => {
+                match self.parse_constant(cx, inner, false)? {
+                    ConstVal::Int(n) => Ok(ConstVal::Int(-n)),
+                    ConstVal::Dots => Err(cx.unsupported_expr(c)),
+                }
+            }
+            Expr::Id(n, _) if self.int_constants.contains_key(n) => {
+                Ok(ConstVal::Int(self.int_constants[n]))
+            }
             Expr::Id(n, _) if n == "__dotdotdotarray__" => {
                 if partial_length_ok {
                     cx.partial_length = true;
@@ -1023,22 +1186,46 @@ impl Ffi {
                 let (ConstVal::Int(a), ConstVal::Int(b)) = (l, r) else {
                     return Err(cx.unsupported_expr(c));
                 };
-                let overflow = || cx.error(CffiErrorKind::CDefError, "constant expression overflows".into(), Some(c));
+                let overflow = || {
+                    cx.error(
+                        CffiErrorKind::CDefError,
+                        "constant expression overflows".into(),
+                        Some(c),
+                    )
+                };
                 let v = match op.as_str() {
                     "+" => a.checked_add(b),
                     "-" => a.checked_sub(b),
                     "*" => a.checked_mul(b),
                     "/" | "%" => {
                         if b == 0 {
-                            return Err(cx.error(CffiErrorKind::CDefError, "division by zero in a constant".into(), Some(c)));
+                            return Err(cx.error(
+                                CffiErrorKind::CDefError,
+                                "division by zero in a constant".into(),
+                                Some(c),
+                            ));
                         }
                         let q = c_div(a, b);
-                        if op == "/" { Some(q) } else { q.checked_mul(b).and_then(|m| a.checked_sub(m)) }
+                        if op == "/" {
+                            Some(q)
+                        } else {
+                            q.checked_mul(b).and_then(|m| a.checked_sub(m))
+                        }
                     }
                     "<<" => u32::try_from(b).ok().and_then(|s| {
-                        if s >= 127 || (a.abs().leading_zeros() as i64) <= s as i64 + 1 { None } else { Some(a << s) }
+                        if s >= 127 || (a.abs().leading_zeros() as i64) <= s as i64 + 1 {
+                            None
+                        } else {
+                            Some(a << s)
+                        }
                     }),
-                    ">>" => u32::try_from(b).ok().map(|s| if s >= 127 { if a < 0 { -1 } else { 0 } } else { a >> s }),
+                    ">>" => u32::try_from(b).ok().map(|s| {
+                        if s >= 127 {
+                            if a < 0 { -1 } else { 0 }
+                        } else {
+                            a >> s
+                        }
+                    }),
                     "&" => Some(a & b),
                     "|" => Some(a | b),
                     "^" => Some(a ^ b),
@@ -1132,7 +1319,11 @@ fn normalize_names(names: &[String]) -> String {
 }
 
 /// CFFI's `resolve_common_type`, with the arena's cache.
-fn resolve_common_type(cx: &mut Cx<'_>, ident: &str, coord: Coord) -> Result<(TypeId, Quals), CdefError> {
+fn resolve_common_type(
+    cx: &mut Cx<'_>,
+    ident: &str,
+    coord: Coord,
+) -> Result<(TypeId, Quals), CdefError> {
     if let Some(hit) = cx.types.common_cached(ident) {
         return Ok(hit);
     }
@@ -1168,18 +1359,29 @@ impl Cx<'_> {
         let coord = coord.or(self.current);
         // CFFI words some messages ":LINE: ..."; the location is shown anyway.
         let message = match message.strip_prefix(':').and_then(|m| m.split_once(": ")) {
-            Some((n, rest)) if coord.is_some() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => rest.to_string(),
+            Some((n, rest))
+                if coord.is_some() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                rest.to_string()
+            }
             _ => message,
         };
         let (file, line) = match coord {
             Some(c) if c.line > 0 => (
-                self.files.get(c.file as usize).cloned().unwrap_or_else(|| self.file.clone()),
+                self.files
+                    .get(c.file as usize)
+                    .cloned()
+                    .unwrap_or_else(|| self.file.clone()),
                 Some((c.line, c.col)),
             ),
             _ => (self.file.clone(), None),
         };
         let source_line = match line {
-            Some((l, _)) if file == self.file => self.text.lines().nth((l as usize).saturating_sub(1)).map(str::to_string),
+            Some((l, _)) if file == self.file => self
+                .text
+                .lines()
+                .nth((l as usize).saturating_sub(1))
+                .map(str::to_string),
             _ => None,
         };
         CdefError {
@@ -1194,7 +1396,10 @@ impl Cx<'_> {
     fn unsupported_expr(&self, c: Coord) -> CdefError {
         self.error(
             CffiErrorKind::FfiError,
-            format!(":{}: unsupported expression: expected a simple numeric constant", c.line),
+            format!(
+                ":{}: unsupported expression: expected a simple numeric constant",
+                c.line
+            ),
             Some(c),
         )
     }
@@ -1246,31 +1451,59 @@ mod tests {
         );
         assert_eq!(c_name(&t, &f, DeclKind::Typedef, "foo_t"), "foo_t");
         assert_eq!(c_name(&t, &f, DeclKind::Typedef, "foo_p"), "foo_t *");
-        assert_eq!(c_name(&t, &f, DeclKind::Function, "g"), "int(*(*)(long))(int)");
-        assert_eq!(c_name(&t, &f, DeclKind::Function, "f"), "unsigned int(*)(char * const *, ...)");
+        assert_eq!(
+            c_name(&t, &f, DeclKind::Function, "g"),
+            "int(*(*)(long))(int)"
+        );
+        assert_eq!(
+            c_name(&t, &f, DeclKind::Function, "f"),
+            "unsigned int(*)(char * const *, ...)"
+        );
         assert_eq!(
             c_name(&t, &f, DeclKind::Typedef, "arr_t"),
             "int[_cffi_array_len(*(arr_t *)0)][4]"
         );
-        assert!(t.as_struct(match f.declarations.get(DeclKind::Struct, "s").unwrap().value {
-            DeclValue::Type(id) => id,
-            _ => unreachable!(),
-        }).unwrap().partial);
+        assert!(
+            t.as_struct(
+                match f.declarations.get(DeclKind::Struct, "s").unwrap().value {
+                    DeclValue::Type(id) => id,
+                    _ => unreachable!(),
+                }
+            )
+            .unwrap()
+            .partial
+        );
         assert_eq!(f.int_constants["A"], 32);
         assert_eq!(f.int_constants["B"], 33);
-        assert!(f.declarations.get(DeclKind::Anonymous, "$enum_$1").is_some());
+        assert!(
+            f.declarations
+                .get(DeclKind::Anonymous, "$enum_$1")
+                .is_some()
+        );
     }
 
     #[test]
     fn redeclaration_rules() {
         let mut t = Types::new();
         let mut f = Ffi::new();
-        f.cdef(&mut t, &CdefInput::new("typedef int x_t;\n#define M 5", "")).unwrap();
-        f.cdef(&mut t, &CdefInput::new("typedef int x_t;\n#define M 5", "")).unwrap();
-        let e = f.cdef(&mut t, &CdefInput::new("typedef long x_t;", "")).unwrap_err();
-        assert!(e.message.starts_with("multiple declarations of typedef x_t"), "{e}");
-        f.cdef(&mut t, &CdefInput::new("#define BIG 1000", "")).unwrap();
-        assert!(f.cdef(&mut t, &CdefInput::new("#define BIG 1000", "")).is_err());
+        f.cdef(&mut t, &CdefInput::new("typedef int x_t;\n#define M 5", ""))
+            .unwrap();
+        f.cdef(&mut t, &CdefInput::new("typedef int x_t;\n#define M 5", ""))
+            .unwrap();
+        let e = f
+            .cdef(&mut t, &CdefInput::new("typedef long x_t;", ""))
+            .unwrap_err();
+        assert!(
+            e.message
+                .starts_with("multiple declarations of typedef x_t"),
+            "{e}"
+        );
+        f.cdef(&mut t, &CdefInput::new("#define BIG 1000", ""))
+            .unwrap();
+        assert!(
+            f.cdef(&mut t, &CdefInput::new("#define BIG 1000", ""))
+                .is_err()
+        );
     }
 
     #[test]
@@ -1278,21 +1511,33 @@ mod tests {
         let mut t = Types::new();
         let mut f = Ffi::new();
         let e = f
-            .cdef(&mut t, &CdefInput::new("int f(int);\nint g(int x y);\n", "pkg/_x.cdef.txt"))
+            .cdef(
+                &mut t,
+                &CdefInput::new("int f(int);\nint g(int x y);\n", "pkg/_x.cdef.txt"),
+            )
             .unwrap_err();
         let shown = e.to_string();
         assert!(shown.starts_with("pkg/_x.cdef.txt:2:"), "{shown}");
         assert!(shown.contains("int g(int x y);"), "{shown}");
-        let e = f.cdef(&mut t, &CdefInput::new("\n\nfoo_t bar(void);", "a.cdef")).unwrap_err();
+        let e = f
+            .cdef(&mut t, &CdefInput::new("\n\nfoo_t bar(void);", "a.cdef"))
+            .unwrap_err();
         assert_eq!(e.line.map(|l| l.0), Some(3), "{e}");
     }
 
     #[test]
     fn stdcall_and_extern_python() {
-        let (t, f) = parse("int __stdcall f(int); extern \"Python\" int cb(int); int (__stdcall *p)(int);");
-        assert_eq!(c_name(&t, &f, DeclKind::Function, "f"), "int(__stdcall *)(int)");
+        let (t, f) =
+            parse("int __stdcall f(int); extern \"Python\" int cb(int); int (__stdcall *p)(int);");
+        assert_eq!(
+            c_name(&t, &f, DeclKind::Function, "f"),
+            "int(__stdcall *)(int)"
+        );
         assert!(f.declarations.get(DeclKind::ExternPython, "cb").is_some());
-        assert_eq!(c_name(&t, &f, DeclKind::Variable, "p"), "int(__stdcall *)(int)");
+        assert_eq!(
+            c_name(&t, &f, DeclKind::Variable, "p"),
+            "int(__stdcall *)(int)"
+        );
     }
 
     #[test]

@@ -336,9 +336,16 @@ mod tests {
 
     #[test]
     fn defines_comments_and_dots() {
-        let p = preprocess("#define X 42\n/* c\n */ typedef int... t; int a[...];\n#define Y ...").unwrap();
-        assert_eq!(p.macros, vec![("X".into(), "42".into()), ("Y".into(), "...".into())]);
-        assert_eq!(p.csource, "\n \n typedef  __dotdotdotint__  t; int a[__dotdotdotarray__];\n");
+        let p = preprocess("#define X 42\n/* c\n */ typedef int... t; int a[...];\n#define Y ...")
+            .unwrap();
+        assert_eq!(
+            p.macros,
+            vec![("X".into(), "42".into()), ("Y".into(), "...".into())]
+        );
+        assert_eq!(
+            p.csource,
+            "\n \n typedef  __dotdotdotint__  t; int a[__dotdotdotarray__];\n"
+        );
     }
 
     #[test]

@@ -4,11 +4,14 @@
 //! what it needs: typedefs from system headers become `typedef int... t;`
 //! (integers), `typedef float... t;` or their real definition; system
 //! structs become partial (`struct timespec { ...; };`); opaque types stay
-//! incomplete (`typedef struct X X;`). Packed structs are written partial so
-//! the compiler supplies their layout. Nothing CFFI cannot express is
-//! written; each omission is reported.
+//! incomplete (`typedef struct X X;`). Records whose layout CFFI would not
+//! compute from their fields (packed, `#pragma pack`, aligned members: see
+//! `Record::packed`) are written partial so the compiler supplies it.
+//! Nothing CFFI cannot express is written (over-aligned typedefs, `va_list`,
+//! `__int128`, bitfields and anonymous-typed fields of partial records...);
+//! each omission is reported.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use regex::Regex;
@@ -47,11 +50,42 @@ pub struct Written {
 
 /// Type names CFFI knows without a declaration.
 const CFFI_COMMON: &[&str] = &[
-    "FILE", "bool", "wchar_t", "char16_t", "char32_t", "int8_t", "uint8_t", "int16_t", "uint16_t", "int32_t", "uint32_t",
-    "int64_t", "uint64_t", "int_least8_t", "uint_least8_t", "int_least16_t", "uint_least16_t", "int_least32_t",
-    "uint_least32_t", "int_least64_t", "uint_least64_t", "int_fast8_t", "uint_fast8_t", "int_fast16_t", "uint_fast16_t",
-    "int_fast32_t", "uint_fast32_t", "int_fast64_t", "uint_fast64_t", "intptr_t", "uintptr_t", "intmax_t", "uintmax_t",
-    "ptrdiff_t", "size_t", "ssize_t",
+    "FILE",
+    "bool",
+    "wchar_t",
+    "char16_t",
+    "char32_t",
+    "int8_t",
+    "uint8_t",
+    "int16_t",
+    "uint16_t",
+    "int32_t",
+    "uint32_t",
+    "int64_t",
+    "uint64_t",
+    "int_least8_t",
+    "uint_least8_t",
+    "int_least16_t",
+    "uint_least16_t",
+    "int_least32_t",
+    "uint_least32_t",
+    "int_least64_t",
+    "uint_least64_t",
+    "int_fast8_t",
+    "uint_fast8_t",
+    "int_fast16_t",
+    "uint_fast16_t",
+    "int_fast32_t",
+    "uint_fast32_t",
+    "int_fast64_t",
+    "uint_fast64_t",
+    "intptr_t",
+    "uintptr_t",
+    "intmax_t",
+    "uintmax_t",
+    "ptrdiff_t",
+    "size_t",
+    "ssize_t",
 ];
 
 struct W<'m> {
@@ -64,6 +98,20 @@ struct W<'m> {
     in_progress: HashSet<String>,
     /// Write system structs with their fields (bindings of system functions).
     system_full: bool,
+    /// The typedef that names each anonymous struct/union/enum
+    /// (`typedef struct { ... } T, *P;`: `P` is spelled `T *`).
+    anon_records: HashMap<usize, String>,
+    anon_enums: HashMap<usize, String>,
+    /// Over-aligned typedefs, left out: their uses are spelled with the type
+    /// they name.
+    over_aligned: HashMap<String, CType>,
+    /// How many record definitions are being written (nested through their
+    /// fields' needs).
+    depth: usize,
+    /// Structs behind pointers in the fields of the record being written:
+    /// defined after it, so that a struct needed by value is never written
+    /// after one that embeds it.
+    deferred: Vec<usize>,
 }
 
 /// Writes the cdef of `model`.
@@ -86,7 +134,12 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
     // Whether a function or variable is written: selected (the project's,
     // or named in `only`), not excluded, expressible, and exported by the
     // libraries unless it is compiled into the module (`local`).
-    let keep = |warnings: &mut Vec<String>, what: &str, name: &str, ty: &CType, loc: &crate::headers::model::Loc, local: bool| {
+    let keep = |warnings: &mut Vec<String>,
+                what: &str,
+                name: &str,
+                ty: &CType,
+                loc: &crate::headers::model::Loc,
+                local: bool| {
         let selected = match &opts.only {
             Some(only) => only.contains(name),
             None => loc.project,
@@ -100,7 +153,10 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
         }
         if let Some(exp) = opts.exported.as_ref().filter(|_| !local) {
             if !exp.contains(name) {
-                warnings.push(format!("{}: {what} {name} left out: the library does not export it", where_(loc)));
+                warnings.push(format!(
+                    "{}: {what} {name} left out: the library does not export it",
+                    where_(loc)
+                ));
                 return false;
             }
         }
@@ -110,11 +166,25 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
         match *item {
             Item::Function(i) => {
                 let f = &model.functions[i];
-                if !keep(&mut w.warnings, "function", &f.name, &f.ty, &f.loc, f.inline) {
+                if !keep(
+                    &mut w.warnings,
+                    "function",
+                    &f.name,
+                    &f.ty,
+                    &f.loc,
+                    f.inline,
+                ) {
                     continue;
                 }
                 w.need(&f.ty);
-                let CType::Function { ret, params, variadic } = &f.ty else { continue };
+                let CType::Function {
+                    ret,
+                    params,
+                    variadic,
+                } = &f.ty
+                else {
+                    continue;
+                };
                 let mut ps: Vec<String> = params
                     .iter()
                     .enumerate()
@@ -126,13 +196,24 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
                 if *variadic {
                     ps.push("...".into());
                 }
-                let ps = if ps.is_empty() { "void".to_string() } else { ps.join(", ") };
+                let ps = if ps.is_empty() {
+                    "void".to_string()
+                } else {
+                    ps.join(", ")
+                };
                 let line = w.decl(ret, &format!("{}({ps})", f.name));
                 let _ = writeln!(w.out, "{line};");
             }
             Item::Variable(i) => {
                 let v = &model.variables[i];
-                if !keep(&mut w.warnings, "variable", &v.name, &v.ty, &v.loc, v.is_static) {
+                if !keep(
+                    &mut w.warnings,
+                    "variable",
+                    &v.name,
+                    &v.ty,
+                    &v.loc,
+                    v.is_static,
+                ) {
                     continue;
                 }
                 w.need(&v.ty);
@@ -148,7 +229,11 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
             }
             Item::Record(i) => {
                 let r = &model.records[i];
-                if opts.only.is_none() && r.loc.project && r.tag.is_some() && !via_typedef.contains(item) {
+                if opts.only.is_none()
+                    && r.loc.project
+                    && r.tag.is_some()
+                    && !via_typedef.contains(item)
+                {
                     w.record(i);
                 }
             }
@@ -169,7 +254,9 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
             if !(mac.loc.project || opts.only.is_some()) {
                 continue;
             }
-            if !opts.define_patterns.iter().any(|r| r.is_match(&mac.name)) || !seen.insert(mac.name.clone()) {
+            if !opts.define_patterns.iter().any(|r| r.is_match(&mac.name))
+                || !seen.insert(mac.name.clone())
+            {
                 continue;
             }
             if let Some(v) = mac.value {
@@ -197,11 +284,15 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
     if let Some(only) = &opts.only {
         let mut missing: Vec<&String> = only
             .iter()
-            .filter(|n| !model.functions.iter().any(|f| &f.name == *n) && !model.variables.iter().any(|v| &v.name == *n))
+            .filter(|n| {
+                !model.functions.iter().any(|f| &f.name == *n)
+                    && !model.variables.iter().any(|v| &v.name == *n)
+            })
             .collect();
         missing.sort();
         for n in missing {
-            w.warnings.push(format!("'{n}' is declared by none of the headers"));
+            w.warnings
+                .push(format!("'{n}' is declared by none of the headers"));
         }
     }
     Written {
@@ -225,9 +316,8 @@ fn unsupported_in(t: &CType, m: &HeaderModel, seen: &mut HashSet<String>) -> Opt
         CType::Unsupported(s) => Some(format!("CFFI cannot express the type '{s}'")),
         CType::Pointer(x) | CType::Array(x, _) => unsupported_in(x, m, seen),
         CType::Qual { ty, .. } => unsupported_in(ty, m, seen),
-        CType::Function { ret, params, .. } => {
-            unsupported_in(ret, m, seen).or_else(|| params.iter().find_map(|p| unsupported_in(p, m, seen)))
-        }
+        CType::Function { ret, params, .. } => unsupported_in(ret, m, seen)
+            .or_else(|| params.iter().find_map(|p| unsupported_in(p, m, seen))),
         CType::Typedef(n) => {
             if CFFI_COMMON.contains(&n.as_str()) || !seen.insert(n.clone()) {
                 return None;
@@ -244,7 +334,29 @@ fn unsupported_in(t: &CType, m: &HeaderModel, seen: &mut HashSet<String>) -> Opt
 
 impl<'m> W<'m> {
     fn new(m: &'m HeaderModel, system_full: bool) -> Self {
+        let mut anon_records = HashMap::new();
+        let mut anon_enums = HashMap::new();
+        let mut over_aligned = HashMap::new();
+        for t in &m.typedefs {
+            match &t.ty {
+                CType::Record(r) if m.records[*r].tag.is_none() => {
+                    anon_records.entry(*r).or_insert_with(|| t.name.clone());
+                }
+                CType::Enum(e) if m.enums[*e].tag.is_none() => {
+                    anon_enums.entry(*e).or_insert_with(|| t.name.clone());
+                }
+                _ => {}
+            }
+            if t.over_aligned.is_some() {
+                over_aligned.insert(t.name.clone(), t.ty.clone());
+            }
+        }
         W {
+            anon_records,
+            anon_enums,
+            over_aligned,
+            depth: 0,
+            deferred: Vec::new(),
             m,
             out: String::new(),
             warnings: Vec::new(),
@@ -266,7 +378,11 @@ impl<'m> W<'m> {
                         // Defined structs behind pointers are declared so
                         // they can be allocated (system ones partially).
                         if self.m.records[*r].loc.project || self.m.records[*r].fields.is_some() {
-                            self.record(*r);
+                            if self.depth > 0 {
+                                self.deferred.push(*r);
+                            } else {
+                                self.record(*r);
+                            }
                         }
                     }
                     other => self.need(other),
@@ -283,6 +399,8 @@ impl<'m> W<'m> {
             CType::Record(r) => {
                 if self.m.records[*r].tag.is_some() {
                     self.record(*r);
+                } else if let Some(name) = self.anon_records.get(r).cloned() {
+                    self.typedef(&name);
                 } else if let Some(fields) = &self.m.records[*r].fields {
                     for f in fields {
                         self.need(&f.ty);
@@ -292,6 +410,8 @@ impl<'m> W<'m> {
             CType::Enum(e) => {
                 if self.m.enums[*e].tag.is_some() {
                     self.enum_(*e);
+                } else if let Some(name) = self.anon_enums.get(e).cloned() {
+                    self.typedef(&name);
                 }
             }
             _ => {}
@@ -299,14 +419,34 @@ impl<'m> W<'m> {
     }
 
     fn typedef(&mut self, name: &str) {
-        if CFFI_COMMON.contains(&name) || self.done_typedefs.contains(name) || self.in_progress.contains(name) {
+        if CFFI_COMMON.contains(&name)
+            || self.done_typedefs.contains(name)
+            || self.in_progress.contains(name)
+        {
             return;
         }
-        let Some(td) = self.m.typedefs.iter().find(|t| t.name == name) else { return };
+        let Some(td) = self.m.typedefs.iter().find(|t| t.name == name) else {
+            return;
+        };
         let td = td.clone();
+        if let Some(align) = td.over_aligned {
+            self.done_typedefs.insert(name.to_string());
+            if td.loc.project {
+                self.warnings.push(format!(
+                    "{}: typedef {name} left out: CFFI cannot express its alignment ({align}, set by an attribute); its uses are written as '{}'",
+                    where_(&td.loc),
+                    self.decl(&td.ty, "")
+                ));
+            }
+            self.need(&td.ty);
+            return;
+        }
         if let Some(reason) = unsupported(&td.ty, self.m) {
             if !(td.integer && !td.loc.project) {
-                self.warnings.push(format!("{}: typedef {name} left out: {reason}", where_(&td.loc)));
+                self.warnings.push(format!(
+                    "{}: typedef {name} left out: {reason}",
+                    where_(&td.loc)
+                ));
                 self.done_typedefs.insert(name.to_string());
                 return;
             }
@@ -318,18 +458,25 @@ impl<'m> W<'m> {
             format!("typedef float... {name};")
         } else {
             match td.ty.unqualified() {
-                CType::Record(r) if self.m.records[*r].tag.is_none() => {
+                CType::Record(r)
+                    if self.m.records[*r].tag.is_none()
+                        && self.anon_records.get(r).is_none_or(|n| n == name) =>
+                {
                     let rec = self.m.records[*r].clone();
                     if let Some(fields) = &rec.fields {
                         for f in fields {
                             self.need(&f.ty);
                         }
                     }
+                    self.warn_left_out(&rec, name);
                     let body = self.record_body(&rec, 0);
                     let kw = if rec.is_union { "union" } else { "struct" };
                     format!("typedef {kw} {body} {name};")
                 }
-                CType::Enum(e) if self.m.enums[*e].tag.is_none() => {
+                CType::Enum(e)
+                    if self.m.enums[*e].tag.is_none()
+                        && self.anon_enums.get(e).is_none_or(|n| n == name) =>
+                {
                     let body = self.enum_body(*e, 0);
                     format!("typedef enum {body} {name};")
                 }
@@ -378,11 +525,21 @@ impl<'m> W<'m> {
                 let _ = writeln!(self.out, "{kw} {tag} {{ ...; }};");
             }
             Some(fields) => {
+                self.depth += 1;
                 for f in fields {
                     self.need_field(&f.ty);
                 }
+                self.depth -= 1;
+                self.warn_left_out(&rec, &format!("{kw} {tag}"));
                 let body = self.record_body(&rec, 0);
                 let _ = writeln!(self.out, "{kw} {tag} {body};");
+                if self.depth == 0 {
+                    while !self.deferred.is_empty() {
+                        for r in std::mem::take(&mut self.deferred) {
+                            self.record(r);
+                        }
+                    }
+                }
             }
         }
     }
@@ -401,11 +558,10 @@ impl<'m> W<'m> {
             return "{ ...; }".to_string();
         };
         let indent = "    ".repeat(depth + 1);
-        let has_bits = fields.iter().any(|f| f.bits.is_some());
-        let partial = rec.packed || fields.iter().any(|f| unsupported(&f.ty, self.m).is_some());
+        let partial = self.partial(rec);
         let mut s = String::from("{\n");
         for f in fields {
-            if partial && (f.bits.is_some() || unsupported(&f.ty, self.m).is_some()) {
+            if partial && self.left_out(f).is_some() {
                 continue;
             }
             match (&f.name, f.ty.unqualified()) {
@@ -428,13 +584,80 @@ impl<'m> W<'m> {
                 }
             }
         }
-        let _ = has_bits;
         if partial {
             let _ = writeln!(s, "{indent}...;");
         }
         s.push_str(&"    ".repeat(depth));
         s.push('}');
         s
+    }
+
+    /// Whether `rec` is written partial (`...;`), the compiler supplying its
+    /// layout.
+    fn partial(&self, rec: &Record) -> bool {
+        rec.packed
+            || rec
+                .fields
+                .iter()
+                .flatten()
+                .any(|f| f.bits.is_none() && self.left_out(f).is_some())
+    }
+
+    /// Why the field `f` is left out of a partial record, if it is.
+    fn left_out(&self, f: &crate::headers::model::Field) -> Option<String> {
+        if let Some(reason) = unsupported(&f.ty, self.m) {
+            return Some(reason);
+        }
+        if f.bits.is_some() {
+            return Some("CFFI cannot take the layout of bitfields from the compiler (the struct is partial)".into());
+        }
+        let mut t = f.ty.unqualified();
+        while let CType::Array(x, _) = t {
+            t = x.unqualified();
+        }
+        match t {
+            // A partial anonymous type must be an anonymous member (CFFI
+            // takes its fields as the outer record's): a named field's type
+            // needs a C name.
+            CType::Record(r)
+                if f.name.is_some()
+                    && self.m.records[*r].tag.is_none()
+                    && !self.anon_records.contains_key(r)
+                    && self.partial(&self.m.records[*r]) =>
+            {
+                Some("CFFI cannot take the layout of its anonymous struct type from the compiler (a tag would give it one)".into())
+            }
+            _ => None,
+        }
+    }
+
+    /// One warning per field left out of `rec` (named `what`), anonymous
+    /// members' fields included.
+    fn warn_left_out(&mut self, rec: &Record, what: &str) {
+        let mut found = Vec::new();
+        self.collect_left_out(rec, &mut found);
+        for (name, reason) in found {
+            self.warnings.push(format!(
+                "{}: field {name} of {what} left out: {reason}",
+                where_(&rec.loc)
+            ));
+        }
+    }
+
+    fn collect_left_out(&self, rec: &Record, found: &mut Vec<(String, String)>) {
+        let partial = self.partial(rec);
+        for f in rec.fields.iter().flatten() {
+            if let Some(reason) = self.left_out(f).filter(|_| partial) {
+                // Unnamed bitfields are padding: the compiler's layout has it.
+                if let Some(name) = &f.name {
+                    found.push((name.clone(), reason));
+                }
+            } else if let CType::Record(r) = f.ty.unqualified() {
+                if self.m.records[*r].tag.is_none() && !self.anon_records.contains_key(r) {
+                    self.collect_left_out(&self.m.records[*r], found);
+                }
+            }
+        }
     }
 
     fn enum_(&mut self, id: usize) {
@@ -474,11 +697,18 @@ impl<'m> W<'m> {
 
     fn decl_in(&self, t: &CType, inner: &str, depth: usize) -> String {
         match t {
+            CType::Typedef(n) if self.over_aligned.contains_key(n) => {
+                self.decl_in(&self.over_aligned[n], inner, depth)
+            }
             CType::Pointer(x) => {
                 let s = format!("*{inner}");
                 self.decl_ptr(x, s, depth)
             }
-            CType::Qual { ty, konst, volatile } => {
+            CType::Qual {
+                ty,
+                konst,
+                volatile,
+            } => {
                 let mut q = String::new();
                 if *konst {
                     q.push_str("const ");
@@ -499,12 +729,21 @@ impl<'m> W<'m> {
                 let len = n.map(|n| n.to_string()).unwrap_or_default();
                 self.decl_in(x, &format!("{inner}[{len}]"), depth)
             }
-            CType::Function { ret, params, variadic } => {
-                let mut ps: Vec<String> = params.iter().map(|p| self.decl_in(p, "", depth)).collect();
+            CType::Function {
+                ret,
+                params,
+                variadic,
+            } => {
+                let mut ps: Vec<String> =
+                    params.iter().map(|p| self.decl_in(p, "", depth)).collect();
                 if *variadic {
                     ps.push("...".into());
                 }
-                let ps = if ps.is_empty() { "void".to_string() } else { ps.join(", ") };
+                let ps = if ps.is_empty() {
+                    "void".to_string()
+                } else {
+                    ps.join(", ")
+                };
                 self.decl_in(ret, &format!("{inner}({ps})"), depth)
             }
             base => {
@@ -537,14 +776,16 @@ impl<'m> W<'m> {
             CType::Record(r) => {
                 let rec = &self.m.records[*r];
                 let kw = if rec.is_union { "union" } else { "struct" };
-                match &rec.tag {
-                    Some(tag) => format!("{kw} {tag}"),
-                    None => format!("{kw} {}", self.record_body(rec, depth)),
+                match (&rec.tag, self.anon_records.get(r)) {
+                    (Some(tag), _) => format!("{kw} {tag}"),
+                    (None, Some(name)) => name.clone(),
+                    (None, None) => format!("{kw} {}", self.record_body(rec, depth)),
                 }
             }
-            CType::Enum(e) => match &self.m.enums[*e].tag {
-                Some(t) => format!("enum {t}"),
-                None => format!("enum {}", self.enum_body(*e, depth)),
+            CType::Enum(e) => match (&self.m.enums[*e].tag, self.anon_enums.get(e)) {
+                (Some(t), _) => format!("enum {t}"),
+                (None, Some(name)) => name.clone(),
+                (None, None) => format!("enum {}", self.enum_body(*e, depth)),
             },
             CType::Unsupported(s) => s.clone(),
             _ => String::new(),
@@ -556,4 +797,105 @@ impl<'m> W<'m> {
 /// writer spells it; with an empty name, the type alone.
 pub fn c_decl(model: &HeaderModel, t: &CType, name: &str) -> String {
     W::new(model, false).decl(t, name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::headers::{self, ParseRequest};
+
+    /// The cdef and warnings of `header` (a project header), through libclang.
+    fn cdef_of(header: &str) -> (String, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.h");
+        std::fs::write(&path, header).unwrap();
+        let model = headers::parse(&ParseRequest {
+            header: path,
+            ..ParseRequest::default()
+        })
+        .unwrap();
+        let w = write(&model, &WriterOptions::default());
+        (w.cdef, w.warnings)
+    }
+
+    #[test]
+    fn anonymous_struct_with_two_typedef_names_is_one_type() {
+        let (cdef, _) = cdef_of(
+            "typedef struct { short w, h; } size2, *size2_ptr, size2_copy;\nint area(size2_ptr s);\n",
+        );
+        assert_eq!(
+            cdef,
+            "typedef struct {\n    short w;\n    short h;\n} size2;\ntypedef size2 *size2_ptr;\ntypedef size2 size2_copy;\nint area(size2_ptr s);\n"
+        );
+        let (cdef, _) = cdef_of("typedef enum { A = 1 } e_t, *e_ptr;\n");
+        assert_eq!(
+            cdef,
+            "typedef enum {\n    A = 1\n} e_t;\ntypedef e_t *e_ptr;\n"
+        );
+    }
+
+    #[test]
+    fn records_the_cdef_cannot_lay_out_are_partial() {
+        let (cdef, _) = cdef_of(
+            "#pragma pack(push, 1)\nstruct p1 { char c; double d; };\n#pragma pack(pop)\n\
+             struct member { char c; int x __attribute__((aligned(16))); };\n\
+             struct anon_member { char c; union { char a; int b __attribute__((aligned(8))); }; };\n\
+             struct natural { char c; double d; union { char a; int b; }; int tail[]; };\n",
+        );
+        assert_eq!(
+            cdef,
+            "struct p1 {\n    char c;\n    double d;\n    ...;\n};\n\
+             struct member {\n    char c;\n    int x;\n    ...;\n};\n\
+             struct anon_member {\n    char c;\n    union {\n        char a;\n        int b;\n        ...;\n    };\n};\n\
+             struct natural {\n    char c;\n    double d;\n    union {\n        char a;\n        int b;\n    };\n    int tail[];\n};\n"
+        );
+    }
+
+    #[test]
+    fn a_named_field_of_a_partial_anonymous_type_is_left_out_with_a_warning() {
+        let (cdef, warnings) = cdef_of(
+            "#pragma pack(push, 1)\nstruct o { char c; struct { char a; int b; } inner; union { char x; int y; }; };\n#pragma pack(pop)\n",
+        );
+        // The anonymous member stays, partial too (CFFI takes its fields as the outer's).
+        assert_eq!(
+            cdef,
+            "struct o {\n    char c;\n    union {\n        char x;\n        int y;\n        ...;\n    };\n    ...;\n};\n"
+        );
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("field inner of struct o left out: CFFI cannot take the layout of its anonymous struct type"), "{warnings:?}");
+    }
+
+    #[test]
+    fn over_aligned_typedef_is_left_out_and_its_uses_spelled_through() {
+        let (cdef, warnings) = cdef_of(
+            "typedef int aint __attribute__((aligned(8)));\nstruct s { char c; aint x; };\naint get(aint *p);\n",
+        );
+        assert_eq!(
+            cdef,
+            "struct s {\n    char c;\n    int x;\n    ...;\n};\nint get(int *p);\n"
+        );
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].ends_with("typedef aint left out: CFFI cannot express its alignment (8, set by an attribute); its uses are written as 'int'"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn functions_without_a_prototype_take_void() {
+        // Not `(...)`: CFFI rejects "a function with only '(...)' as argument".
+        let (cdef, _) = cdef_of("struct s { int (*np)(); };\nint old();\nint fmt(const char *f, ...);\n");
+        assert_eq!(cdef, "struct s {\n    int (*np)(void);\n};\nint old(void);\nint fmt(const char *f, ...);\n");
+    }
+
+    #[test]
+    fn a_struct_embedded_by_value_is_written_before_its_user() {
+        let (cdef, _) = cdef_of(
+            "struct a;\nstruct b;\nstruct a { int x; struct b *peer; };\nstruct b { struct a inline_a; };\n",
+        );
+        assert_eq!(
+            cdef,
+            "struct a {\n    int x;\n    struct b *peer;\n};\nstruct b {\n    struct a inline_a;\n};\n"
+        );
+    }
 }

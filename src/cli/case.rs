@@ -107,7 +107,12 @@ impl Case {
     }
 
     fn included(&self, other: &str) -> IncludedFfi {
-        match self.included_sources.as_ref().and_then(|m| m.get(other)).and_then(Option::as_ref) {
+        match self
+            .included_sources
+            .as_ref()
+            .and_then(|m| m.get(other))
+            .and_then(Option::as_ref)
+        {
             Some(s) => IncludedFfi {
                 module_name: s.module_name.clone(),
                 abi_mode: s.source.is_none(),
@@ -156,11 +161,21 @@ impl Case {
                 Op::Include { ffi, other, raises } => {
                     let o = ffis.entry(other.clone()).or_default().clone();
                     let inc = self.included(other);
-                    let r = ffis.entry(ffi.clone()).or_default().include(&mut types, &o, inc);
+                    let r = ffis
+                        .entry(ffi.clone())
+                        .or_default()
+                        .include(&mut types, &o, inc);
                     (r, raises)
                 }
-                Op::EmbeddingInitCode { ffi, pysource, raises } => {
-                    let r = ffis.entry(ffi.clone()).or_default().embedding_init_code(pysource);
+                Op::EmbeddingInitCode {
+                    ffi,
+                    pysource,
+                    raises,
+                } => {
+                    let r = ffis
+                        .entry(ffi.clone())
+                        .or_default()
+                        .embedding_init_code(pysource);
                     (r, raises)
                 }
             };
@@ -171,6 +186,10 @@ impl Case {
                 (Ok(()), Some(r)) => problems.push(format!("an op did not raise {r}")),
             }
         }
-        Ok(Replayed { types, ffis, problems })
+        Ok(Replayed {
+            types,
+            ffis,
+            problems,
+        })
     }
 }

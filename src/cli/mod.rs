@@ -100,7 +100,11 @@ fn parse_gen_src(args: &[String]) -> Result<GenSrcArgs, String> {
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        let mut value = |name: &str| it.next().cloned().ok_or_else(|| format!("{name} needs a value"));
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
         match arg.as_str() {
             "--abi" => a.abi = true,
             "--no-limited-api" => a.no_limited_api = true,
@@ -108,7 +112,9 @@ fn parse_gen_src(args: &[String]) -> Result<GenSrcArgs, String> {
             "--out" => a.out = Some(value("--out")?.into()),
             "--cffi-dir" => a.cffi_dir = Some(value("--cffi-dir")?.into()),
             "--bench" => {
-                a.bench = value("--bench")?.parse().map_err(|_| "--bench needs a count".to_string())?;
+                a.bench = value("--bench")?
+                    .parse()
+                    .map_err(|_| "--bench needs a count".to_string())?;
             }
             s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
             s => a.positional.push(s.to_string()),
@@ -126,10 +132,15 @@ fn gen_src(args: &[String]) -> Result<(), String> {
     };
     if let Some(case_path) = &a.case_json {
         let out = a.out.as_ref().ok_or("--case-json needs --out")?;
-        let text = std::fs::read_to_string(case_path).map_err(|e| format!("{}: {e}", case_path.display()))?;
-        let case = case::Case::from_json(&text).map_err(|e| format!("{}: {e}", case_path.display()))?;
+        let text = std::fs::read_to_string(case_path)
+            .map_err(|e| format!("{}: {e}", case_path.display()))?;
+        let case =
+            case::Case::from_json(&text).map_err(|e| format!("{}: {e}", case_path.display()))?;
         let mut r = case.replay().map_err(|e| e.to_string())?;
-        let ffi = r.ffis.remove(&case.target_ffi).expect("the target FFI exists");
+        let ffi = r
+            .ffis
+            .remove(&case.target_ffi)
+            .expect("the target FFI exists");
         let result = if case.target == "c" {
             let runtime = runtime(a.cffi_dir.as_deref())?;
             emit::emit_c(
@@ -169,14 +180,26 @@ fn gen_src(args: &[String]) -> Result<(), String> {
             let mut times = Vec::new();
             for _ in 0..a.bench {
                 let t = std::time::Instant::now();
-                let text = emit::c_source(module, std::slice::from_ref(&input), &preamble, &runtime, &options).map_err(|e| e.message)?;
+                let text = emit::c_source(
+                    module,
+                    std::slice::from_ref(&input),
+                    &preamble,
+                    &runtime,
+                    &options,
+                )
+                .map_err(|e| e.message)?;
                 times.push(t.elapsed().as_secs_f64());
                 std::hint::black_box(text);
             }
             times.sort_by(f64::total_cmp);
-            eprintln!("bench: parse+emit median {:.6} s over {} runs", times[times.len() / 2], times.len());
+            eprintln!(
+                "bench: parse+emit median {:.6} s over {} runs",
+                times[times.len() / 2],
+                times.len()
+            );
         }
-        let text = emit::c_source(module, &[input], &preamble, &runtime, &options).map_err(|e| e.message)?;
+        let text = emit::c_source(module, &[input], &preamble, &runtime, &options)
+            .map_err(|e| e.message)?;
         write_atomic(Path::new(out), &text)
     }
 }
@@ -194,20 +217,29 @@ fn runtime(dir: Option<&Path>) -> Result<crate::emit::CffiRuntime, String> {
 /// Writes `text` to `path` through a temporary file in the same directory.
 fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
     use std::io::Write;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    tmp.write_all(text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
-    tmp.persist(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    tmp.write_all(text.as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(())
 }
 
 fn generate(args: &[String]) -> Result<(), String> {
-    generate_or_inspect(args, std::env::args().nth(1).as_deref() == Some("inspect") || args.iter().any(|a| a == "--json"))
+    generate_or_inspect(
+        args,
+        std::env::args().nth(1).as_deref() == Some("inspect") || args.iter().any(|a| a == "--json"),
+    )
 }
 
 fn generate_or_inspect(args: &[String], inspect: bool) -> Result<(), String> {
     use crate::cdef::writer::{self, WriterOptions};
-    use crate::headers::{self, exports, ParseRequest};
+    use crate::headers::{self, ParseRequest, exports};
     let mut req = ParseRequest::default();
     let mut opts = WriterOptions::default();
     let mut libs: Vec<String> = Vec::new();
@@ -215,7 +247,11 @@ fn generate_or_inspect(args: &[String], inspect: bool) -> Result<(), String> {
     let mut header: Option<String> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
+        let mut value = |flag: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
         match a.as_str() {
             "-I" => req.include_dirs.push(value("-I")?.into()),
             s if s.starts_with("-I") => req.include_dirs.push(s[2..].into()),
@@ -225,7 +261,9 @@ fn generate_or_inspect(args: &[String], inspect: bool) -> Result<(), String> {
             s if s.starts_with("-l") => libs.push(s[2..].to_string()),
             "--define-pattern" => {
                 let p = value("--define-pattern")?;
-                opts.define_patterns.push(regex::Regex::new(&p).map_err(|e| format!("--define-pattern {p:?}: {e}"))?);
+                opts.define_patterns.push(
+                    regex::Regex::new(&p).map_err(|e| format!("--define-pattern {p:?}: {e}"))?,
+                );
             }
             "--extra-cdef" => opts.extra_cdef.push(value("--extra-cdef")?),
             "--code" => req.code = Some(value("--code")?),
@@ -254,7 +292,8 @@ fn generate_or_inspect(args: &[String], inspect: bool) -> Result<(), String> {
         let path = exports::library_search_path(&[]);
         let mut all = std::collections::HashSet::new();
         for l in &libs {
-            let p = exports::find_library(l, &path).ok_or_else(|| format!("library '{l}' not found on the linker path"))?;
+            let p = exports::find_library(l, &path)
+                .ok_or_else(|| format!("library '{l}' not found on the linker path"))?;
             all.extend(exports::exported_symbols(&p)?);
         }
         opts.exported = Some(all);
@@ -276,7 +315,11 @@ fn generate_or_inspect(args: &[String], inspect: bool) -> Result<(), String> {
     for w in &written.warnings {
         eprintln!("headerwheel: warning: {w}");
     }
-    eprintln!("headerwheel: {header}: {} declarations in {:.1} ms", model.items.len(), t.elapsed().as_secs_f64() * 1e3);
+    eprintln!(
+        "headerwheel: {header}: {} declarations in {:.1} ms",
+        model.items.len(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
     match out {
         Some(p) => write_atomic(&p, &written.cdef),
         None => {
@@ -296,7 +339,11 @@ fn inspect_json(model: &crate::headers::model::HeaderModel) -> serde_json::Value
         .iter()
         .map(|f| {
             let (ret, params, variadic) = match &f.ty {
-                CType::Function { ret, params, variadic } => (ret.as_ref().clone(), params.clone(), *variadic),
+                CType::Function {
+                    ret,
+                    params,
+                    variadic,
+                } => (ret.as_ref().clone(), params.clone(), *variadic),
                 other => (other.clone(), vec![], false),
             };
             json!({
@@ -361,18 +408,25 @@ fn inspect_json(model: &crate::headers::model::HeaderModel) -> serde_json::Value
 /// The project in `dir` (default: the current directory).
 fn load_project(dir: Option<&String>) -> Result<crate::config::Project, String> {
     let dir = dir.map_or_else(|| PathBuf::from("."), PathBuf::from);
-    let root = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
+    let root = dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
     crate::config::Project::load(&root).map_err(|e| e.to_string())
 }
 
 fn cache(args: &[String]) -> Result<i32, String> {
     use crate::cache::Store;
-    let store_at = |a: Option<&String>| Store::new(a.map_or_else(|| PathBuf::from(".headerkit"), PathBuf::from));
+    let store_at = |a: Option<&String>| {
+        Store::new(a.map_or_else(|| PathBuf::from(".headerkit"), PathBuf::from))
+    };
     match args.first().map(String::as_str) {
         Some("verify") => {
             let s = store_at(args.get(1));
             let r = s.verify().map_err(|e| e.to_string())?;
-            println!("{} objects and {} entries verified", r.objects_ok, r.entries_ok);
+            println!(
+                "{} objects and {} entries verified",
+                r.objects_ok, r.entries_ok
+            );
             for d in &r.damage {
                 println!("damaged: {}: {}", d.path.display(), d.what);
             }
@@ -388,10 +442,17 @@ fn cache(args: &[String]) -> Result<i32, String> {
             Ok(0)
         }
         Some("merge") => {
-            let from = args.get(1).ok_or("cache merge needs the store to merge from")?;
+            let from = args
+                .get(1)
+                .ok_or("cache merge needs the store to merge from")?;
             let into = store_at(args.get(2));
-            let r = into.merge_from(&Store::new(from)).map_err(|e| e.to_string())?;
-            println!("added {} objects and {} entries", r.objects_added, r.entries_added);
+            let r = into
+                .merge_from(&Store::new(from))
+                .map_err(|e| e.to_string())?;
+            println!(
+                "added {} objects and {} entries",
+                r.objects_added, r.entries_added
+            );
             for d in &r.damage {
                 println!("skipped damaged: {}: {}", d.path.display(), d.what);
             }
@@ -401,7 +462,8 @@ fn cache(args: &[String]) -> Result<i32, String> {
             let project = load_project(args.get(2))?;
             let mut all_hit = true;
             for m in crate::build::headers::header_modules(&project) {
-                let (hit, why) = crate::build::headers::status(&project, m).map_err(|e| e.to_string())?;
+                let (hit, why) =
+                    crate::build::headers::status(&project, m).map_err(|e| e.to_string())?;
                 all_hit &= hit;
                 println!("{}: {why}", m.name);
             }
@@ -411,15 +473,25 @@ fn cache(args: &[String]) -> Result<i32, String> {
             let s = store_at(args.get(1));
             let dir = s.root().join("entries");
             let mut keys: Vec<String> = match std::fs::read_dir(&dir) {
-                Ok(rd) => rd.flatten().map(|e| e.file_name().to_string_lossy().to_string()).collect(),
+                Ok(rd) => rd
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .collect(),
                 Err(_) => Vec::new(),
             };
             keys.sort();
             for k in &keys {
-                let (entries, damage) = s.entries(&crate::cache::CacheKey::from_hex(k)).map_err(|e| e.to_string())?;
+                let (entries, damage) = s
+                    .entries(&crate::cache::CacheKey::from_hex(k))
+                    .map_err(|e| e.to_string())?;
                 for e in entries {
                     let module = e.meta.get("module").cloned().unwrap_or_default();
-                    println!("{k:.16} {} {module} ({} files, object {:.16})", e.kind, e.deps.len(), e.object.as_str());
+                    println!(
+                        "{k:.16} {} {module} ({} files, object {:.16})",
+                        e.kind,
+                        e.deps.len(),
+                        e.object.as_str()
+                    );
                 }
                 for d in damage {
                     println!("damaged: {}: {}", d.path.display(), d.what);
@@ -432,23 +504,34 @@ fn cache(args: &[String]) -> Result<i32, String> {
             let project = load_project(args.get(1))?;
             let modules = crate::build::headers::header_modules(&project);
             if modules.is_empty() {
-                return Err(format!("{}: no module takes its cdef from [tool.headerkit] headers", project.root.display()));
+                return Err(format!(
+                    "{}: no module takes its cdef from [tool.headerkit] headers",
+                    project.root.display()
+                ));
             }
             for m in modules {
-                let (_, origin) = crate::build::headers::cdef_for_module_from(&project, m, false).map_err(|e| e.to_string())?;
+                let (_, origin) = crate::build::headers::cdef_for_module_from(&project, m, false)
+                    .map_err(|e| e.to_string())?;
                 let what = match origin {
                     crate::build::headers::CdefOrigin::CachedCdef => "already in the store",
-                    crate::build::headers::CdefOrigin::CachedModel => "cdef written from the stored header model",
-                    crate::build::headers::CdefOrigin::Parsed => "headers parsed, model and cdef stored",
+                    crate::build::headers::CdefOrigin::CachedModel => {
+                        "cdef written from the stored header model"
+                    }
+                    crate::build::headers::CdefOrigin::Parsed => {
+                        "headers parsed, model and cdef stored"
+                    }
                 };
                 println!("{}: {what}", m.name);
             }
             Ok(0)
         }
         Some("import-headerkit") => {
-            let from = args.get(1).ok_or("cache import-headerkit needs the headerkit store (a .headerkit directory)")?;
+            let from = args.get(1).ok_or(
+                "cache import-headerkit needs the headerkit store (a .headerkit directory)",
+            )?;
             let project = load_project(args.get(2))?;
-            let report = crate::build::headers::import_headerkit(&project, Path::new(from)).map_err(|e| e.to_string())?;
+            let report = crate::build::headers::import_headerkit(&project, Path::new(from))
+                .map_err(|e| e.to_string())?;
             for line in &report {
                 println!("{line}");
             }

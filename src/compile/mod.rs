@@ -129,7 +129,10 @@ fn cc_reads_for_flags(key: &str) -> bool {
         || k.starts_with("TARGET_C")
         || k.starts_with("HOST_C")
         || k.starts_with("CARGO_")
-        || matches!(k.as_str(), "TARGET" | "HOST" | "OPT_LEVEL" | "DEBUG" | "PROFILE" | "OUT_DIR" | "RUSTFLAGS")
+        || matches!(
+            k.as_str(),
+            "TARGET" | "HOST" | "OPT_LEVEL" | "DEBUG" | "PROFILE" | "OUT_DIR" | "RUSTFLAGS"
+        )
 }
 
 fn triple(machine: &str) -> String {
@@ -139,13 +142,18 @@ fn triple(machine: &str) -> String {
 /// Compiles and links `job`; returns the shared object's path.
 pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
     let cc_words = shell_split(&tc.cc);
-    let compiler = cc_words.first().cloned().unwrap_or_else(|| "cc".to_string());
+    let compiler = cc_words
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "cc".to_string());
     let mut b = cc::Build::new();
     // cc would read CC, CFLAGS, TARGET_CFLAGS, CRATE_CC_NO_DEFAULTS... from
     // the process environment on its own; the shim already folded what
     // distutils honours into `tc`, so cc sees the environment without them
     // (otherwise CFLAGS arrived twice, and Cargo-only variables changed the build).
-    b.set_envs_snapshot(std::env::vars_os().filter(|(k, _)| !cc_reads_for_flags(&k.to_string_lossy())));
+    b.set_envs_snapshot(
+        std::env::vars_os().filter(|(k, _)| !cc_reads_for_flags(&k.to_string_lossy())),
+    );
     b.cargo_metadata(false)
         .cargo_warnings(false)
         .cargo_output(false)
@@ -205,7 +213,10 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
     })?;
     // The compile cache: the key is the sources' bytes and every flag; the
     // entry lists the headers the compiler read (from its `-MD` output).
-    let cache = job.cache.as_ref().map(|dir| crate::cache::Store::new(dir.clone()));
+    let cache = job
+        .cache
+        .as_ref()
+        .map(|dir| crate::cache::Store::new(dir.clone()));
     let key = match &cache {
         Some(_) => Some(cache_key(job, tc, &tool, &compiler)?),
         None => None,
@@ -214,12 +225,19 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
         let mut memo = std::collections::HashMap::new();
         if let Ok(found) = store.lookup(key, |p| {
             memo.entry(p.to_string())
-                .or_insert_with(|| std::fs::read(p).ok().map(|b| crate::cache::store::sha256_hex(&b)))
+                .or_insert_with(|| {
+                    std::fs::read(p)
+                        .ok()
+                        .map(|b| crate::cache::store::sha256_hex(&b))
+                })
                 .clone()
         }) {
             if let Some(hit) = found.hit {
                 write_output(job, &hit.bytes)?;
-                eprintln!("headerwheel: [{}] compiled module taken from the compile cache", job.module);
+                eprintln!(
+                    "headerwheel: [{}] compiled module taken from the compile cache",
+                    job.module
+                );
                 return Ok(job.output.clone());
             }
         }
@@ -230,7 +248,9 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let stem = s.file_stem().map_or_else(|| "src".into(), |x| x.to_string_lossy().to_string());
+            let stem = s
+                .file_stem()
+                .map_or_else(|| "src".into(), |x| x.to_string_lossy().to_string());
             job.build_dir.join(format!("{i}-{stem}.o"))
         })
         .collect();
@@ -245,11 +265,18 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
                 if cache.is_some() {
                     cmd.arg("-MD").arg("-MF").arg(obj.with_extension("d"));
                 }
-                let what = format!("compiling {}", src.file_name().map_or_else(String::new, |f| f.to_string_lossy().to_string()));
+                let what = format!(
+                    "compiling {}",
+                    src.file_name()
+                        .map_or_else(String::new, |f| f.to_string_lossy().to_string())
+                );
                 scope.spawn(move || run(&job.module, &what, cmd, job.verbose))
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("compiler thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("compiler thread"))
+            .collect()
     });
     for r in results {
         r?;
@@ -280,7 +307,10 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
         // A cache that cannot be written costs the next build a compile,
         // nothing more: say so and go on.
         if let Err(e) = remember(store, key, job, &objects) {
-            eprintln!("headerwheel: [{}] warning: the compile cache was not updated: {e}", job.module);
+            eprintln!(
+                "headerwheel: [{}] warning: the compile cache was not updated: {e}",
+                job.module
+            );
         }
     }
     Ok(job.output.clone())
@@ -293,8 +323,14 @@ const COMPILE_CACHE_VERSION: &str = "headerwheel-compile-1";
 /// every compile and link argument that can change the bytes (not the
 /// build directory's paths, which `-ffile-prefix-map` keeps out of the
 /// output), and the sources' bytes.
-fn cache_key(job: &Job, tc: &Toolchain, tool: &cc::Tool, compiler: &str) -> Result<crate::cache::CacheKey, CompileError> {
-    let mut parts: Vec<(String, Vec<u8>)> = vec![("version".into(), COMPILE_CACHE_VERSION.as_bytes().to_vec())];
+fn cache_key(
+    job: &Job,
+    tc: &Toolchain,
+    tool: &cc::Tool,
+    compiler: &str,
+) -> Result<crate::cache::CacheKey, CompileError> {
+    let mut parts: Vec<(String, Vec<u8>)> =
+        vec![("version".into(), COMPILE_CACHE_VERSION.as_bytes().to_vec())];
     let resolved = which(compiler).unwrap_or_else(|| PathBuf::from(compiler));
     let real = std::fs::canonicalize(&resolved).unwrap_or(resolved);
     let meta = std::fs::metadata(&real).ok();
@@ -332,8 +368,15 @@ fn cache_key(job: &Job, tc: &Toolchain, tool: &cc::Tool, compiler: &str) -> Resu
     for a in &job.extra_link_args {
         parts.push(("ldarg".into(), a.as_bytes().to_vec()));
     }
-    parts.push(("output".into(), job.output.file_name().map_or_else(Vec::new, |n| n.to_string_lossy().as_bytes().to_vec())));
-    Ok(crate::cache::CacheKey::from_parts(parts.iter().map(|(k, v)| (k.as_str(), v.as_slice()))))
+    parts.push((
+        "output".into(),
+        job.output
+            .file_name()
+            .map_or_else(Vec::new, |n| n.to_string_lossy().as_bytes().to_vec()),
+    ));
+    Ok(crate::cache::CacheKey::from_parts(
+        parts.iter().map(|(k, v)| (k.as_str(), v.as_slice())),
+    ))
 }
 
 /// `compiler` found on PATH (or as given, when it is a path).
@@ -348,18 +391,31 @@ fn which(compiler: &str) -> Option<PathBuf> {
 
 /// Records the linked module under `key`, with the headers the compiler
 /// read (outside the build directory) as the entry's dependencies.
-fn remember(store: &crate::cache::Store, key: &crate::cache::CacheKey, job: &Job, objects: &[PathBuf]) -> Result<(), String> {
+fn remember(
+    store: &crate::cache::Store,
+    key: &crate::cache::CacheKey,
+    job: &Job,
+    objects: &[PathBuf],
+) -> Result<(), String> {
     let mut deps = std::collections::BTreeMap::new();
     for obj in objects {
-        let d = std::fs::read_to_string(obj.with_extension("d")).map_err(|e| format!("{}: {e}", obj.display()))?;
+        let d = std::fs::read_to_string(obj.with_extension("d"))
+            .map_err(|e| format!("{}: {e}", obj.display()))?;
         for path in depfile_paths(&d) {
             let p = PathBuf::from(&path);
-            let abs = if p.is_absolute() { p } else { std::env::current_dir().map_err(|e| e.to_string())?.join(p) };
+            let abs = if p.is_absolute() {
+                p
+            } else {
+                std::env::current_dir().map_err(|e| e.to_string())?.join(p)
+            };
             if abs.starts_with(&job.build_dir) || job.sources.iter().any(|s| *s == abs) {
                 continue;
             }
             let bytes = std::fs::read(&abs).map_err(|e| format!("{}: {e}", abs.display()))?;
-            deps.insert(abs.to_string_lossy().to_string(), crate::cache::store::sha256_hex(&bytes));
+            deps.insert(
+                abs.to_string_lossy().to_string(),
+                crate::cache::store::sha256_hex(&bytes),
+            );
         }
     }
     let data = std::fs::read(&job.output).map_err(|e| format!("{}: {e}", job.output.display()))?;
@@ -438,7 +494,9 @@ pub fn user_cache_dir() -> Option<PathBuf> {
     if let Some(d) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(d).join("headerwheel"));
     }
-    std::env::var_os("HOME").filter(|d| !d.is_empty()).map(|h| PathBuf::from(h).join(".cache").join("headerwheel"))
+    std::env::var_os("HOME")
+        .filter(|d| !d.is_empty())
+        .map(|h| PathBuf::from(h).join(".cache").join("headerwheel"))
 }
 
 fn run(module: &str, what: &str, mut cmd: Command, verbose: bool) -> Result<(), CompileError> {
@@ -485,15 +543,34 @@ mod tests {
     #[test]
     fn depfiles_are_read_with_continuations_and_escaped_spaces() {
         let d = "obj/0-m.o: /b/m.c /usr/include/stdio.h \\\n /usr/include/a\\ b.h\n";
-        assert_eq!(depfile_paths(d), vec!["/b/m.c", "/usr/include/stdio.h", "/usr/include/a b.h"]);
+        assert_eq!(
+            depfile_paths(d),
+            vec!["/b/m.c", "/usr/include/stdio.h", "/usr/include/a b.h"]
+        );
     }
 
     #[test]
     fn cc_sees_no_flag_variables_of_its_own() {
-        for k in ["CFLAGS", "TARGET_CFLAGS", "CFLAGS_x86_64_unknown_linux_gnu", "CC", "CRATE_CC_NO_DEFAULTS", "CARGO_CFG_TARGET_OS", "OPT_LEVEL"] {
+        for k in [
+            "CFLAGS",
+            "TARGET_CFLAGS",
+            "CFLAGS_x86_64_unknown_linux_gnu",
+            "CC",
+            "CRATE_CC_NO_DEFAULTS",
+            "CARGO_CFG_TARGET_OS",
+            "OPT_LEVEL",
+        ] {
             assert!(cc_reads_for_flags(k), "{k}");
         }
-        for k in ["PATH", "HOME", "TMPDIR", "CCACHE_DIR", "LANG", "LIBRARY_PATH", "CPATH"] {
+        for k in [
+            "PATH",
+            "HOME",
+            "TMPDIR",
+            "CCACHE_DIR",
+            "LANG",
+            "LIBRARY_PATH",
+            "CPATH",
+        ] {
             assert!(!cc_reads_for_flags(k), "{k}");
         }
     }

@@ -66,7 +66,11 @@ pub struct HeaderkitConfig {
 }
 
 /// Expands `${VAR}` in `s`; an unset variable is an error at `node`.
-pub fn expand(s: &str, node: &Node<'_>, env: &dyn Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
+pub fn expand(
+    s: &str,
+    node: &Node<'_>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ConfigError> {
     let mut out = String::new();
     let mut rest = s;
     while let Some(i) = rest.find("${") {
@@ -90,9 +94,15 @@ pub fn expand(s: &str, node: &Node<'_>, env: &dyn Fn(&str) -> Option<String>) ->
     Ok(out)
 }
 
-fn strs(n: Option<Node<'_>>, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<String>, ConfigError> {
+fn strs(
+    n: Option<Node<'_>>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, ConfigError> {
     let Some(n) = n else { return Ok(Vec::new()) };
-    n.str_array()?.into_iter().map(|(s, node)| expand(&s, &node, env)).collect()
+    n.str_array()?
+        .into_iter()
+        .map(|(s, node)| expand(&s, &node, env))
+        .collect()
 }
 
 fn string(n: &Node<'_>, env: &dyn Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
@@ -101,7 +111,10 @@ fn string(n: &Node<'_>, env: &dyn Fn(&str) -> Option<String>) -> Result<String, 
 
 impl HeaderkitConfig {
     /// Reads `[tool.headerkit]`; `env` looks up environment variables.
-    pub fn from_node(t: &Node<'_>, env: &dyn Fn(&str) -> Option<String>) -> Result<HeaderkitConfig, ConfigError> {
+    pub fn from_node(
+        t: &Node<'_>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<HeaderkitConfig, ConfigError> {
         t.only_keys(&[
             "backend",
             "writers",
@@ -122,13 +135,17 @@ impl HeaderkitConfig {
         if let Some(b) = t.get("backend")? {
             let v = string(&b, env)?;
             if v != "libclang" {
-                return Err(b.error(format!("backend '{v}' is not supported: headerwheel parses headers with libclang")));
+                return Err(b.error(format!(
+                    "backend '{v}' is not supported: headerwheel parses headers with libclang"
+                )));
             }
         }
         if let Some(w) = t.get("writers")? {
             for (name, n) in w.str_array()? {
                 if name.contains(':') {
-                    return Err(n.error(format!("writers must be bare names (no :path syntax), got '{name}'")));
+                    return Err(n.error(format!(
+                        "writers must be bare names (no :path syntax), got '{name}'"
+                    )));
                 }
             }
         }
@@ -188,12 +205,24 @@ impl HeaderkitConfig {
                     continue;
                 }
                 n.only_keys(&["define_patterns", "extra_cdef", "exclude_patterns"])?;
-                for (p, pn) in n.get("define_patterns")?.map(|x| x.str_array()).transpose()?.unwrap_or_default() {
-                    regex::Regex::new(&p).map_err(|e| pn.error(format!("invalid regular expression: {e}")))?;
+                for (p, pn) in n
+                    .get("define_patterns")?
+                    .map(|x| x.str_array())
+                    .transpose()?
+                    .unwrap_or_default()
+                {
+                    regex::Regex::new(&p)
+                        .map_err(|e| pn.error(format!("invalid regular expression: {e}")))?;
                     c.define_patterns.push(p);
                 }
-                for (p, pn) in n.get("exclude_patterns")?.map(|x| x.str_array()).transpose()?.unwrap_or_default() {
-                    regex::Regex::new(&p).map_err(|e| pn.error(format!("invalid regular expression: {e}")))?;
+                for (p, pn) in n
+                    .get("exclude_patterns")?
+                    .map(|x| x.str_array())
+                    .transpose()?
+                    .unwrap_or_default()
+                {
+                    regex::Regex::new(&p)
+                        .map_err(|e| pn.error(format!("invalid regular expression: {e}")))?;
                     c.exclude_patterns.push(p);
                 }
                 c.extra_cdef = strs(n.get("extra_cdef")?, env)?;
@@ -209,9 +238,19 @@ mod tests {
     use crate::config::toml::TomlFile;
     use std::path::Path;
 
-    fn load(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<HeaderkitConfig, ConfigError> {
+    fn load(
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<HeaderkitConfig, ConfigError> {
         let f = TomlFile::parse(text.to_string(), Path::new("pyproject.toml")).unwrap();
-        let t = f.root().get("tool").unwrap().unwrap().get("headerkit").unwrap().unwrap();
+        let t = f
+            .root()
+            .get("tool")
+            .unwrap()
+            .unwrap()
+            .get("headerkit")
+            .unwrap()
+            .unwrap();
         HeaderkitConfig::from_node(&t, env)
     }
 
@@ -237,8 +276,14 @@ cffi = "nng/_nng.cdef.txt"
         let c = load(text, &env).unwrap();
         assert_eq!(c.headers[0].include_dirs, vec!["/opt/nng/include"]);
         assert_eq!(c.define_patterns.len(), 3);
-        assert_eq!(c.output_cffi.as_deref(), Some(Path::new("nng/_nng.cdef.txt")));
+        assert_eq!(
+            c.output_cffi.as_deref(),
+            Some(Path::new("nng/_nng.cdef.txt"))
+        );
         let e = load(text, &|_| None).unwrap_err().to_string();
-        assert!(e.contains("pyproject.toml:8:") && e.contains("'NNG_INCLUDE_DIR' is not set"), "{e}");
+        assert!(
+            e.contains("pyproject.toml:8:") && e.contains("'NNG_INCLUDE_DIR' is not set"),
+            "{e}"
+        );
     }
 }

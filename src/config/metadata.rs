@@ -151,7 +151,11 @@ pub fn normalize_version(v: &str) -> Option<String> {
         out.push_str(&format!("{l}{n}"));
     }
     if c.name("post").is_some() {
-        let n = c.name("post_n1").or(c.name("post_n2")).map_or(Ok(0), |n| n.as_str().parse::<u64>()).ok()?;
+        let n = c
+            .name("post_n1")
+            .or(c.name("post_n2"))
+            .map_or(Ok(0), |n| n.as_str().parse::<u64>())
+            .ok()?;
         out.push_str(&format!(".post{n}"));
     }
     if c.name("dev").is_some() {
@@ -172,7 +176,10 @@ pub fn check_specifiers(s: &str) -> Result<(), String> {
     }
     for part in s.split(',') {
         let Some(c) = R_SPEC.captures(part) else {
-            return Err(format!("'{}' is not a version specifier (like '>=1.2')", part.trim()));
+            return Err(format!(
+                "'{}' is not a version specifier (like '>=1.2')",
+                part.trim()
+            ));
         };
         let op = &c[1];
         let v = &c[2];
@@ -181,10 +188,16 @@ pub fn check_specifiers(s: &str) -> Result<(), String> {
         }
         let v_check = v.strip_suffix(".*").unwrap_or(v);
         if v.ends_with(".*") && !matches!(op, "==" | "!=") {
-            return Err(format!("'{}': '.*' is only allowed with == and !=", part.trim()));
+            return Err(format!(
+                "'{}': '.*' is only allowed with == and !=",
+                part.trim()
+            ));
         }
         if normalize_version(v_check).is_none() || v_check.contains('*') {
-            return Err(format!("'{}': '{v}' is not a valid PEP 440 version", part.trim()));
+            return Err(format!(
+                "'{}': '{v}' is not a valid PEP 440 version",
+                part.trim()
+            ));
         }
     }
     Ok(())
@@ -249,8 +262,10 @@ fn check_marker(m: &str) -> Result<(), String> {
             .find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '"' | '\''))
             .unwrap_or(rest.len());
         let word = &rest[..word_end];
-        let is_op = matches!(word, "==" | "!=" | "<=" | ">=" | "<" | ">" | "~=" | "===" | "in" | "not" | "and" | "or")
-            || word.chars().all(|c| "<>=!~".contains(c));
+        let is_op = matches!(
+            word,
+            "==" | "!=" | "<=" | ">=" | "<" | ">" | "~=" | "===" | "in" | "not" | "and" | "or"
+        ) || word.chars().all(|c| "<>=!~".contains(c));
         if !is_op && !MARKER_VARS.contains(&word) {
             // operators glued to a word ("python_version>='3'")
             let split = word.find(|c: char| "<>=!~".contains(c));
@@ -271,10 +286,17 @@ fn check_marker(m: &str) -> Result<(), String> {
 /// Checks a PEP 508 requirement.
 pub fn check_requirement(r: &str) -> Result<(), String> {
     let Some(c) = R_REQ.captures(r) else {
-        return Err(format!("'{r}' is not a valid requirement (PEP 508): it must start with a project name"));
+        return Err(format!(
+            "'{r}' is not a valid requirement (PEP 508): it must start with a project name"
+        ));
     };
     if let Some(extras) = c.name("extras") {
-        for e in extras.as_str().split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        for e in extras
+            .as_str()
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
             if !R_NAME.is_match(e) {
                 return Err(format!("'{r}': '{e}' is not a valid extra name"));
             }
@@ -286,7 +308,10 @@ pub fn check_requirement(r: &str) -> Result<(), String> {
             return Err(format!("'{r}': expected a URL after '@'"));
         }
     } else if !rest.is_empty() {
-        let specs = rest.strip_prefix('(').and_then(|s| s.strip_suffix(')')).unwrap_or(rest);
+        let specs = rest
+            .strip_prefix('(')
+            .and_then(|s| s.strip_suffix(')'))
+            .unwrap_or(rest);
         check_specifiers(specs).map_err(|e| format!("'{r}': {e}"))?;
     }
     if let Some(m) = c.name("marker") {
@@ -350,7 +375,10 @@ pub fn check_license_expression(expr: &str) -> Result<String, String> {
             }
             (_, true) => {
                 let canonical = if after_with {
-                    spdx_ids::EXCEPTIONS.iter().find(|e| e.eq_ignore_ascii_case(t)).map(|s| s.to_string())
+                    spdx_ids::EXCEPTIONS
+                        .iter()
+                        .find(|e| e.eq_ignore_ascii_case(t))
+                        .map(|s| s.to_string())
                 } else if let Some(base) = t.strip_suffix('+') {
                     spdx_ids::LICENSES
                         .iter()
@@ -359,7 +387,10 @@ pub fn check_license_expression(expr: &str) -> Result<String, String> {
                 } else if upper.starts_with("LICENSEREF-") || upper.starts_with("DOCUMENTREF-") {
                     Some(t.clone())
                 } else {
-                    spdx_ids::LICENSES.iter().find(|e| e.eq_ignore_ascii_case(t)).map(|s| s.to_string())
+                    spdx_ids::LICENSES
+                        .iter()
+                        .find(|e| e.eq_ignore_ascii_case(t))
+                        .map(|s| s.to_string())
                 };
                 let Some(c) = canonical else {
                     return Err(format!(
@@ -370,12 +401,18 @@ pub fn check_license_expression(expr: &str) -> Result<String, String> {
                 out.push(c);
                 expect_id = false;
             }
-            _ => return Err(format!("'{expr}' is not a valid SPDX license expression (unexpected '{t}')")),
+            _ => {
+                return Err(format!(
+                    "'{expr}' is not a valid SPDX license expression (unexpected '{t}')"
+                ));
+            }
         }
         after_with = false;
     }
     if expect_id || depth != 0 {
-        return Err(format!("'{expr}' is not a complete SPDX license expression"));
+        return Err(format!(
+            "'{expr}' is not a complete SPDX license expression"
+        ));
     }
     let mut s = out.join(" ");
     s = s.replace("( ", "(").replace(" )", ")");
@@ -408,7 +445,10 @@ fn people(node: Option<Node<'_>>) -> Result<Vec<Person>, ConfigError> {
     let Some(node) = node else { return Ok(out) };
     for p in node.array()? {
         p.only_keys(&["name", "email"])?;
-        let name = p.get("name")?.map(|n| n.str().map(str::to_string)).transpose()?;
+        let name = p
+            .get("name")?
+            .map(|n| n.str().map(str::to_string))
+            .transpose()?;
         let email = match p.get("email")? {
             Some(n) => {
                 let e = n.str()?;
@@ -437,7 +477,9 @@ fn entry_table(node: &Node<'_>) -> Result<Vec<(String, String)>, ConfigError> {
     for (k, v) in node.table()? {
         let target = v.str()?;
         if !R_ENTRY.is_match(target) {
-            return Err(v.error(format!("'{target}' is not an entry point reference (like 'package.module:function')")));
+            return Err(v.error(format!(
+                "'{target}' is not an entry point reference (like 'package.module:function')"
+            )));
         }
         out.push((k, target.to_string()));
     }
@@ -475,8 +517,11 @@ impl Metadata {
             .get("version")?
             .ok_or_else(|| project.error("the required key 'version' is missing"))?;
         let v = version.str()?;
-        m.version = normalize_version(v)
-            .ok_or_else(|| version.error(format!("'{v}' is not a valid PEP 440 version (like '1.2.3')")))?;
+        m.version = normalize_version(v).ok_or_else(|| {
+            version.error(format!(
+                "'{v}' is not a valid PEP 440 version (like '1.2.3')"
+            ))
+        })?;
         if let Some(d) = project.get("description")? {
             let s = d.str()?;
             if s.contains('\n') {
@@ -494,7 +539,10 @@ impl Metadata {
         }
         if let Some(l) = project.get("license")? {
             match l.str() {
-                Ok(s) => m.license_expression = Some(check_license_expression(s).map_err(|e| l.error(e))?),
+                Ok(s) => {
+                    m.license_expression =
+                        Some(check_license_expression(s).map_err(|e| l.error(e))?)
+                }
                 Err(_) => {
                     l.only_keys(&["file", "text"])?;
                     if let Some(t) = l.get("text")? {
@@ -506,7 +554,9 @@ impl Metadata {
                         m.license_text = Some(text);
                         m.license_files.push(PathBuf::from(rel));
                     } else {
-                        return Err(l.error("expected an SPDX expression string, or a table with 'file' or 'text'"));
+                        return Err(l.error(
+                            "expected an SPDX expression string, or a table with 'file' or 'text'",
+                        ));
                     }
                 }
             }
@@ -518,7 +568,9 @@ impl Metadata {
             let mut found = Vec::new();
             for (pat, n) in lf.str_array()? {
                 if pat.starts_with('/') || pat.contains("..") || pat.contains('\\') {
-                    return Err(n.error(format!("'{pat}' must be a relative glob inside the project")));
+                    return Err(n.error(format!(
+                        "'{pat}' must be a relative glob inside the project"
+                    )));
                 }
                 let matches = glob_files(root, &pat).map_err(|e| n.error(e))?;
                 if matches.is_empty() {
@@ -541,7 +593,9 @@ impl Metadata {
                     return Err(n.error(format!("'{s}' is not a trove classifier (like 'Programming Language :: Python :: 3')")));
                 }
                 if s.starts_with("License ::") && m.license_expression.is_some() {
-                    return Err(n.error("license classifiers cannot be used with a license expression (PEP 639)"));
+                    return Err(n.error(
+                        "license classifiers cannot be used with a license expression (PEP 639)",
+                    ));
                 }
                 m.classifiers.push(s);
             }
@@ -567,7 +621,14 @@ impl Metadata {
         if let Some(ep) = project.get("entry-points")? {
             for (group, t) in ep.table()? {
                 if group == "console_scripts" || group == "gui_scripts" {
-                    return Err(t.error(format!("use [project.{}] instead of entry-points.{group}", if group == "console_scripts" { "scripts" } else { "gui-scripts" })));
+                    return Err(t.error(format!(
+                        "use [project.{}] instead of entry-points.{group}",
+                        if group == "console_scripts" {
+                            "scripts"
+                        } else {
+                            "gui-scripts"
+                        }
+                    )));
                 }
                 m.entry_points.insert(group, entry_table(&t)?);
             }
@@ -748,7 +809,8 @@ fn read_readme(r: &Node<'_>, root: &Path) -> Result<Readme, ConfigError> {
         }
     };
     if let Ok(file) = r.str() {
-        let text = std::fs::read_to_string(root.join(file)).map_err(|e| r.error(format!("cannot read '{file}': {e}")))?;
+        let text = std::fs::read_to_string(root.join(file))
+            .map_err(|e| r.error(format!("cannot read '{file}': {e}")))?;
         let ct = type_for(file).ok_or_else(|| {
             r.error(format!("cannot tell the content type of '{file}': use a table with 'file' and 'content-type'"))
         })?;
@@ -763,19 +825,24 @@ fn read_readme(r: &Node<'_>, root: &Path) -> Result<Readme, ConfigError> {
     let (text, file) = match (r.get("file")?, r.get("text")?) {
         (Some(f), None) => {
             let rel = f.str()?;
-            let t = std::fs::read_to_string(root.join(rel)).map_err(|e| f.error(format!("cannot read '{rel}': {e}")))?;
+            let t = std::fs::read_to_string(root.join(rel))
+                .map_err(|e| f.error(format!("cannot read '{rel}': {e}")))?;
             (t, Some(rel.to_string()))
         }
         (None, Some(t)) => (t.str()?.to_string(), None),
         (Some(_), Some(t)) => return Err(t.error("give either 'file' or 'text', not both")),
-        (None, None) => return Err(r.error("expected a file name, or a table with 'file' or 'text'")),
+        (None, None) => {
+            return Err(r.error("expected a file name, or a table with 'file' or 'text'"));
+        }
     };
     let content_type = match ct {
         Some(c) => {
             let s = c.str()?;
             let base = s.split(';').next().unwrap_or("").trim();
             if !matches!(base, "text/markdown" | "text/x-rst" | "text/plain") {
-                return Err(c.error(format!("'{s}' is not one of text/markdown, text/x-rst, text/plain")));
+                return Err(c.error(format!(
+                    "'{s}' is not one of text/markdown, text/x-rst, text/plain"
+                )));
             }
             s.to_string()
         }
@@ -816,14 +883,19 @@ fn walkdir(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             let name = e.file_name();
             let name = name.to_string_lossy();
             let Ok(ft) = e.file_type() else { continue };
             if ft.is_dir() {
-                if !matches!(name.as_ref(), ".git" | ".venv" | "target" | "build" | "dist" | "__pycache__") {
+                if !matches!(
+                    name.as_ref(),
+                    ".git" | ".venv" | "target" | "build" | "dist" | "__pycache__"
+                ) {
                     stack.push(p);
                 }
             } else if ft.is_file() {
@@ -844,14 +916,25 @@ mod tests {
         assert_eq!(normalize_version("v1.0-Alpha.1").as_deref(), Some("1.0a1"));
         assert_eq!(normalize_version("1.0-1").as_deref(), Some("1.0.post1"));
         assert_eq!(normalize_version("1.0.dev").as_deref(), Some("1.0.dev0"));
-        assert_eq!(normalize_version("0!01.02+Local-X").as_deref(), Some("1.2+local.x"));
+        assert_eq!(
+            normalize_version("0!01.02+Local-X").as_deref(),
+            Some("1.2+local.x")
+        );
         assert_eq!(normalize_version("1.0.0a"), Some("1.0.0a0".into()));
         assert!(normalize_version("one").is_none());
     }
 
     #[test]
     fn requirements_and_specifiers() {
-        for ok in ["cffi", "packaging>=20", "cffi>=1.0", "foo[bar,baz] >=1,<2", "x @ https://e.org/x.whl", "y; python_version < \"3.10\"", "z (>=1.0)"] {
+        for ok in [
+            "cffi",
+            "packaging>=20",
+            "cffi>=1.0",
+            "foo[bar,baz] >=1,<2",
+            "x @ https://e.org/x.whl",
+            "y; python_version < \"3.10\"",
+            "z (>=1.0)",
+        ] {
             check_requirement(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
         for bad in ["", ">=1", "foo >= one", "foo; bogus == '1'", "foo[b@d]"] {
@@ -869,15 +952,24 @@ mod tests {
         .unwrap();
         let project = file.root().get("project").unwrap().unwrap();
         let m = Metadata::from_project(&project, root.path()).unwrap();
-        assert!(m.to_core_metadata(&[]).starts_with("Metadata-Version: 2.1\nName: a\n"));
-        assert!(m.to_pkg_info(&[]).starts_with("Metadata-Version: 2.2\nName: a\n"));
+        assert!(
+            m.to_core_metadata(&[])
+                .starts_with("Metadata-Version: 2.1\nName: a\n")
+        );
+        assert!(
+            m.to_pkg_info(&[])
+                .starts_with("Metadata-Version: 2.2\nName: a\n")
+        );
     }
 
     #[test]
     fn license_expressions() {
         assert_eq!(check_license_expression("mit").unwrap(), "MIT");
         assert_eq!(
-            check_license_expression("(apache-2.0 or mit) AND GPL-2.0-or-later WITH classpath-exception-2.0").unwrap(),
+            check_license_expression(
+                "(apache-2.0 or mit) AND GPL-2.0-or-later WITH classpath-exception-2.0"
+            )
+            .unwrap(),
             "(Apache-2.0 OR MIT) AND GPL-2.0-or-later WITH Classpath-exception-2.0"
         );
         assert!(check_license_expression("MIT-ish").is_err());

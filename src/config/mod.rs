@@ -180,9 +180,13 @@ impl Project {
         let pyproject = TomlFile::read(&root.join("pyproject.toml"), Path::new("pyproject.toml"))?;
         let doc = pyproject.root();
         doc.only_keys(&["build-system", "project", "tool", "dependency-groups"])?;
-        let project = doc
-            .get("project")?
-            .ok_or_else(|| pyproject.error(None, "project", "the [project] table is missing (headerwheel reads the PEP 621 metadata)"))?;
+        let project = doc.get("project")?.ok_or_else(|| {
+            pyproject.error(
+                None,
+                "project",
+                "the [project] table is missing (headerwheel reads the PEP 621 metadata)",
+            )
+        })?;
         let metadata = Metadata::from_project(&project, root)?;
         let tool_node = match doc.get("tool")? {
             Some(t) => t.get("headerwheel")?,
@@ -198,13 +202,20 @@ impl Project {
         let output = headerkit.as_ref().and_then(|h| h.output_cffi.clone());
         let tool = read_tool(tool_node.as_ref(), root, &metadata, output.as_deref())?;
         if tool.packages.is_empty() && tool.modules.is_empty() {
-            let dir = if tool.package_dir.as_os_str().is_empty() { ".".to_string() } else { tool.package_dir.display().to_string() };
+            let dir = if tool.package_dir.as_os_str().is_empty() {
+                ".".to_string()
+            } else {
+                tool.package_dir.display().to_string()
+            };
             let at = project.get("name")?.unwrap_or_else(|| project.clone());
             let candidates = package_candidates(root, &tool.package_dir);
             let others = if candidates.is_empty() {
                 "and no other package directory was found".to_string()
             } else {
-                format!("and there are several other packages ({})", candidates.join(", "))
+                format!(
+                    "and there are several other packages ({})",
+                    candidates.join(", ")
+                )
             };
             return Err(at.error(format!(
                 "no Python package to ship: neither '{0}/' (with __init__.py) nor '{0}.py' is in '{dir}', {others}; \
@@ -262,14 +273,20 @@ fn inside_project(root: &Path, p: &str, n: &Node<'_>) -> Result<PathBuf, ConfigE
 
 fn paths(node: Option<Node<'_>>) -> Result<Vec<PathBuf>, ConfigError> {
     Ok(match node {
-        Some(n) => n.str_array()?.into_iter().map(|(s, _)| PathBuf::from(s)).collect(),
+        Some(n) => n
+            .str_array()?
+            .into_iter()
+            .map(|(s, _)| PathBuf::from(s))
+            .collect(),
         None => Vec::new(),
     })
 }
 
 /// `sources = [...]`: paths relative to the root, each an existing file.
 fn source_files(node: Option<Node<'_>>, root: &Path) -> Result<Vec<PathBuf>, ConfigError> {
-    let Some(node) = node else { return Ok(Vec::new()) };
+    let Some(node) = node else {
+        return Ok(Vec::new());
+    };
     node.str_array()?
         .into_iter()
         .map(|(p, n)| {
@@ -294,7 +311,9 @@ fn valid_module_name(name: &str) -> bool {
     !name.is_empty()
         && name.split('.').all(|p| {
             !p.is_empty()
-                && p.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && p.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         })
 }
@@ -314,8 +333,14 @@ fn read_tool(
             None => Ok(None),
         }
     };
-    let limited_api = get("limited-api")?.map(|n| n.bool()).transpose()?.unwrap_or(true);
-    let bundle_libs = get("bundle-libs")?.map(|n| n.bool()).transpose()?.unwrap_or(false);
+    let limited_api = get("limited-api")?
+        .map(|n| n.bool())
+        .transpose()?
+        .unwrap_or(true);
+    let bundle_libs = get("bundle-libs")?
+        .map(|n| n.bool())
+        .transpose()?
+        .unwrap_or(false);
     let (sdist_include, sdist_exclude) = match get("sdist")? {
         Some(s) => {
             s.only_keys(&["include", "exclude"])?;
@@ -354,7 +379,11 @@ fn read_tool(
             } else if root.join(&file).is_file() {
                 file
             } else {
-                return Err(pn.error(format!("neither '{}' nor '{}' exists", dir.display(), file.display())));
+                return Err(pn.error(format!(
+                    "neither '{}' nor '{}' exists",
+                    dir.display(),
+                    file.display()
+                )));
             };
             inside_project(root, &path.to_string_lossy(), &pn)?;
             packages.push(PythonPackage { name: p, path });
@@ -375,7 +404,11 @@ fn read_tool(
                 Some(n) => match n.str()? {
                     "api" => Mode::Api,
                     "abi" => Mode::Abi,
-                    other => return Err(n.error(format!("'{other}' is not a mode: use \"api\" or \"abi\""))),
+                    other => {
+                        return Err(
+                            n.error(format!("'{other}' is not a mode: use \"api\" or \"abi\""))
+                        );
+                    }
                 },
             };
             let convention = convention_files(&package_dir, &name);
@@ -387,29 +420,40 @@ fn read_tool(
                         CdefSource::Headers(p)
                     } else {
                         if !root.join(&p).is_file() {
-                            return Err(f.error(format!("the cdef file '{}' does not exist", p.display())));
+                            return Err(
+                                f.error(format!("the cdef file '{}' does not exist", p.display()))
+                            );
                         }
                         CdefSource::File(p)
                     }
                 }
                 (None, Some(c)) => CdefSource::Code(c.str()?.to_string()),
                 (None, None) => match &convention {
-                    Some((c, _)) if Some(c.as_path()) == headers_output => CdefSource::Headers(c.clone()),
+                    Some((c, _)) if Some(c.as_path()) == headers_output => {
+                        CdefSource::Headers(c.clone())
+                    }
                     Some((c, _)) if root.join(c).is_file() => CdefSource::File(c.clone()),
                     _ => {
                         let hint = convention
                             .map(|(c, _)| format!(" (or create '{}')", c.display()))
                             .unwrap_or_default();
-                        return Err(m.error(format!("module '{name}' needs 'cdef' or 'cdef-code'{hint}")));
+                        return Err(
+                            m.error(format!("module '{name}' needs 'cdef' or 'cdef-code'{hint}"))
+                        );
                     }
                 },
             };
             let preamble = match (m.get("preamble")?, m.get("preamble-code")?) {
-                (Some(_), Some(c)) => return Err(c.error("give 'preamble' or 'preamble-code', not both")),
+                (Some(_), Some(c)) => {
+                    return Err(c.error("give 'preamble' or 'preamble-code', not both"));
+                }
                 (Some(f), None) => {
                     let p = inside_project(root, f.str()?, &f)?;
                     if !root.join(&p).is_file() {
-                        return Err(f.error(format!("the preamble file '{}' does not exist", p.display())));
+                        return Err(f.error(format!(
+                            "the preamble file '{}' does not exist",
+                            p.display()
+                        )));
                     }
                     Some(Preamble::File(p))
                 }
@@ -424,7 +468,10 @@ fn read_tool(
                     "API-mode module '{name}' needs 'preamble' or 'preamble-code' (the C code that declares what the cdef names, e.g. '#include <zlib.h>')"
                 )));
             }
-            if mode == Mode::Abi && preamble.is_some() && (m.get("preamble")?.is_some() || m.get("preamble-code")?.is_some()) {
+            if mode == Mode::Abi
+                && preamble.is_some()
+                && (m.get("preamble")?.is_some() || m.get("preamble-code")?.is_some())
+            {
                 return Err(m.error("an ABI-mode module has no preamble (nothing is compiled)"));
             }
             let mut define_macros = Vec::new();
@@ -468,9 +515,16 @@ fn read_tool(
         if let Some(out) = headers_output {
             if let Some(stem) = out.to_str().and_then(|s| s.strip_suffix(".cdef.txt")) {
                 let csrc = PathBuf::from(format!("{stem}.csrc.c"));
-                if root.join(&csrc).is_file() && out.starts_with(&pkg.path) && !found.iter().any(|f| f.0 == out) {
+                if root.join(&csrc).is_file()
+                    && out.starts_with(&pkg.path)
+                    && !found.iter().any(|f| f.0 == out)
+                {
                     let rel = PathBuf::from(stem);
-                    let rel = rel.strip_prefix(&package_dir).unwrap_or(&rel).to_string_lossy().replace(['/', '\\'], ".");
+                    let rel = rel
+                        .strip_prefix(&package_dir)
+                        .unwrap_or(&rel)
+                        .to_string_lossy()
+                        .replace(['/', '\\'], ".");
                     found.push((out.to_path_buf(), csrc, format!("{rel}_cffi")));
                 }
             }
@@ -481,9 +535,11 @@ fn read_tool(
             } else {
                 CdefSource::File(cdef.clone())
             };
-            let claimed = modules
-                .iter()
-                .any(|m| m.name == name || m.cdef == CdefSource::File(cdef.clone()) || m.cdef == CdefSource::Headers(cdef.clone()));
+            let claimed = modules.iter().any(|m| {
+                m.name == name
+                    || m.cdef == CdefSource::File(cdef.clone())
+                    || m.cdef == CdefSource::Headers(cdef.clone())
+            });
             if !claimed {
                 modules.push(ModuleConfig {
                     name,
@@ -544,8 +600,20 @@ fn read_tool(
 
 /// Directories that are not the project's packages in a flat layout.
 const NOT_PACKAGES: &[&str] = &[
-    "bench", "benchmarks", "build", "dist", "doc", "docs", "example", "examples", "fixtures", "scripts", "test",
-    "testing", "tests", "tools",
+    "bench",
+    "benchmarks",
+    "build",
+    "dist",
+    "doc",
+    "docs",
+    "example",
+    "examples",
+    "fixtures",
+    "scripts",
+    "test",
+    "testing",
+    "tests",
+    "tools",
 ];
 
 /// The package directories in `package_dir` (sorted), leaving out the usual
@@ -559,7 +627,11 @@ fn package_candidates(root: &Path, package_dir: &Path) -> Vec<String> {
         .flatten()
         .filter(|e| e.path().join("__init__.py").is_file())
         .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| valid_module_name(n) && !n.contains('.') && (src_layout || !NOT_PACKAGES.contains(&n.as_str())))
+        .filter(|n| {
+            valid_module_name(n)
+                && !n.contains('.')
+                && (src_layout || !NOT_PACKAGES.contains(&n.as_str()))
+        })
         .collect();
     found.sort();
     found
@@ -574,28 +646,43 @@ fn discover_packages(root: &Path, package_dir: &Path, import_name: &str) -> Vec<
     let named_dir = package_dir.join(import_name);
     let named_file = package_dir.join(format!("{import_name}.py"));
     if root.join(&named_dir).is_dir() {
-        return vec![PythonPackage { name: import_name.to_string(), path: named_dir }];
+        return vec![PythonPackage {
+            name: import_name.to_string(),
+            path: named_dir,
+        }];
     }
     if root.join(&named_file).is_file() {
-        return vec![PythonPackage { name: import_name.to_string(), path: named_file }];
+        return vec![PythonPackage {
+            name: import_name.to_string(),
+            path: named_file,
+        }];
     }
     let candidates = package_candidates(root, package_dir);
     let mut found: Vec<PythonPackage> = Vec::new();
     if !package_dir.as_os_str().is_empty() {
-        found.extend(candidates.into_iter().map(|name| PythonPackage { path: package_dir.join(&name), name }));
+        found.extend(candidates.into_iter().map(|name| PythonPackage {
+            path: package_dir.join(&name),
+            name,
+        }));
         if let Ok(entries) = std::fs::read_dir(root.join(package_dir)) {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().to_string();
                 if let Some(stem) = name.strip_suffix(".py") {
                     if e.path().is_file() && valid_module_name(stem) && !stem.contains('.') {
-                        found.push(PythonPackage { name: stem.to_string(), path: package_dir.join(&name) });
+                        found.push(PythonPackage {
+                            name: stem.to_string(),
+                            path: package_dir.join(&name),
+                        });
                     }
                 }
             }
         }
     } else if candidates.len() == 1 {
         let name = candidates[0].clone();
-        found.push(PythonPackage { path: package_dir.join(&name), name });
+        found.push(PythonPackage {
+            path: package_dir.join(&name),
+            name,
+        });
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
     found
@@ -607,16 +694,25 @@ fn convention_files(package_dir: &Path, module: &str) -> Option<(PathBuf, PathBu
     let (parent, last) = module.rsplit_once('.')?;
     let stem = last.strip_suffix("_cffi")?;
     let dir = package_dir.join(parent.replace('.', "/"));
-    Some((dir.join(format!("{stem}.cdef.txt")), dir.join(format!("{stem}.csrc.c"))))
+    Some((
+        dir.join(format!("{stem}.cdef.txt")),
+        dir.join(format!("{stem}.csrc.c")),
+    ))
 }
 
 /// Every `X.cdef.txt` with a sibling `X.csrc.c` inside the package at
 /// `pkg_path`, as (cdef, csrc, module name).
-fn find_convention_modules(root: &Path, package_dir: &Path, pkg_path: &Path) -> Vec<(PathBuf, PathBuf, String)> {
+fn find_convention_modules(
+    root: &Path,
+    package_dir: &Path,
+    pkg_path: &Path,
+) -> Vec<(PathBuf, PathBuf, String)> {
     let mut out = Vec::new();
     let mut stack = vec![pkg_path.to_path_buf()];
     while let Some(rel) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(root.join(&rel)) else { continue };
+        let Ok(rd) = std::fs::read_dir(root.join(&rel)) else {
+            continue;
+        };
         let mut entries: Vec<_> = rd.flatten().collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
@@ -679,7 +775,11 @@ mod package_discovery_tests {
 
     #[test]
     fn flat_layout_prefers_the_package_named_like_the_project() {
-        let d = tree(&[("pyproject.toml", PYPROJECT), ("hw_pure/__init__.py", ""), ("other/__init__.py", "")]);
+        let d = tree(&[
+            ("pyproject.toml", PYPROJECT),
+            ("hw_pure/__init__.py", ""),
+            ("other/__init__.py", ""),
+        ]);
         assert_eq!(names(&Project::load(d.path()).unwrap()), ["hw_pure"]);
     }
 
@@ -699,16 +799,26 @@ mod package_discovery_tests {
 
     #[test]
     fn flat_layout_with_several_candidates_asks_the_user() {
-        let d = tree(&[("pyproject.toml", PYPROJECT), ("alpha/__init__.py", ""), ("beta/__init__.py", "")]);
+        let d = tree(&[
+            ("pyproject.toml", PYPROJECT),
+            ("alpha/__init__.py", ""),
+            ("beta/__init__.py", ""),
+        ]);
         let e = Project::load(d.path()).unwrap_err().to_string();
-        assert!(e.contains("there are several other packages (alpha, beta)"), "{e}");
+        assert!(
+            e.contains("there are several other packages (alpha, beta)"),
+            "{e}"
+        );
     }
 
     #[test]
     fn nothing_to_ship_is_an_error_at_the_name() {
         let d = tree(&[("pyproject.toml", PYPROJECT), ("tests/__init__.py", "")]);
         let e = Project::load(d.path()).unwrap_err().to_string();
-        assert!(e.starts_with("pyproject.toml:2:8: project.name: no Python package to ship"), "{e}");
+        assert!(
+            e.starts_with("pyproject.toml:2:8: project.name: no Python package to ship"),
+            "{e}"
+        );
         assert!(e.contains("python-packages"), "{e}");
     }
 }

@@ -111,19 +111,31 @@ impl TomlFile {
     }
 
     /// An error at `span` for `key`.
-    pub fn error(&self, span: Option<Range<usize>>, key: &str, message: impl Into<String>) -> ConfigError {
+    pub fn error(
+        &self,
+        span: Option<Range<usize>>,
+        key: &str,
+        message: impl Into<String>,
+    ) -> ConfigError {
         let (position, snippet) = match span {
             Some(r) => {
                 let start = r.start.min(self.text.len());
                 let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
-                let line_end = self.text[start..].find('\n').map_or(self.text.len(), |i| i + start);
+                let line_end = self.text[start..]
+                    .find('\n')
+                    .map_or(self.text.len(), |i| i + start);
                 let line_no = self.text[..start].matches('\n').count() + 1;
                 let col = self.text[line_start..start].chars().count() + 1;
                 let end = r.end.min(line_end).max(start);
                 let width = self.text[start..end].chars().count();
                 (
                     Some((line_no, col)),
-                    Some((self.text[line_start..line_end].trim_end_matches('\r').to_string(), width)),
+                    Some((
+                        self.text[line_start..line_end]
+                            .trim_end_matches('\r')
+                            .to_string(),
+                        width,
+                    )),
                 )
             }
             None => (None, None),
@@ -205,9 +217,20 @@ impl<'a> Node<'a> {
     }
 
     fn child_key(&self, k: &str) -> String {
-        let needs_quotes = k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        let k = if needs_quotes { format!("\"{k}\"") } else { k.to_string() };
-        if self.key.is_empty() { k } else { format!("{}.{k}", self.key) }
+        let needs_quotes = k.is_empty()
+            || !k
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let k = if needs_quotes {
+            format!("\"{k}\"")
+        } else {
+            k.to_string()
+        };
+        if self.key.is_empty() {
+            k
+        } else {
+            format!("{}.{k}", self.key)
+        }
     }
 
     /// This value as a table, or an error.
@@ -233,19 +256,28 @@ impl<'a> Node<'a> {
 
     /// The member `k` of this table (an error if this is not a table).
     pub fn get(&self, k: &str) -> Result<Option<Node<'a>>, ConfigError> {
-        Ok(self.table()?.into_iter().find(|(name, _)| name == k).map(|(_, n)| n))
+        Ok(self
+            .table()?
+            .into_iter()
+            .find(|(name, _)| name == k)
+            .map(|(_, n)| n))
     }
 
     /// Rejects keys of this table outside `allowed`, suggesting the closest.
     pub fn only_keys(&self, allowed: &[&str]) -> Result<(), ConfigError> {
         for (k, n) in self.table()? {
             if !allowed.contains(&k.as_str()) {
-                let hint = closest(&k, allowed).map(|c| format!(" (did you mean '{c}'?)")).unwrap_or_default();
+                let hint = closest(&k, allowed)
+                    .map(|c| format!(" (did you mean '{c}'?)"))
+                    .unwrap_or_default();
                 let key_span = self
                     .table_like()
                     .and_then(|t| t.get_key_value(&k))
                     .and_then(|(key, _)| key.span());
-                let mut e = n.error(format!("unknown key '{k}'{hint}; expected one of: {}", allowed.join(", ")));
+                let mut e = n.error(format!(
+                    "unknown key '{k}'{hint}; expected one of: {}",
+                    allowed.join(", ")
+                ));
                 if let Some(s) = key_span {
                     e = self.file.error(Some(s), &n.key, e.message);
                 }

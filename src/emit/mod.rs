@@ -81,7 +81,12 @@ impl EmitOptions {
     /// the limited API is used except on free-threaded builds older than
     /// 3.15 (its Windows clause only excludes Pythons older than 3.5, which
     /// cffi 2 does not support).
-    pub fn for_interpreter(version: (u32, u32), free_threaded: bool, sizeof_int: u8, sizeof_long: u8) -> Self {
+    pub fn for_interpreter(
+        version: (u32, u32),
+        free_threaded: bool,
+        sizeof_int: u8,
+        sizeof_long: u8,
+    ) -> Self {
         EmitOptions {
             no_limited_api: free_threaded && version < (3, 15),
             sizeof_int,
@@ -116,21 +121,31 @@ pub fn c_source(
 
 /// Emits the ABI-mode Python source of `module_name` for `cdefs`,
 /// byte-identical to CFFI's out-of-line ABI mode (`set_source(name, None)`).
-pub fn py_source(module_name: &str, cdefs: &[CdefInput], options: &EmitOptions) -> Result<String, EmitError> {
+pub fn py_source(
+    module_name: &str,
+    cdefs: &[CdefInput],
+    options: &EmitOptions,
+) -> Result<String, EmitError> {
     let (mut types, ffi) = parse_all(cdefs)?;
     emit_py(&mut types, &ffi, module_name, options)
 }
 
 fn parse_all(cdefs: &[CdefInput]) -> Result<(Types, Ffi), EmitError> {
-    crate::cdef::diagnose::parse_reporting_all(cdefs, crate::cdef::diagnose::MAX_ERRORS).map_err(|errors| {
-        let mut message = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
-        if errors.len() >= crate::cdef::diagnose::MAX_ERRORS {
-            message.push_str("\n(stopped after this many errors)");
-        } else if errors.len() > 1 {
-            message.push_str(&format!("\n{} errors in the cdef", errors.len()));
-        }
-        EmitError { message }
-    })
+    crate::cdef::diagnose::parse_reporting_all(cdefs, crate::cdef::diagnose::MAX_ERRORS).map_err(
+        |errors| {
+            let mut message = errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n");
+            if errors.len() >= crate::cdef::diagnose::MAX_ERRORS {
+                message.push_str("\n(stopped after this many errors)");
+            } else if errors.len() > 1 {
+                message.push_str(&format!("\n{} errors in the cdef", errors.len()));
+            }
+            EmitError { message }
+        },
+    )
 }
 
 /// Emits the C source of an already parsed FFI (`ffi` and the FFIs it
@@ -150,7 +165,12 @@ pub fn emit_c(
 }
 
 /// Emits the ABI-mode Python source of an already parsed FFI.
-pub fn emit_py(types: &mut Types, ffi: &Ffi, module_name: &str, options: &EmitOptions) -> Result<String, EmitError> {
+pub fn emit_py(
+    types: &mut Types,
+    ffi: &Ffi,
+    module_name: &str,
+    options: &EmitOptions,
+) -> Result<String, EmitError> {
     let mut r = recompiler::Recompiler::new(types, ffi, module_name, true, options);
     r.collect_type_table()?;
     r.collect_step_tables()?;
@@ -165,7 +185,10 @@ pub fn locate_cffi_dir() -> std::io::Result<std::path::PathBuf> {
     }
     let py = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
     let out = std::process::Command::new(&py)
-        .args(["-c", "import cffi, os; print(os.path.dirname(cffi.__file__))"])
+        .args([
+            "-c",
+            "import cffi, os; print(os.path.dirname(cffi.__file__))",
+        ])
         .output()
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot run {py} to find cffi: {e}")))?;
     if !out.status.success() {

@@ -19,9 +19,7 @@ macro_rules! pf {
 
 use super::{CffiRuntime, EmitError, EmitOptions};
 use crate::cdef::Ffi;
-use crate::model::{
-    ArrayLength, DeclKind, DeclValue, StructKind, TypeId, TypeKind, Types, Quals,
-};
+use crate::model::{ArrayLength, DeclKind, DeclValue, Quals, StructKind, TypeId, TypeKind, Types};
 
 const VERSION_BASE: u32 = 0x2601;
 const VERSION_EMBEDDED: u32 = 0x2701;
@@ -175,7 +173,10 @@ impl CffiOp {
             if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
                 let v: u128 = s.parse().unwrap_or(u128::MAX);
                 if v >= 1 << 31 {
-                    return Err(err(format!("cannot emit {}: limited to 2**31-1", py_repr(s))));
+                    return Err(err(format!(
+                        "cannot emit {}: limited to 2**31-1",
+                        py_repr(s)
+                    )));
                 }
                 return Ok(format_four_bytes(v as i64));
             }
@@ -194,8 +195,12 @@ impl CffiOp {
 fn numbered(prefix: &'static str, i: usize) -> Cow<'static, str> {
     const PREFIXES: [&str; 5] = [" x", "x", "arg", "&arg", " a"];
     const N: usize = 64;
-    static NAMES: LazyLock<Vec<Vec<String>>> =
-        LazyLock::new(|| PREFIXES.iter().map(|p| (0..N).map(|i| format!("{p}{i}")).collect()).collect());
+    static NAMES: LazyLock<Vec<Vec<String>>> = LazyLock::new(|| {
+        PREFIXES
+            .iter()
+            .map(|p| (0..N).map(|i| format!("{p}{i}")).collect())
+            .collect()
+    });
     match PREFIXES.iter().position(|p| *p == prefix) {
         Some(k) if i < N => Cow::Borrowed(NAMES[k][i].as_str()),
         _ => Cow::Owned(format!("{prefix}{i}")),
@@ -208,7 +213,12 @@ impl std::fmt::Display for CExpr<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0.op {
             None => write!(f, "(_cffi_opcode_t)({})", self.0.arg),
-            Some(op) => write!(f, "_CFFI_OP(_CFFI_OP_{}, {})", op_class_name(op), self.0.arg),
+            Some(op) => write!(
+                f,
+                "_CFFI_OP(_CFFI_OP_{}, {})",
+                op_class_name(op),
+                self.0.arg
+            ),
         }
     }
 }
@@ -225,7 +235,11 @@ fn format_four_bytes(num: i64) -> String {
 
 /// Python's `repr()` of a string (quotes chosen as Python does).
 pub(crate) fn py_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::new();
     out.push(quote);
     for c in s.chars() {
@@ -401,7 +415,13 @@ impl<'a> Recompiler<'a> {
 
     // ---- type helpers -------------------------------------------------
 
-    fn c_name(&self, t: TypeId, replace_with: &str, context: &str, quals: Quals) -> Result<String, EmitError> {
+    fn c_name(
+        &self,
+        t: TypeId,
+        replace_with: &str,
+        context: &str,
+        quals: Quals,
+    ) -> Result<String, EmitError> {
         self.types
             .get_c_name(t, replace_with, context, quals)
             .map_err(|e| verification(e.to_string()))
@@ -421,7 +441,9 @@ impl<'a> Recompiler<'a> {
 
     fn prim_name(&self, t: TypeId) -> Option<&str> {
         match self.types.kind(t) {
-            TypeKind::Primitive(n) | TypeKind::UnknownInteger(n) | TypeKind::UnknownFloat(n) => Some(n),
+            TypeKind::Primitive(n) | TypeKind::UnknownInteger(n) | TypeKind::UnknownFloat(n) => {
+                Some(n)
+            }
             _ => None,
         }
     }
@@ -438,7 +460,10 @@ impl<'a> Recompiler<'a> {
     }
 
     fn is_pointer(&self, t: TypeId) -> bool {
-        matches!(self.types.kind(t), TypeKind::Pointer { .. } | TypeKind::NamedPointer { .. })
+        matches!(
+            self.types.kind(t),
+            TypeKind::Pointer { .. } | TypeKind::NamedPointer { .. }
+        )
     }
 
     fn is_complex(&self, t: TypeId) -> bool {
@@ -456,7 +481,10 @@ impl<'a> Recompiler<'a> {
         let c = self.types.canonical(t);
         match self.typesdict.get(&c) {
             Some(Some(i)) => Ok(*i),
-            _ => Err(err(format!("internal error: type {} is not in the type table", self.repr(t)))),
+            _ => Err(err(format!(
+                "internal error: type {} is not in the type table",
+                self.repr(t)
+            ))),
         }
     }
 
@@ -468,8 +496,11 @@ impl<'a> Recompiler<'a> {
 
     pub(crate) fn collect_type_table(&mut self) -> Result<(), EmitError> {
         self.generate(Step::CollectType)?;
-        let mut all: Vec<(String, TypeId)> =
-            self.typesorder.iter().map(|&t| (self.types.repr(t), t)).collect();
+        let mut all: Vec<(String, TypeId)> = self
+            .typesorder
+            .iter()
+            .map(|&t| (self.types.repr(t), t))
+            .collect();
         all.sort_by(|a, b| a.0.cmp(&b.0));
         let all_decls: Vec<TypeId> = all.into_iter().map(|(_, t)| t).collect();
         // FUNCTION sequences first.
@@ -490,7 +521,9 @@ impl<'a> Recompiler<'a> {
         }
         for &tp in &all_decls {
             let c = self.types.canonical(tp);
-            if !self.types.is_raw_function(tp) && self.typesdict.get(&c).copied().flatten().is_none() {
+            if !self.types.is_raw_function(tp)
+                && self.typesdict.get(&c).copied().flatten().is_none()
+            {
                 self.typesdict.insert(c, Some(self.cffi_types.len()));
                 self.cffi_types.push(Slot::Placeholder);
                 if let TypeKind::Array { length, .. } = self.types.kind(tp) {
@@ -537,7 +570,9 @@ impl<'a> Recompiler<'a> {
         let kind = self.types.kind(tp).clone();
         let op = match kind {
             TypeKind::Void => CffiOp::new(OP_PRIMITIVE, 0),
-            TypeKind::Primitive(ref n) => CffiOp::new(OP_PRIMITIVE, primitive_index(n).expect("a primitive")),
+            TypeKind::Primitive(ref n) => {
+                CffiOp::new(OP_PRIMITIVE, primitive_index(n).expect("a primitive"))
+            }
             TypeKind::UnknownInteger(ref n) => CffiOp {
                 op: Some(OP_PRIMITIVE),
                 arg: Arg::Str(format!(
@@ -558,8 +593,10 @@ impl<'a> Recompiler<'a> {
                     let real = self.typenum(*a)?;
                     if i != real {
                         if let TypeKind::Primitive(n) = self.types.kind(*a) {
-                            self.cffi_types[i] =
-                                Slot::Op(CffiOp::new(OP_PRIMITIVE, primitive_index(n).expect("a primitive")));
+                            self.cffi_types[i] = Slot::Op(CffiOp::new(
+                                OP_PRIMITIVE,
+                                primitive_index(n).expect("a primitive"),
+                            ));
                         } else {
                             self.cffi_types[i] = Slot::Op(CffiOp::new(OP_NOOP, real as i64));
                         }
@@ -608,7 +645,9 @@ impl<'a> Recompiler<'a> {
                     }
                 }
             }
-            TypeKind::StructOrUnion(_) => CffiOp::new(OP_STRUCT_UNION, self.struct_unions[&tp] as i64),
+            TypeKind::StructOrUnion(_) => {
+                CffiOp::new(OP_STRUCT_UNION, self.struct_unions[&tp] as i64)
+            }
             TypeKind::Enum(_) => CffiOp::new(OP_ENUM, self.enums[&tp] as i64),
         };
         self.cffi_types[index] = Slot::Op(op);
@@ -630,7 +669,11 @@ impl<'a> Recompiler<'a> {
             return e;
         };
         let c = self.types.canonical_known(t);
-        let Some((kind, name, _, _)) = self.type_origin.get(&c).and_then(|&d| self.sorted_decls.get(d)) else {
+        let Some((kind, name, _, _)) = self
+            .type_origin
+            .get(&c)
+            .and_then(|&d| self.sorted_decls.get(d))
+        else {
             return e;
         };
         let at = match self.ffi.locations.get(&(*kind, name.clone())) {
@@ -638,7 +681,12 @@ impl<'a> Recompiler<'a> {
             None => String::new(),
         };
         EmitError {
-            message: format!("{at}{} {name}: type '{}': {}", kind.as_str(), self.types.c_name_plain(t), e.message),
+            message: format!(
+                "{at}{} {name}: type '{}': {}",
+                kind.as_str(),
+                self.types.c_name_plain(t),
+                e.message
+            ),
         }
     }
 
@@ -689,7 +737,11 @@ impl<'a> Recompiler<'a> {
         result
     }
 
-    fn generate_all(&mut self, step: Step, decls: &[(DeclKind, String, DeclValue, Quals)]) -> Result<(), EmitError> {
+    fn generate_all(
+        &mut self,
+        step: Step,
+        decls: &[(DeclKind, String, DeclValue, Quals)],
+    ) -> Result<(), EmitError> {
         for (i, (kind, name, value, quals)) in decls.iter().enumerate() {
             let (kind, quals) = (*kind, *quals);
             self.current_decl = i;
@@ -707,7 +759,13 @@ impl<'a> Recompiler<'a> {
         Ok(())
     }
 
-    fn generate_one(&mut self, step: Step, kind: DeclKind, name: &str, value: &DeclValue) -> Result<(), EmitError> {
+    fn generate_one(
+        &mut self,
+        step: Step,
+        kind: DeclKind,
+        name: &str,
+        value: &DeclValue,
+    ) -> Result<(), EmitError> {
         if kind == DeclKind::Macro {
             return match step {
                 Step::CollectType => Ok(()),
@@ -742,7 +800,11 @@ impl<'a> Recompiler<'a> {
             };
         }
         let DeclValue::Type(tp) = *value else {
-            return Err(err(format!("not implemented in recompile(): '{} {}'", kind.as_str(), name)));
+            return Err(err(format!(
+                "not implemented in recompile(): '{} {}'",
+                kind.as_str(),
+                name
+            )));
         };
         match (kind, step) {
             (DeclKind::Typedef, Step::CollectType) => {
@@ -757,7 +819,11 @@ impl<'a> Recompiler<'a> {
                     TypeKind::StructOrUnion(s) if s.unknown_type_origin => {
                         self.struct_ctx(t, Some(&s.name), None, None)
                     }
-                    TypeKind::NamedPointer { totype, name: pname, .. } => {
+                    TypeKind::NamedPointer {
+                        totype,
+                        name: pname,
+                        ..
+                    } => {
                         let tname = match self.types.kind(totype) {
                             TypeKind::StructOrUnion(s) => s.name.clone(),
                             TypeKind::Enum(e) => e.name.clone(),
@@ -819,7 +885,9 @@ impl<'a> Recompiler<'a> {
                     (Step::Decl, true) => self.enum_decl(tp),
                     (Step::Decl, false) => self.struct_decl(tp, name, &format!("typedef_{name}")),
                     (Step::Ctx, true) => self.enum_ctx(tp, Some(name)),
-                    (Step::Ctx, false) => self.struct_ctx(tp, Some(name), Some(&format!("typedef_{name}")), None),
+                    (Step::Ctx, false) => {
+                        self.struct_ctx(tp, Some(name), Some(&format!("typedef_{name}")), None)
+                    }
                 }
             }
             (DeclKind::Constant, Step::CollectType) => {
@@ -848,7 +916,11 @@ impl<'a> Recompiler<'a> {
             (DeclKind::Variable, Step::Ctx) => {
                 let t = self.global_type(tp, name)?;
                 let type_index = self.typenum(t)?;
-                let op = if self.target_is_python { OP_GLOBAL_VAR } else { OP_GLOBAL_VAR_F };
+                let op = if self.target_is_python {
+                    OP_GLOBAL_VAR
+                } else {
+                    OP_GLOBAL_VAR_F
+                };
                 self.lsts.global.push(GlobalExpr {
                     name: name.to_string(),
                     address: format!("_cffi_var_{name}"),
@@ -858,15 +930,23 @@ impl<'a> Recompiler<'a> {
                 });
                 Ok(())
             }
-            (DeclKind::ExternPython | DeclKind::DllexportPython | DeclKind::ExternPythonPlusC, Step::CollectType) => {
-                self.do_collect_type(tp)
-            }
+            (
+                DeclKind::ExternPython | DeclKind::DllexportPython | DeclKind::ExternPythonPlusC,
+                Step::CollectType,
+            ) => self.do_collect_type(tp),
             (DeclKind::ExternPython, Step::Decl) => self.extern_python_decl(tp, name, "static "),
-            (DeclKind::DllexportPython, Step::Decl) => self.extern_python_decl(tp, name, "CFFI_DLLEXPORT "),
+            (DeclKind::DllexportPython, Step::Decl) => {
+                self.extern_python_decl(tp, name, "CFFI_DLLEXPORT ")
+            }
             (DeclKind::ExternPythonPlusC, Step::Decl) => self.extern_python_decl(tp, name, ""),
-            (DeclKind::ExternPython | DeclKind::DllexportPython | DeclKind::ExternPythonPlusC, Step::Ctx) => {
+            (
+                DeclKind::ExternPython | DeclKind::DllexportPython | DeclKind::ExternPythonPlusC,
+                Step::Ctx,
+            ) => {
                 if self.target_is_python {
-                    return Err(verification("cannot use 'extern \"Python\"' in the ABI mode".into()));
+                    return Err(verification(
+                        "cannot use 'extern \"Python\"' in the ABI mode".into(),
+                    ));
                 }
                 if self.sig(tp).ellipsis {
                     return Err(err("a vararg function is extern \"Python\"".into()));
@@ -948,7 +1028,12 @@ impl<'a> Recompiler<'a> {
         Ok(tp)
     }
 
-    fn field_type(&mut self, tp_struct: TypeId, field_name: &str, tp_field: TypeId) -> Result<TypeId, EmitError> {
+    fn field_type(
+        &mut self,
+        tp_struct: TypeId,
+        field_name: &str,
+        tp_field: TypeId,
+    ) -> Result<TypeId, EmitError> {
         if let TypeKind::Array { item, length } = self.types.kind(tp_field).clone() {
             let length = if length == ArrayLength::Dots {
                 let ptr = self.cn(tp_struct, "*")?;
@@ -998,7 +1083,8 @@ impl<'a> Recompiler<'a> {
             let mut ftype = f.ty;
             if self.types.is_integer_type(ftype) || f.bitsize >= 0 {
                 if !fname.is_empty() {
-                    pf!(self, 
+                    pf!(
+                        self,
                         "  (void)((p->{fname}) | 0);  /* check that '{cname}.{fname}' is an integer */"
                     );
                 }
@@ -1012,13 +1098,21 @@ impl<'a> Recompiler<'a> {
                     break;
                 }
             }
-            match self.c_name(ftype, "*tmp", &format!("field {}", py_repr(&fname)), f.quals) {
+            match self.c_name(
+                ftype,
+                "*tmp",
+                &format!("field {}", py_repr(&fname)),
+                f.quals,
+            ) {
                 Ok(decl) => pf!(self, "  {{ {decl} = &p->{fname}; (void)tmp; }}"),
                 Err(e) => pf!(self, "  /* {} */", e.message),
             }
         }
         self.prnt("}");
-        pf!(self, "struct _cffi_align_{approxname} {{ char x; {cname} y; }};");
+        pf!(
+            self,
+            "struct _cffi_align_{approxname} {{ char x; {cname} y; }};"
+        );
         self.prnt("");
         Ok(())
     }
@@ -1043,7 +1137,8 @@ impl<'a> Recompiler<'a> {
         }
         let included = self.is_included(tp) || named_ptr.is_some_and(|np| self.is_included(np));
         if !included {
-            if s.fields.is_none() || s.partial || !self.types.anonymous_struct_fields(tp).is_empty() {
+            if s.fields.is_none() || s.partial || !self.types.anonymous_struct_fields(tp).is_empty()
+            {
                 // opaque, or layout obtained silently from the C compiler
             } else {
                 flags.push("_CFFI_F_CHECK_FIELDS");
@@ -1062,7 +1157,11 @@ impl<'a> Recompiler<'a> {
             flags.push("_CFFI_F_EXTERNAL");
             reason = Some("external");
         }
-        let flags = if flags.is_empty() { "0".to_string() } else { flags.join("|") };
+        let flags = if flags.is_empty() {
+            "0".to_string()
+        } else {
+            flags.join("|")
+        };
         let mut c_fields = Vec::new();
         let (size, align, first_field_index, comment);
         if reason.is_none() {
@@ -1078,7 +1177,13 @@ impl<'a> Recompiler<'a> {
                     op = OP_BITFIELD;
                     format!("{} /* bits */", f.bitsize)
                 } else if cname.is_none()
-                    || matches!(self.types.kind(fldtype), TypeKind::Array { length: ArrayLength::Open, .. })
+                    || matches!(
+                        self.types.kind(fldtype),
+                        TypeKind::Array {
+                            length: ArrayLength::Open,
+                            ..
+                        }
+                    )
                 {
                     "(size_t)-1".to_string()
                 } else {
@@ -1091,7 +1196,10 @@ impl<'a> Recompiler<'a> {
                 let offset = if cname.is_none() || f.bitsize >= 0 {
                     "(size_t)-1".to_string()
                 } else if let Some(n) = &np_name {
-                    format!("(size_t)(((char *)&(({n})4096)->{}) - (char *)4096)", f.name)
+                    format!(
+                        "(size_t)(((char *)&(({n})4096)->{}) - (char *)4096)",
+                        f.name
+                    )
                 } else {
                     format!("offsetof({}, {})", self.cn(tp, "")?, f.name)
                 };
@@ -1117,7 +1225,10 @@ impl<'a> Recompiler<'a> {
                         align = "-1 /* unknown alignment */".to_string();
                     } else {
                         size = format!("sizeof({cname})");
-                        align = format!("offsetof(struct _cffi_align_{}, y)", approxname.unwrap_or("None"));
+                        align = format!(
+                            "offsetof(struct _cffi_align_{}, y)",
+                            approxname.unwrap_or("None")
+                        );
                     }
                     comment = None;
                 }
@@ -1160,7 +1271,9 @@ impl<'a> Recompiler<'a> {
             tp = *item;
         }
         if self.types.as_struct(tp).is_some_and(|s| s.fields.is_none()) {
-            return Err(err(format!("{location} is of an opaque type (not declared in cdef())")));
+            return Err(err(format!(
+                "{location} is of an opaque type (not declared in cdef())"
+            )));
         }
         Ok(())
     }
@@ -1184,7 +1297,10 @@ impl<'a> Recompiler<'a> {
                 )));
             }
             let approx;
-            if s.name.starts_with('$') && s.name.len() > 1 && s.name[1..].chars().all(|c| c.is_ascii_digit()) {
+            if s.name.starts_with('$')
+                && s.name.len() > 1
+                && s.name[1..].chars().all(|c| c.is_ascii_digit())
+            {
                 approx = s.name[1..].to_string();
             } else if s.name == "_IO_FILE" && s.forcename.as_deref() == Some("FILE") {
                 approx = "FILE".to_string();
@@ -1199,10 +1315,18 @@ impl<'a> Recompiler<'a> {
 
     // ---- constants and enums ------------------------------------------
 
-    fn generate_const(&mut self, is_int: bool, name: &str, tp: Option<TypeId>, check_value: Option<i128>) -> Result<(), EmitError> {
+    fn generate_const(
+        &mut self,
+        is_int: bool,
+        name: &str,
+        tp: Option<TypeId>,
+        check_value: Option<i128>,
+    ) -> Result<(), EmitError> {
         let key = ("const".to_string(), name.to_string());
         if self.seen_constants.contains(&key) {
-            return Err(verification(format!("duplicate declaration of const '{name}'")));
+            return Err(verification(format!(
+                "duplicate declaration of const '{name}'"
+            )));
         }
         self.seen_constants.insert(key);
         let funcname = format!("_cffi_const_{name}");
@@ -1210,11 +1334,16 @@ impl<'a> Recompiler<'a> {
             pf!(self, "static int {funcname}(unsigned long long *o)");
             self.prnt("{");
             pf!(self, "  int n = ({name}) <= 0;");
-            pf!(self, 
+            pf!(
+                self,
                 "  *o = (unsigned long long)(({name}) | 0);  /* check that {name} is an integer */"
             );
             if let Some(cv) = check_value {
-                let cv = if cv > 0 { format!("{cv}U") } else { cv.to_string() };
+                let cv = if cv > 0 {
+                    format!("{cv}U")
+                } else {
+                    cv.to_string()
+                };
                 pf!(self, "  if (!_cffi_check_int(*o, n, {cv}))");
                 self.prnt("    n |= 2;");
             }
@@ -1236,7 +1365,11 @@ impl<'a> Recompiler<'a> {
         let type_op = if !self.target_is_python && self.types.is_integer_type(tp) {
             CffiOp::new(OP_CONSTANT_INT, -1)
         } else {
-            let kind = if self.target_is_python { OP_DLOPEN_CONST } else { OP_CONSTANT };
+            let kind = if self.target_is_python {
+                OP_DLOPEN_CONST
+            } else {
+                OP_CONSTANT
+            };
             CffiOp::new(kind, self.typenum(tp)? as i64)
         };
         self.lsts.global.push(GlobalExpr {
@@ -1297,7 +1430,10 @@ impl<'a> Recompiler<'a> {
         let (lo, hi) = if values.is_empty() {
             (0, 0)
         } else {
-            (*values.iter().min().expect("nonempty"), *values.iter().max().expect("nonempty"))
+            (
+                *values.iter().min().expect("nonempty"),
+                *values.iter().max().expect("nonempty"),
+            )
         };
         let sign: u32 = u32::from(lo < 0);
         let sizes = [self.options.sizeof_int, self.options.sizeof_long];
@@ -1317,7 +1453,13 @@ impl<'a> Recompiler<'a> {
 
     // ---- functions ----------------------------------------------------
 
-    fn convert_funcarg_to_c(&mut self, tp: TypeId, fromvar: &str, tovar: &str, errcode: &str) -> Result<(), EmitError> {
+    fn convert_funcarg_to_c(
+        &mut self,
+        tp: TypeId,
+        fromvar: &str,
+        tovar: &str,
+        errcode: &str,
+    ) -> Result<(), EmitError> {
         let mut extraarg = String::new();
         let converter;
         let errvalue;
@@ -1338,9 +1480,15 @@ impl<'a> Recompiler<'a> {
             errvalue = "-1".to_string();
         } else if self.is_pointer(tp) {
             return self.convert_funcarg_to_c_ptr_or_array(tp, fromvar, tovar, errcode);
-        } else if self.is_struct(tp) || matches!(self.types.kind(tp), TypeKind::Enum(_)) || self.is_base_primitive(tp) {
+        } else if self.is_struct(tp)
+            || matches!(self.types.kind(tp), TypeKind::Enum(_))
+            || self.is_base_primitive(tp)
+        {
             let n = self.typenum(tp)?;
-            pf!(self, "  if (_cffi_to_c((char *)&{tovar}, _cffi_type({n}), {fromvar}) < 0)");
+            pf!(
+                self,
+                "  if (_cffi_to_c((char *)&{tovar}, _cffi_type({n}), {fromvar}) < 0)"
+            );
             pf!(self, "    {errcode};");
             return Ok(());
         } else if matches!(self.types.kind(tp), TypeKind::FunctionPtr(_)) {
@@ -1352,21 +1500,35 @@ impl<'a> Recompiler<'a> {
         }
         pf!(self, "  {tovar} = {converter}({fromvar}{extraarg});");
         let c = self.cn(tp, "")?;
-        pf!(self, "  if ({tovar} == ({c}){errvalue} && PyErr_Occurred())");
+        pf!(
+            self,
+            "  if ({tovar} == ({c}){errvalue} && PyErr_Occurred())"
+        );
         pf!(self, "    {errcode};");
         Ok(())
     }
 
-    fn convert_funcarg_to_c_ptr_or_array(&mut self, tp: TypeId, fromvar: &str, tovar: &str, errcode: &str) -> Result<(), EmitError> {
+    fn convert_funcarg_to_c_ptr_or_array(
+        &mut self,
+        tp: TypeId,
+        fromvar: &str,
+        tovar: &str,
+        errcode: &str,
+    ) -> Result<(), EmitError> {
         let n = self.typenum(tp)?;
         let c = self.cn(tp, "")?;
         self.prnt("  datasize = _cffi_prepare_pointer_call_argument(");
-        pf!(self, "      _cffi_type({n}), {fromvar}, (char **)&{tovar});");
+        pf!(
+            self,
+            "      _cffi_type({n}), {fromvar}, (char **)&{tovar});"
+        );
         self.prnt("  if (datasize != 0) {");
-        pf!(self, 
+        pf!(
+            self,
             "    {tovar} = ((size_t)datasize) <= 640 ? ({c})alloca((size_t)datasize) : NULL;"
         );
-        pf!(self, 
+        pf!(
+            self,
             "    if (_cffi_convert_array_argument(_cffi_type({n}), {fromvar}, (char **)&{tovar},"
         );
         self.prnt("            datasize, &large_args_free) < 0)");
@@ -1375,7 +1537,12 @@ impl<'a> Recompiler<'a> {
         Ok(())
     }
 
-    fn convert_expr_from_c(&mut self, tp: TypeId, var: &str, context: &str) -> Result<String, EmitError> {
+    fn convert_expr_from_c(
+        &mut self,
+        tp: TypeId,
+        var: &str,
+        context: &str,
+    ) -> Result<String, EmitError> {
         if self.is_base_primitive(tp) {
             let name = self.prim_name(tp).expect("primitive").to_string();
             if self.types.is_integer_type(tp) && name != "_Bool" {
@@ -1391,24 +1558,41 @@ impl<'a> Recompiler<'a> {
                 }
                 return Ok(format!("_cffi_from_c_{cname}({var})"));
             }
-            return Ok(format!("_cffi_from_c_deref((char *)&{var}, _cffi_type({}))", self.typenum(tp)?));
+            return Ok(format!(
+                "_cffi_from_c_deref((char *)&{var}, _cffi_type({}))",
+                self.typenum(tp)?
+            ));
         }
         match self.types.kind(tp).clone() {
-            TypeKind::Pointer { .. } | TypeKind::NamedPointer { .. } | TypeKind::FunctionPtr(_) => Ok(format!(
-                "_cffi_from_c_pointer((char *){var}, _cffi_type({}))",
-                self.typenum(tp)?
-            )),
+            TypeKind::Pointer { .. } | TypeKind::NamedPointer { .. } | TypeKind::FunctionPtr(_) => {
+                Ok(format!(
+                    "_cffi_from_c_pointer((char *){var}, _cffi_type({}))",
+                    self.typenum(tp)?
+                ))
+            }
             TypeKind::Array { item, .. } => {
                 let p = self.types.pointer(item, 0);
-                Ok(format!("_cffi_from_c_pointer((char *){var}, _cffi_type({}))", self.typenum(p)?))
+                Ok(format!(
+                    "_cffi_from_c_pointer((char *){var}, _cffi_type({}))",
+                    self.typenum(p)?
+                ))
             }
             TypeKind::StructOrUnion(s) => {
                 if s.fields.is_none() {
-                    return Err(err(format!("'{}' is used as {context}, but is opaque", self.plain(tp))));
+                    return Err(err(format!(
+                        "'{}' is used as {context}, but is opaque",
+                        self.plain(tp)
+                    )));
                 }
-                Ok(format!("_cffi_from_c_struct((char *)&{var}, _cffi_type({}))", self.typenum(tp)?))
+                Ok(format!(
+                    "_cffi_from_c_struct((char *)&{var}, _cffi_type({}))",
+                    self.typenum(tp)?
+                ))
             }
-            TypeKind::Enum(_) => Ok(format!("_cffi_from_c_deref((char *)&{var}, _cffi_type({}))", self.typenum(tp)?)),
+            TypeKind::Enum(_) => Ok(format!(
+                "_cffi_from_c_deref((char *)&{var}, _cffi_type({}))",
+                self.typenum(tp)?
+            )),
             _ => Err(err(format!("NotImplementedError: {}", self.repr(tp)))),
         }
     }
@@ -1433,15 +1617,27 @@ impl<'a> Recompiler<'a> {
             arguments.push(self.c_name(*a, &numbered(" x", i), &context, 0)?);
             call_arguments.push(numbered("x", i));
         }
-        let repr_arguments = if arguments.is_empty() { "void".to_string() } else { arguments.join(", ") };
-        let abi = sig.abi.as_ref().map(|a| format!("{a} ")).unwrap_or_default();
+        let repr_arguments = if arguments.is_empty() {
+            "void".to_string()
+        } else {
+            arguments.join(", ")
+        };
+        let abi = sig
+            .abi
+            .as_ref()
+            .map(|a| format!("{a} "))
+            .unwrap_or_default();
         let name_and_arguments = format!("{abi}_cffi_d_{name}({repr_arguments})");
         let head = self.cn(sig.result, &name_and_arguments)?;
         pf!(self, "static {head}");
         self.prnt("{");
         let result_is_void = matches!(self.types.kind(sig.result), TypeKind::Void);
         let result_code = if result_is_void { "" } else { "return " };
-        pf!(self, "  {result_code}{name}({});", call_arguments.join(", "));
+        pf!(
+            self,
+            "  {result_code}{name}({});",
+            call_arguments.join(", ")
+        );
         self.prnt("}");
         self.prnt("#ifndef PYPY_VERSION");
         self.prnt("static PyObject *");
@@ -1456,14 +1652,19 @@ impl<'a> Recompiler<'a> {
             if self.is_pointer(*a) {
                 localvars.insert("Py_ssize_t datasize");
                 localvars.insert("struct _cffi_freeme_s *large_args_free = NULL");
-                freelines.insert("if (large_args_free != NULL) _cffi_free_array_arguments(large_args_free);");
+                freelines.insert(
+                    "if (large_args_free != NULL) _cffi_free_array_arguments(large_args_free);",
+                );
             }
         }
         for d in &localvars {
             pf!(self, "  {d};");
         }
         let (mut result_decl, result_code) = if !result_is_void {
-            let rd = format!("  {};", self.c_name(sig.result, " result", &format!("result of {name}"), 0)?);
+            let rd = format!(
+                "  {};",
+                self.c_name(sig.result, " result", &format!("result of {name}"), 0)?
+            );
             self.prnt(&rd);
             self.prnt("  PyObject *pyresult;");
             (Some(rd), "result = ")
@@ -1476,7 +1677,8 @@ impl<'a> Recompiler<'a> {
             }
             self.prnt("");
             let refs: Vec<Cow<'static, str>> = (0..numargs).map(|i| numbered("&arg", i)).collect();
-            pf!(self, 
+            pf!(
+                self,
                 "  if (!PyArg_UnpackTuple(args, \"{name}\", {numargs}, {numargs}, {}))",
                 refs.join(", ")
             );
@@ -1489,7 +1691,11 @@ impl<'a> Recompiler<'a> {
         }
         self.prnt("  Py_BEGIN_ALLOW_THREADS");
         self.prnt("  _cffi_restore_errno();");
-        pf!(self, "  {{ {result_code}{name}({}); }}", call_arguments.join(", "));
+        pf!(
+            self,
+            "  {{ {result_code}{name}({}); }}",
+            call_arguments.join(", ")
+        );
         self.prnt("  _cffi_save_errno();");
         self.prnt("  Py_END_ALLOW_THREADS");
         self.prnt("");
@@ -1542,7 +1748,11 @@ impl<'a> Recompiler<'a> {
             difference = true;
         }
         if difference {
-            let repr_arguments = if arguments.is_empty() { "void".to_string() } else { arguments.join(", ") };
+            let repr_arguments = if arguments.is_empty() {
+                "void".to_string()
+            } else {
+                arguments.join(", ")
+            };
             let name_and_arguments = format!("{abi}_cffi_f_{name}({repr_arguments})");
             let head = self.cn(tp_result, &name_and_arguments)?;
             pf!(self, "static {head}");
@@ -1550,7 +1760,11 @@ impl<'a> Recompiler<'a> {
             if let Some(rd) = &result_decl {
                 self.prnt(rd);
             }
-            pf!(self, "  {{ {result_code}{name}({}); }}", call_arguments.join(", "));
+            pf!(
+                self,
+                "  {{ {result_code}{name}({}); }}",
+                call_arguments.join(", ")
+            );
             if result_decl.is_some() {
                 self.prnt("  return result;");
             }
@@ -1566,7 +1780,11 @@ impl<'a> Recompiler<'a> {
     fn variable_decl(&mut self, tp: TypeId, name: &str) -> Result<(), EmitError> {
         let mut t = self.global_type(tp, name)?;
         let mut ampersand = "&";
-        if let TypeKind::Array { item, length: ArrayLength::Open } = self.types.kind(t) {
+        if let TypeKind::Array {
+            item,
+            length: ArrayLength::Open,
+        } = self.types.kind(t)
+        {
             t = *item;
             ampersand = "";
         }
@@ -1580,22 +1798,41 @@ impl<'a> Recompiler<'a> {
         Ok(())
     }
 
-    fn extern_python_decl(&mut self, tp: TypeId, name: &str, tag_and_space: &str) -> Result<(), EmitError> {
+    fn extern_python_decl(
+        &mut self,
+        tp: TypeId,
+        name: &str,
+        tag_and_space: &str,
+    ) -> Result<(), EmitError> {
         let sig = self.sig(tp);
         let size_of_result = if matches!(self.types.kind(sig.result), TypeKind::Void) {
             "0".to_string()
         } else {
-            format!("(int)sizeof({})", self.c_name(sig.result, "", &format!("result of {name}"), 0)?)
+            format!(
+                "(int)sizeof({})",
+                self.c_name(sig.result, "", &format!("result of {name}"), 0)?
+            )
         };
-        pf!(self, "static struct _cffi_externpy_s _cffi_externpy__{name} =");
-        pf!(self, "  {{ \"{}.{name}\", {size_of_result}, 0, 0 }};", self.module_name);
+        pf!(
+            self,
+            "static struct _cffi_externpy_s _cffi_externpy__{name} ="
+        );
+        pf!(
+            self,
+            "  {{ \"{}.{name}\", {size_of_result}, 0, 0 }};",
+            self.module_name
+        );
         self.prnt("");
         let context = format!("argument of {name}");
         let mut arguments = Vec::new();
         for (i, a) in sig.args.iter().enumerate() {
             arguments.push(self.c_name(*a, &numbered(" a", i), &context, 0)?);
         }
-        let repr_arguments = if arguments.is_empty() { "void".to_string() } else { arguments.join(", ") };
+        let repr_arguments = if arguments.is_empty() {
+            "void".to_string()
+        } else {
+            arguments.join(", ")
+        };
         let mut name_and_arguments = format!("{name}({repr_arguments})");
         if sig.abi.as_deref() == Some("__stdcall") {
             name_and_arguments = format!("_cffi_stdcall {name_and_arguments}");
@@ -1657,11 +1894,18 @@ impl<'a> Recompiler<'a> {
         }
     }
 
-    pub(crate) fn write_c_source(mut self, preamble: &str, runtime: &CffiRuntime) -> Result<String, EmitError> {
+    pub(crate) fn write_c_source(
+        mut self,
+        preamble: &str,
+        runtime: &CffiRuntime,
+    ) -> Result<String, EmitError> {
         // About a kilobyte of C per declaration: one allocation instead of a
         // dozen doublings of a multi-megabyte string.
         self.out.reserve(
-            runtime.include_h.len() + runtime.parse_c_type_h.len() + preamble.len() + 1024 * self.sorted_decls.len(),
+            runtime.include_h.len()
+                + runtime.parse_c_type_h.len()
+                + preamble.len()
+                + 1024 * self.sorted_decls.len(),
         );
         if self.ffi.embedding.is_some() {
             self.prnt("#define _CFFI_USE_EMBEDDING");
@@ -1669,20 +1913,39 @@ impl<'a> Recompiler<'a> {
         if self.options.no_limited_api {
             self.prnt("#define _CFFI_NO_LIMITED_API");
         }
-        let include = splice(&runtime.include_h, "#include \"parse_c_type.h\"\n", &runtime.parse_c_type_h)?;
+        let include = splice(
+            &runtime.include_h,
+            "#include \"parse_c_type.h\"\n",
+            &runtime.parse_c_type_h,
+        )?;
         self.prnt(&include);
-        let base_module_name = self.module_name.rsplit('.').next().unwrap_or(self.module_name).to_string();
+        let base_module_name = self
+            .module_name
+            .rsplit('.')
+            .next()
+            .unwrap_or(self.module_name)
+            .to_string();
         if let Some(embedding) = self.ffi.embedding.clone() {
             pf!(self, "#define _CFFI_MODULE_NAME  \"{}\"", self.module_name);
             self.prnt("static const char _CFFI_PYTHON_STARTUP_CODE[] = {");
             self.print_string_literal_in_array(&embedding);
             self.prnt("0 };");
             self.prnt("#ifdef PYPY_VERSION");
-            pf!(self, "# define _CFFI_PYTHON_STARTUP_FUNC  _cffi_pypyinit_{base_module_name}");
+            pf!(
+                self,
+                "# define _CFFI_PYTHON_STARTUP_FUNC  _cffi_pypyinit_{base_module_name}"
+            );
             self.prnt("#else");
-            pf!(self, "# define _CFFI_PYTHON_STARTUP_FUNC  PyInit_{base_module_name}");
+            pf!(
+                self,
+                "# define _CFFI_PYTHON_STARTUP_FUNC  PyInit_{base_module_name}"
+            );
             self.prnt("#endif");
-            let emb = splice(&runtime.embedding_h, "#include \"_cffi_errors.h\"\n", &runtime.errors_h)?;
+            let emb = splice(
+                &runtime.embedding_h,
+                "#include \"_cffi_errors.h\"\n",
+                &runtime.errors_h,
+            )?;
             self.prnt(&emb);
             self.needs_version(VERSION_EMBEDDED);
         }
@@ -1867,7 +2130,9 @@ impl<'a> Recompiler<'a> {
         self.prnt("{");
         if flags & 1 != 0 {
             self.prnt("    if (((intptr_t)p[0]) >= 0x0A03) {");
-            self.prnt("        _cffi_call_python_org = (void(*)(struct _cffi_externpy_s *, char *))p[1];");
+            self.prnt(
+                "        _cffi_call_python_org = (void(*)(struct _cffi_externpy_s *, char *))p[1];",
+            );
             self.prnt("    }");
         }
         pf!(self, "    p[0] = (const void *)0x{:x};", self.version);
@@ -1876,15 +2141,20 @@ impl<'a> Recompiler<'a> {
         self.prnt("}");
         self.prnt("#  ifdef _MSC_VER");
         self.prnt("     PyMODINIT_FUNC");
-        pf!(self, "     PyInit_{base_module_name}(void) {{ return NULL; }}");
+        pf!(
+            self,
+            "     PyInit_{base_module_name}(void) {{ return NULL; }}"
+        );
         self.prnt("#  endif");
         self.prnt("#else");
         self.prnt("PyMODINIT_FUNC");
         pf!(self, "PyInit_{base_module_name}(void)");
         self.prnt("{");
-        pf!(self, 
+        pf!(
+            self,
             "  return _cffi_init(\"{}\", 0x{:x}, &_cffi_type_context);",
-            self.module_name, self.version
+            self.module_name,
+            self.version
         );
         self.prnt("}");
         self.prnt("#endif");
@@ -1906,7 +2176,8 @@ impl<'a> Recompiler<'a> {
             }
             if !inc.abi_mode {
                 return Err(verification(
-                    "not implemented yet: ffi.include() of a C-based ffi inside a Python-based ffi".into(),
+                    "not implemented yet: ffi.include() of a C-based ffi inside a Python-based ffi"
+                        .into(),
                 ));
             }
             let line = format!("from {} import ffi as _ffi{i}", inc.module_name);
@@ -1959,7 +2230,12 @@ impl<'a> Recompiler<'a> {
                         Some(OP_BITFIELD) => format_four_bytes(f.fbitsize),
                         _ => return Err(err("NotImplementedError".into())),
                     };
-                    fields.push(format!("b'{}{}{}'", f.field_type_op.as_python_bytes()?, size_expr, f.name));
+                    fields.push(format!(
+                        "b'{}{}{}'",
+                        f.field_type_op.as_python_bytes()?,
+                        size_expr,
+                        f.name
+                    ));
                 }
                 rep.push(format!(
                     "(b'{}{}{}',{})",
@@ -2027,11 +2303,19 @@ fn splice(text: &str, marker: &str, insert: &str) -> Result<String, EmitError> {
     let mut pos = 0;
     for line in text.split_inclusive('\n') {
         if line == marker {
-            return Ok(format!("{}{}{}", &text[..pos], insert, &text[pos + line.len()..]));
+            return Ok(format!(
+                "{}{}{}",
+                &text[..pos],
+                insert,
+                &text[pos + line.len()..]
+            ));
         }
         pos += line.len();
     }
-    Err(err(format!("CFFI's header does not contain the line {}", marker.trim_end())))
+    Err(err(format!(
+        "CFFI's header does not contain the line {}",
+        marker.trim_end()
+    )))
 }
 
 /// `bytes.splitlines(True)`: lines with their ends (`\n`, `\r\n`, `\r`).
@@ -2044,7 +2328,11 @@ fn split_lines_keep(s: &[u8]) -> Vec<&[u8]> {
             out.push(&s[start..=i]);
             start = i + 1;
         } else if s[i] == b'\r' {
-            let end = if i + 1 < s.len() && s[i + 1] == b'\n' { i + 1 } else { i };
+            let end = if i + 1 < s.len() && s[i + 1] == b'\n' {
+                i + 1
+            } else {
+                i
+            };
             out.push(&s[start..=end]);
             i = end;
             start = end + 1;
@@ -2060,7 +2348,11 @@ fn split_lines_keep(s: &[u8]) -> Vec<&[u8]> {
 /// `ascii(bytes)[1:-1]`: the repr of a bytes object without the `b` and the
 /// closing quote (CFFI's comment above each embedded line).
 fn bytes_ascii_repr_tail(b: &[u8]) -> String {
-    let quote = if b.contains(&b'\'') && !b.contains(&b'"') { b'"' } else { b'\'' };
+    let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
     let mut out = String::new();
     out.push(quote as char);
     for &c in b {

@@ -307,9 +307,21 @@ fn errors_while_emitting_name_the_declaration_and_its_line() {
 fn every_cdef_error_is_reported_at_once() {
     let input = CdefInput::new("int f(int);\nfoo_t g(void);\nint h(bar_t);\n", "m.cdef");
     let e = crate::emit::py_source("_m", &[input], &EmitOptions::default()).unwrap_err();
-    let lines: Vec<&str> = e.message.lines().filter(|l| l.starts_with("m.cdef:")).collect();
+    let lines: Vec<&str> = e
+        .message
+        .lines()
+        .filter(|l| l.starts_with("m.cdef:"))
+        .collect();
     assert_eq!(lines.len(), 2, "{}", e.message);
-    assert!(lines[0].starts_with("m.cdef:2:1: cannot parse: unknown type name 'foo_t'"), "{}", e.message);
-    assert!(lines[1].starts_with("m.cdef:3:7: h arg 1: unknown type 'bar_t'"), "{}", e.message);
+    assert!(
+        lines[0].starts_with("m.cdef:2:1: cannot parse: unknown type name 'foo_t'"),
+        "{}",
+        e.message
+    );
+    assert!(
+        lines[1].starts_with("m.cdef:3:7: h arg 1: unknown type 'bar_t'"),
+        "{}",
+        e.message
+    );
     assert!(e.message.ends_with("2 errors in the cdef"), "{}", e.message);
 }

@@ -71,7 +71,9 @@ pub fn split_any_preamble(source: &str, parts: usize) -> Option<Vec<String>> {
     if parts == 0 {
         return None;
     }
-    if line_start(source, "#define _CFFI_USE_EMBEDDING").is_some() || source.contains("_cffi_externpy__") {
+    if line_start(source, "#define _CFFI_USE_EMBEDDING").is_some()
+        || source.contains("_cffi_externpy__")
+    {
         return None;
     }
     let types_at = line_start(source, TYPES_LINE)?;
@@ -102,7 +104,11 @@ pub fn split_any_preamble(source: &str, parts: usize) -> Option<Vec<String>> {
     };
     // Part 0.
     let mut main = shared_prelude(true);
-    main.push_str(&types.replacen("static void *_cffi_types[]", "_HW_HIDDEN void *_cffi_types[]", 1));
+    main.push_str(&types.replacen(
+        "static void *_cffi_types[]",
+        "_HW_HIDDEN void *_cffi_types[]",
+        1,
+    ));
     for item in &items {
         main.push_str(&item.prototypes);
     }
@@ -114,7 +120,9 @@ pub fn split_any_preamble(source: &str, parts: usize) -> Option<Vec<String>> {
     let mut load = vec![0usize; n];
     let mut owner = vec![0usize; items.len()];
     for i in order {
-        let p = (0..n).min_by_key(|&p| (load[p], p)).expect("at least one part");
+        let p = (0..n)
+            .min_by_key(|&p| (load[p], p))
+            .expect("at least one part");
         load[p] += items[i].full.len();
         owner[i] = p;
     }
@@ -272,7 +280,10 @@ fn parse_items(section: &str) -> Option<Vec<Item>> {
         return None;
     }
     if !full.is_empty() {
-        items.push(Item { full, prototypes: protos });
+        items.push(Item {
+            full,
+            prototypes: protos,
+        });
     }
     Some(items)
 }
@@ -283,8 +294,12 @@ mod tests {
 
     #[test]
     fn preambles_of_directives_only() {
-        assert!(preamble_is_directives_only("#include <zlib.h>\n/* a\n comment */\n#define X \\\n  1\n// x\n"));
-        assert!(!preamble_is_directives_only("#include <zlib.h>\nstatic int counter;\n"));
+        assert!(preamble_is_directives_only(
+            "#include <zlib.h>\n/* a\n comment */\n#define X \\\n  1\n// x\n"
+        ));
+        assert!(!preamble_is_directives_only(
+            "#include <zlib.h>\nstatic int counter;\n"
+        ));
         assert!(!preamble_is_directives_only("int f(void) { return 1; }"));
     }
 

@@ -96,14 +96,21 @@ unsafe impl Send for TranslationUnit {}
 impl TranslationUnit {
     /// Parses `file` (its text given in `contents` if it is not on disk)
     /// with compiler `args`, keeping the preprocessing record (macros).
-    pub fn parse(_lc: &Libclang, file: &str, contents: Option<&str>, args: &[String]) -> Result<TranslationUnit, String> {
+    pub fn parse(
+        _lc: &Libclang,
+        file: &str,
+        contents: Option<&str>,
+        args: &[String],
+    ) -> Result<TranslationUnit, String> {
         let c_file = CString::new(file).map_err(|_| format!("bad file name {file:?}"))?;
         let c_args: Vec<CString> = args
             .iter()
             .map(|a| CString::new(a.as_str()).map_err(|_| format!("bad argument {a:?}")))
             .collect::<Result<_, _>>()?;
         let arg_ptrs: Vec<*const c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
-        let c_contents = contents.map(|c| CString::new(c).map_err(|_| "NUL in source".to_string())).transpose()?;
+        let c_contents = contents
+            .map(|c| CString::new(c).map_err(|_| "NUL in source".to_string()))
+            .transpose()?;
         let mut unsaved = Vec::new();
         if let Some(c) = &c_contents {
             unsaved.push(CXUnsavedFile {
@@ -119,13 +126,18 @@ impl TranslationUnit {
         unsafe {
             let index = clang_createIndex(0, 0);
             let mut tu: CXTranslationUnit = std::ptr::null_mut();
-            let options = CXTranslationUnit_DetailedPreprocessingRecord | CXTranslationUnit_SkipFunctionBodies;
+            let options = CXTranslationUnit_DetailedPreprocessingRecord
+                | CXTranslationUnit_SkipFunctionBodies;
             let err = clang_parseTranslationUnit2(
                 index,
                 c_file.as_ptr(),
                 arg_ptrs.as_ptr(),
                 arg_ptrs.len() as i32,
-                if unsaved.is_empty() { std::ptr::null_mut() } else { unsaved.as_mut_ptr() },
+                if unsaved.is_empty() {
+                    std::ptr::null_mut()
+                } else {
+                    unsaved.as_mut_ptr()
+                },
                 unsaved.len() as c_uint,
                 options,
                 &mut tu,
@@ -203,7 +215,11 @@ pub struct Cursor<'tu> {
     _tu: PhantomData<&'tu TranslationUnit>,
 }
 
-extern "C" fn collect_children(c: CXCursor, _parent: CXCursor, data: CXClientData) -> CXChildVisitResult {
+extern "C" fn collect_children(
+    c: CXCursor,
+    _parent: CXCursor,
+    data: CXClientData,
+) -> CXChildVisitResult {
     // SAFETY: `data` is the `&mut Vec<CXCursor>` passed by `children` below,
     // alive for the whole visit.
     let v = unsafe { &mut *(data as *mut Vec<CXCursor>) };
@@ -213,7 +229,10 @@ extern "C" fn collect_children(c: CXCursor, _parent: CXCursor, data: CXClientDat
 
 impl<'tu> Cursor<'tu> {
     fn wrap(&self, raw: CXCursor) -> Cursor<'tu> {
-        Cursor { raw, _tu: PhantomData }
+        Cursor {
+            raw,
+            _tu: PhantomData,
+        }
     }
 
     /// The cursor kind (`CXCursor_*`).
@@ -233,7 +252,11 @@ impl<'tu> Cursor<'tu> {
         let mut v: Vec<CXCursor> = Vec::new();
         // SAFETY: the callback only pushes into `v`, which outlives the call.
         unsafe {
-            clang_visitChildren(self.raw, collect_children, &mut v as *mut Vec<CXCursor> as CXClientData);
+            clang_visitChildren(
+                self.raw,
+                collect_children,
+                &mut v as *mut Vec<CXCursor> as CXClientData,
+            );
         }
         v.into_iter().map(|c| self.wrap(c)).collect()
     }
@@ -282,7 +305,9 @@ impl<'tu> Cursor<'tu> {
         // SAFETY: as above; indices are below the count libclang reports.
         unsafe {
             let n = clang_Cursor_getNumArguments(self.raw);
-            (0..n.max(0) as u32).map(|i| self.wrap(clang_Cursor_getArgument(self.raw, i))).collect()
+            (0..n.max(0) as u32)
+                .map(|i| self.wrap(clang_Cursor_getArgument(self.raw, i)))
+                .collect()
         }
     }
 
@@ -396,7 +421,10 @@ impl<'tu> Cursor<'tu> {
             }
             let slice = std::slice::from_raw_parts(toks, n as usize);
             for t in slice {
-                out.push((clang_getTokenKind(*t), cxstring(clang_getTokenSpelling(tu, *t))));
+                out.push((
+                    clang_getTokenKind(*t),
+                    cxstring(clang_getTokenSpelling(tu, *t)),
+                ));
             }
             clang_disposeTokens(tu, toks, n);
         }
@@ -413,7 +441,10 @@ pub struct Type<'tu> {
 
 impl<'tu> Type<'tu> {
     fn wrap(&self, raw: CXType) -> Type<'tu> {
-        Type { raw, _tu: PhantomData }
+        Type {
+            raw,
+            _tu: PhantomData,
+        }
     }
 
     /// The type kind (`CXType_*`).
@@ -481,7 +512,11 @@ impl<'tu> Type<'tu> {
             if n < 0 {
                 return None;
             }
-            Some((0..n as u32).map(|i| self.wrap(clang_getArgType(self.raw, i))).collect())
+            Some(
+                (0..n as u32)
+                    .map(|i| self.wrap(clang_getArgType(self.raw, i)))
+                    .collect(),
+            )
         }
     }
 
@@ -516,6 +551,16 @@ impl<'tu> Type<'tu> {
         let n = unsafe { clang_Type_getAlignOf(self.raw) };
         (n >= 0).then_some(n as u64)
     }
+
+    /// The offset in bits of the field `name` of a record type (a field of
+    /// an anonymous member counts as the record's own), if known.
+    pub fn offset_of_bits(&self, name: &str) -> Option<u64> {
+        let name = CString::new(name).ok()?;
+        // SAFETY: the type belongs to a live translation unit ('tu); `name`
+        // is a NUL-terminated string that outlives the call.
+        let n = unsafe { clang_Type_getOffsetOf(self.raw, name.as_ptr()) };
+        (n >= 0).then_some(n as u64)
+    }
 }
 
 /// libclang's builtin-headers directory (`stddef.h`, `stdarg.h`): the
@@ -525,14 +570,21 @@ pub fn builtin_include_dir(lc: &Libclang) -> Option<PathBuf> {
     let libdir = lc.path.parent()?;
     for base in [libdir.join("clang"), libdir.join("../lib/clang")] {
         if let Ok(rd) = std::fs::read_dir(&base) {
-            let mut versions: Vec<PathBuf> = rd.flatten().map(|e| e.path().join("include")).filter(|p| p.join("stddef.h").is_file()).collect();
+            let mut versions: Vec<PathBuf> = rd
+                .flatten()
+                .map(|e| e.path().join("include"))
+                .filter(|p| p.join("stddef.h").is_file())
+                .collect();
             versions.sort();
             if let Some(v) = versions.pop() {
                 return Some(v);
             }
         }
     }
-    let out = std::process::Command::new("cc").arg("-print-file-name=include").output().ok()?;
+    let out = std::process::Command::new("cc")
+        .arg("-print-file-name=include")
+        .output()
+        .ok()?;
     let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     p.join("stddef.h").is_file().then_some(p)
 }
@@ -577,14 +629,16 @@ impl<'tu> Type<'tu> {
 /// Re-exported kinds the walker matches on.
 pub mod kinds {
     pub use clang_sys::{
-        CXCursor_EnumConstantDecl, CXCursor_EnumDecl, CXCursor_FieldDecl, CXCursor_FunctionDecl,
-        CXCursor_InclusionDirective, CXCursor_MacroDefinition, CXCursor_StructDecl, CXCursor_TypedefDecl,
-        CXCursor_UnionDecl, CXCursor_VarDecl, CXToken_Comment, CXToken_Identifier, CXToken_Keyword,
-        CXToken_Literal, CXToken_Punctuation, CXType_Attributed, CXType_Bool, CXType_Char16, CXType_Char32,
-        CXType_Char_S, CXType_Char_U, CXType_Complex, CXType_ConstantArray, CXType_Double, CXType_Elaborated,
-        CXType_Enum, CXType_Float, CXType_FunctionNoProto, CXType_FunctionProto, CXType_IncompleteArray,
-        CXType_Int, CXType_Long, CXType_LongDouble, CXType_LongLong, CXType_Pointer, CXType_Record,
-        CXType_SChar, CXType_Short, CXType_Typedef, CXType_UChar, CXType_UInt, CXType_ULong, CXType_ULongLong,
-        CXType_UShort, CXType_Void, CXType_WChar, CX_SC_Static, CXCursorKind, CXTokenKind, CXTypeKind,
+        CX_SC_Static, CXCursor_EnumConstantDecl, CXCursor_EnumDecl, CXCursor_FieldDecl,
+        CXCursor_FunctionDecl, CXCursor_InclusionDirective, CXCursor_MacroDefinition,
+        CXCursor_StructDecl, CXCursor_TypedefDecl, CXCursor_UnionDecl, CXCursor_VarDecl,
+        CXCursorKind, CXToken_Comment, CXToken_Identifier, CXToken_Keyword, CXToken_Literal,
+        CXToken_Punctuation, CXTokenKind, CXType_Attributed, CXType_Bool, CXType_Char_S,
+        CXType_Char_U, CXType_Char16, CXType_Char32, CXType_Complex, CXType_ConstantArray,
+        CXType_Double, CXType_Elaborated, CXType_Enum, CXType_Float, CXType_FunctionNoProto,
+        CXType_FunctionProto, CXType_IncompleteArray, CXType_Int, CXType_Long, CXType_LongDouble,
+        CXType_LongLong, CXType_Pointer, CXType_Record, CXType_SChar, CXType_Short, CXType_Typedef,
+        CXType_UChar, CXType_UInt, CXType_ULong, CXType_ULongLong, CXType_UShort, CXType_Void,
+        CXType_WChar, CXTypeKind,
     };
 }

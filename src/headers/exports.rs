@@ -35,11 +35,16 @@ pub fn find_library(name: &str, path: &[PathBuf]) -> Option<PathBuf> {
         }
     }
     for d in path {
-        let Ok(rd) = std::fs::read_dir(d) else { continue };
+        let Ok(rd) = std::fs::read_dir(d) else {
+            continue;
+        };
         let mut hits: Vec<PathBuf> = rd
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.file_name().is_some_and(|f| f.to_string_lossy().starts_with(&format!("{plain}."))))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|f| f.to_string_lossy().starts_with(&format!("{plain}.")))
+            })
             .collect();
         hits.sort();
         if let Some(h) = hits.into_iter().next() {

@@ -64,9 +64,11 @@ fn expand(pattern: &str) -> Vec<PathBuf> {
                 let mut found: Vec<PathBuf> = rd
                     .flatten()
                     .filter(|e| {
-                        e.file_name()
-                            .to_str()
-                            .is_some_and(|n| n.starts_with(pre) && n.ends_with(post) && n.len() >= pre.len() + post.len())
+                        e.file_name().to_str().is_some_and(|n| {
+                            n.starts_with(pre)
+                                && n.ends_with(post)
+                                && n.len() >= pre.len() + post.len()
+                        })
                     })
                     .map(|e| e.path())
                     .filter(|p| p.is_dir())
@@ -116,7 +118,10 @@ pub fn locate_libclang() -> Option<PathBuf> {
 /// (`libclang-14.so.14.0.6:30626592`).
 pub fn identity(path: &Path) -> String {
     let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let name = real.file_name().and_then(|n| n.to_str()).unwrap_or("libclang");
+    let name = real
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("libclang");
     let size = std::fs::metadata(&real).map(|m| m.len()).unwrap_or(0);
     format!("{name}:{size}")
 }
@@ -162,9 +167,18 @@ mod tests {
     #[test]
     fn finds_the_system_libclang_when_there_is_one() {
         // On the CI machine scripts/setup installs libclang1-14.
-        if std::path::Path::new("/usr/lib/llvm-14/lib/libclang.so.1").exists() && std::env::var_os("LIBCLANG_PATH").is_none() {
+        if std::path::Path::new("/usr/lib/llvm-14/lib/libclang.so.1").exists()
+            && std::env::var_os("LIBCLANG_PATH").is_none()
+        {
             let p = locate_libclang().expect("libclang found");
-            assert!(p.file_name().unwrap().to_str().unwrap().starts_with("libclang"), "{p:?}");
+            assert!(
+                p.file_name()
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .starts_with("libclang"),
+                "{p:?}"
+            );
         }
     }
 }

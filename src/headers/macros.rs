@@ -9,7 +9,11 @@ const INT_TYPE_WORDS: &[&str] = &[
 
 /// The value of a macro whose replacement is `tokens`, or `None` if it is
 /// not an integer constant expression.
-pub fn evaluate(tokens: &[String], macros: &HashMap<String, Vec<String>>, enums: &HashMap<String, i128>) -> Option<i128> {
+pub fn evaluate(
+    tokens: &[String],
+    macros: &HashMap<String, Vec<String>>,
+    enums: &HashMap<String, i128>,
+) -> Option<i128> {
     let mut e = Eval {
         macros,
         enums,
@@ -29,7 +33,10 @@ impl Eval<'_> {
         if tokens.is_empty() || self.depth > 32 {
             return None;
         }
-        let mut p = P { toks: tokens, pos: 0 };
+        let mut p = P {
+            toks: tokens,
+            pos: 0,
+        };
         let v = self.ternary(&mut p)?;
         (p.pos == tokens.len()).then_some(v)
     }
@@ -174,7 +181,12 @@ fn is_int_typedef(w: &str) -> bool {
     matches!(
         w,
         "size_t" | "ssize_t" | "ptrdiff_t" | "intptr_t" | "uintptr_t" | "intmax_t" | "uintmax_t"
-    ) || (w.starts_with("int") || w.starts_with("uint")) && w.ends_with("_t") && w[w.find(|c: char| c.is_ascii_digit()).unwrap_or(0)..].trim_end_matches("_t").chars().all(|c| c.is_ascii_digit())
+    ) || (w.starts_with("int") || w.starts_with("uint"))
+        && w.ends_with("_t")
+        && w[w.find(|c: char| c.is_ascii_digit()).unwrap_or(0)..]
+            .trim_end_matches("_t")
+            .chars()
+            .all(|c| c.is_ascii_digit())
 }
 
 /// A C integer literal (with `u`/`l` suffixes, hex, octal, binary).

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 
 use clang::kinds::*;
 use clang::{Cursor, Libclang, TranslationUnit, Type};
-use model::{CType, EnumDecl, Field, Function, HeaderModel, Item, Loc, Macro, Record, Typedef, Variable};
+use model::{
+    CType, EnumDecl, Field, Function, HeaderModel, Item, Loc, Macro, Record, Typedef, Variable,
+};
 
 /// What to parse.
 #[derive(Debug, Clone, Default)]
@@ -61,14 +63,21 @@ pub fn is_project_file(file: &Path, main: &Path, extra: &[PathBuf]) -> bool {
     if file == main || extra.iter().any(|e| e == file) {
         return true;
     }
-    let Some(dir) = main.parent() else { return false };
+    let Some(dir) = main.parent() else {
+        return false;
+    };
     let generic = |d: &Path| {
         matches!(
             d.to_str(),
             Some("/usr/include" | "/usr/local/include" | "/include" | "" | "/")
-        ) || d.ends_with("include") && d.parent().is_some_and(|p| p == Path::new("/usr") || p == Path::new("/usr/local"))
+        ) || d.ends_with("include")
+            && d.parent()
+                .is_some_and(|p| p == Path::new("/usr") || p == Path::new("/usr/local"))
     };
-    let stem = main.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let stem = main
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
     if file.starts_with(dir.join(&stem)) {
         return true;
     }
@@ -90,7 +99,8 @@ pub fn parse(req: &ParseRequest) -> Result<HeaderModel, HeaderError> {
     }
     args.extend(req.args.iter().cloned());
     let file = req.header.to_string_lossy().to_string();
-    let tu = TranslationUnit::parse(lc, &file, req.code.as_deref(), &args).map_err(HeaderError::Parse)?;
+    let tu = TranslationUnit::parse(lc, &file, req.code.as_deref(), &args)
+        .map_err(HeaderError::Parse)?;
     let errors: Vec<String> = tu
         .diagnostics()
         .into_iter()
@@ -160,7 +170,12 @@ pub fn parse(req: &ParseRequest) -> Result<HeaderModel, HeaderError> {
     }
     for (name, tokens, loc) in raw_macros {
         let value = macros::evaluate(&tokens, &known, &enum_consts);
-        w.model.macros.push(Macro { name, tokens, value, loc });
+        w.model.macros.push(Macro {
+            name,
+            tokens,
+            value,
+            loc,
+        });
     }
     w.model.files = files.into_iter().collect();
     Ok(w.model)
@@ -189,13 +204,18 @@ impl Walker {
                             false
                         } else {
                             let canon = std::fs::canonicalize(&f).unwrap_or(f.clone());
-                            is_project_file(&canon, &self.main, &self.extra) || is_project_file(&f, &self.main, &self.extra)
+                            is_project_file(&canon, &self.main, &self.extra)
+                                || is_project_file(&f, &self.main, &self.extra)
                         };
                         self.project_cache.insert(file.clone(), p);
                         p
                     }
                 };
-                Loc { file, line, project }
+                Loc {
+                    file,
+                    line,
+                    project,
+                }
             }
             None => Loc::default(),
         }
@@ -249,14 +269,18 @@ impl Walker {
                     inline,
                     loc,
                 });
-                self.model.items.push(Item::Function(self.model.functions.len() - 1));
+                self.model
+                    .items
+                    .push(Item::Function(self.model.functions.len() - 1));
             }
             k if k == CXCursor_VarDecl => {
                 let name = c.spelling();
                 // `static const int X = 5;` in a header is a constant the
                 // module can read; other static variables are private.
                 let is_static = c.storage_class() == CX_SC_Static;
-                if self.model.variables.iter().any(|v| v.name == name) || (is_static && !c.ty().is_const()) {
+                if self.model.variables.iter().any(|v| v.name == name)
+                    || (is_static && !c.ty().is_const())
+                {
                     return;
                 }
                 let loc = self.loc(c);
@@ -267,7 +291,9 @@ impl Walker {
                     is_static,
                     loc,
                 });
-                self.model.items.push(Item::Variable(self.model.variables.len() - 1));
+                self.model
+                    .items
+                    .push(Item::Variable(self.model.variables.len() - 1));
             }
             _ => {}
         }
@@ -277,10 +303,17 @@ impl Walker {
         let def = c.definition().unwrap_or(*c);
         let canon = if c.definition().is_some() { def } else { *c };
         // One entry per entity: key by the first declaration seen for the tag.
-        let tag = (!c.is_anonymous()).then(|| c.spelling()).filter(|s| !s.is_empty());
+        let tag = (!c.is_anonymous())
+            .then(|| c.spelling())
+            .filter(|s| !s.is_empty());
         let is_union = c.kind() == CXCursor_UnionDecl;
         let key = match &tag {
-            Some(t) => (if is_union { "union" } else { "struct" }.to_string(), 0, 0, t.clone()),
+            Some(t) => (
+                if is_union { "union" } else { "struct" }.to_string(),
+                0,
+                0,
+                t.clone(),
+            ),
             None => self.key(&canon),
         };
         let id = match self.records.get(&key) {
@@ -306,11 +339,16 @@ impl Walker {
                 self.model.records[id].fields = Some(Vec::new());
                 self.model.records[id].loc = self.loc(&d);
                 let mut fields = Vec::new();
+                // Each member's type and offset in bits, for `natural_layout`.
+                let mut members = Vec::new();
+                let mut has_bitfields = false;
                 let children = d.children();
                 for (i, f) in children.iter().enumerate() {
                     match f.kind() {
                         k if k == CXCursor_FieldDecl => {
                             let name = f.spelling();
+                            has_bitfields |= f.bitfield_width().is_some();
+                            members.push((f.ty(), f.field_offset_bits()));
                             // An anonymous struct/union member appears as the
                             // record decl followed by an unnamed field of its type.
                             let ty = self.ctype(f.ty());
@@ -325,10 +363,12 @@ impl Walker {
                             let nested = self.record(f);
                             // A nested anonymous record with no field naming it
                             // is an anonymous member (C11).
-                            let named_by_next_field = children
-                                .get(i + 1)
-                                .is_some_and(|n| n.kind() == CXCursor_FieldDecl && self.ctype(n.ty()).unqualified() == &CType::Record(nested));
+                            let named_by_next_field = children.get(i + 1).is_some_and(|n| {
+                                n.kind() == CXCursor_FieldDecl
+                                    && self.ctype(n.ty()).unqualified() == &CType::Record(nested)
+                            });
                             if f.is_anonymous() && !named_by_next_field {
+                                members.push((f.ty(), anonymous_member_offset(d.ty(), f)));
                                 fields.push(Field {
                                     name: None,
                                     ty: CType::Record(nested),
@@ -346,7 +386,10 @@ impl Walker {
                 let ty = d.ty();
                 let r = &mut self.model.records[id];
                 r.fields = Some(fields);
-                r.packed = d.has_layout_attribute();
+                // Bitfields: CFFI lays them out as the compiler does, unless
+                // an attribute says otherwise.
+                r.packed = d.has_layout_attribute()
+                    || !has_bitfields && !natural_layout(ty, is_union, &members);
                 r.size = ty.size_of();
                 r.align = ty.align_of();
             }
@@ -357,7 +400,9 @@ impl Walker {
     fn enum_decl(&mut self, c: &Cursor<'_>) -> usize {
         let def = c.definition().unwrap_or(*c);
         let tag = (!def.spelling().is_empty() && !def.is_anonymous()).then(|| def.spelling());
-        let tag = tag.filter(|t| !t.starts_with("enum (") && !t.contains("(anonymous") && !t.contains("(unnamed"));
+        let tag = tag.filter(|t| {
+            !t.starts_with("enum (") && !t.contains("(anonymous") && !t.contains("(unnamed")
+        });
         let key = match &tag {
             Some(t) => ("enum".into(), 0, 0, t.clone()),
             None => self.key(&def),
@@ -372,7 +417,11 @@ impl Walker {
             .iter()
             .filter(|e| e.kind() == CXCursor_EnumConstantDecl)
             .map(|e| {
-                let v = if unsigned { e.enum_value_unsigned() as i128 } else { e.enum_value() as i128 };
+                let v = if unsigned {
+                    e.enum_value_unsigned() as i128
+                } else {
+                    e.enum_value() as i128
+                };
                 (e.spelling(), v)
             })
             .collect();
@@ -392,9 +441,22 @@ impl Walker {
         let canon = under.canonical();
         let ck = canon.kind();
         let integer = [
-            CXType_Bool, CXType_Char_S, CXType_Char_U, CXType_SChar, CXType_UChar, CXType_Short, CXType_UShort,
-            CXType_Int, CXType_UInt, CXType_Long, CXType_ULong, CXType_LongLong, CXType_ULongLong, CXType_WChar,
-            CXType_Char16, CXType_Char32,
+            CXType_Bool,
+            CXType_Char_S,
+            CXType_Char_U,
+            CXType_SChar,
+            CXType_UChar,
+            CXType_Short,
+            CXType_UShort,
+            CXType_Int,
+            CXType_UInt,
+            CXType_Long,
+            CXType_ULong,
+            CXType_LongLong,
+            CXType_ULongLong,
+            CXType_WChar,
+            CXType_Char16,
+            CXType_Char32,
         ]
         .contains(&ck)
             || ck == CXType_Enum;
@@ -405,12 +467,19 @@ impl Walker {
             ty: CType::Void,
             integer,
             floating,
+            over_aligned: None,
             loc,
         });
         let id = self.model.typedefs.len() - 1;
         self.typedefs.insert(name, id);
         let ty = self.ctype(under);
-        self.model.typedefs[id].ty = ty;
+        // `typedef int aligned_int __attribute__((aligned(8)));`: the
+        // attribute is on the typedef, not on its type.
+        let own = c.ty().align_of();
+        let over_aligned = own.filter(|a| natural_size_align(under).is_some_and(|(_, n)| n != *a));
+        let td = &mut self.model.typedefs[id];
+        td.ty = ty;
+        td.over_aligned = over_aligned;
         id
     }
 
@@ -455,7 +524,10 @@ impl Walker {
             _ if k == CXType_Typedef => {
                 let d = t.declaration();
                 let name = d.spelling();
-                if matches!(name.as_str(), "va_list" | "__builtin_va_list" | "__gnuc_va_list") {
+                if matches!(
+                    name.as_str(),
+                    "va_list" | "__builtin_va_list" | "__gnuc_va_list"
+                ) {
                     return CType::Unsupported(name);
                 }
                 self.typedef(&d);
@@ -469,15 +541,26 @@ impl Walker {
                 let d = t.declaration();
                 CType::Enum(self.enum_decl(&d))
             }
-            _ if k == CXType_ConstantArray => CType::Array(Box::new(self.ctype(t.element())), t.array_size()),
-            _ if k == CXType_IncompleteArray => CType::Array(Box::new(self.ctype(t.element())), None),
+            _ if k == CXType_ConstantArray => {
+                CType::Array(Box::new(self.ctype(t.element())), t.array_size())
+            }
+            _ if k == CXType_IncompleteArray => {
+                CType::Array(Box::new(self.ctype(t.element())), None)
+            }
             _ if k == CXType_FunctionProto || k == CXType_FunctionNoProto => {
                 let ret = self.ctype(t.result());
-                let params = t.args().unwrap_or_default().into_iter().map(|a| self.ctype(a)).collect();
+                let params = t
+                    .args()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|a| self.ctype(a))
+                    .collect();
                 CType::Function {
                     ret: Box::new(ret),
                     params,
-                    variadic: t.is_variadic(),
+                    // libclang calls `int f()` (no prototype) variadic; a cdef
+                    // cannot say `(...)` alone, and CFFI reads `()` as `(void)`.
+                    variadic: k == CXType_FunctionProto && t.is_variadic(),
                 }
             }
             _ if k == CXType_Complex => {
@@ -493,4 +576,70 @@ impl Walker {
             _ => CType::Unsupported(t.spelling()),
         }
     }
+}
+
+/// The size and alignment a cdef gives a member of type `t`: its canonical
+/// type's, since a cdef cannot carry an `aligned` attribute (a flexible
+/// array member: size 0 and its element's alignment).
+fn natural_size_align(t: Type<'_>) -> Option<(u64, u64)> {
+    let c = t.canonical();
+    if c.kind() == CXType_IncompleteArray {
+        return Some((0, natural_size_align(c.element())?.1));
+    }
+    Some((c.size_of()?, c.align_of()?))
+}
+
+/// The offset in bits of the anonymous struct/union member `member` of the
+/// record type `outer`: libclang knows the offsets of named fields only, so
+/// through one of the member's fields, found in both.
+fn anonymous_member_offset(outer: Type<'_>, member: &Cursor<'_>) -> Option<u64> {
+    let inner = member.ty();
+    let mut names = Vec::new();
+    field_names(member, &mut names);
+    names.iter().find_map(|n| {
+        outer
+            .offset_of_bits(n)?
+            .checked_sub(inner.offset_of_bits(n)?)
+    })
+}
+
+/// The names of the fields of `record` and of its nested records, depth first.
+fn field_names(record: &Cursor<'_>, names: &mut Vec<String>) {
+    for c in record.children() {
+        let k = c.kind();
+        if k == CXCursor_FieldDecl {
+            let n = c.spelling();
+            if !n.is_empty() {
+                names.push(n);
+            }
+        } else if k == CXCursor_StructDecl || k == CXCursor_UnionDecl {
+            field_names(&c, names);
+        }
+    }
+}
+
+/// Whether CFFI, laying out a record from its cdef fields, gets libclang's
+/// layout: each member at the next multiple of its natural alignment
+/// ([`natural_size_align`]), the size rounded up to the largest. Not so under
+/// `#pragma pack`, or with `aligned` on a member or on a typedef a member
+/// uses: such records must be written partial (`...;`) so that the compiler
+/// supplies the layout. Unknown sizes or offsets count as natural.
+fn natural_layout(ty: Type<'_>, is_union: bool, members: &[(Type<'_>, Option<u64>)]) -> bool {
+    let (Some(size), Some(align)) = (ty.size_of(), ty.align_of()) else {
+        return true;
+    };
+    let (mut end, mut max_align) = (0u64, 1u64);
+    for (t, offset_bits) in members {
+        let (Some((s, a)), Some(offset_bits)) = (natural_size_align(*t), *offset_bits) else {
+            return true;
+        };
+        let a = a.max(1);
+        let at = if is_union { 0 } else { end.div_ceil(a) * a };
+        if offset_bits != at * 8 {
+            return false;
+        }
+        end = if is_union { end.max(s) } else { at + s };
+        max_align = max_align.max(a);
+    }
+    end.div_ceil(max_align) * max_align == size && max_align == align
 }

@@ -86,7 +86,9 @@ pub struct Record {
     pub tag: Option<String>,
     /// The fields, when defined.
     pub fields: Option<Vec<Field>>,
-    /// `__attribute__((packed))` or an alignment attribute changes the layout.
+    /// The layout is not the one CFFI computes from the fields as a cdef
+    /// spells them (`packed`, `#pragma pack`, `aligned` on the record, a
+    /// member or a member's typedef): the record is written partial.
     pub packed: bool,
     /// `sizeof`, from libclang.
     pub size: Option<u64>,
@@ -118,6 +120,10 @@ pub struct Typedef {
     pub integer: bool,
     /// The canonical type is a floating type.
     pub floating: bool,
+    /// `Some(n)`: an `aligned` attribute on the typedef gives it an
+    /// alignment its type does not have, which a cdef cannot express.
+    #[serde(default)]
+    pub over_aligned: Option<u64>,
     /// Where.
     pub loc: Loc,
 }

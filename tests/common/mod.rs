@@ -13,7 +13,10 @@ pub fn corpus() -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var("HEADERWHEEL_REQUIRE_CORPUS").as_deref() == Ok("1") {
-        panic!("the CFFI corpus is required (HEADERWHEEL_REQUIRE_CORPUS=1) but {} is absent", dir.display());
+        panic!(
+            "the CFFI corpus is required (HEADERWHEEL_REQUIRE_CORPUS=1) but {} is absent",
+            dir.display()
+        );
     }
     eprintln!("SKIPPED: the CFFI corpus is absent at {}", dir.display());
     None
@@ -28,7 +31,10 @@ pub fn python_with_cffi() -> Option<String> {
     ];
     for py in candidates.into_iter().flatten() {
         let ok = Command::new(&py)
-            .args(["-c", "import cffi, sys; sys.exit(0 if cffi.__version__ == '2.1.1' else 1)"])
+            .args([
+                "-c",
+                "import cffi, sys; sys.exit(0 if cffi.__version__ == '2.1.1' else 1)",
+            ])
             .status()
             .is_ok_and(|s| s.success());
         if ok {
