@@ -33,7 +33,8 @@ fn cli(py: Python<'_>, args: Vec<String>) -> PyResult<i32> {
     })
     .map_err(|p| {
         BuildError::new_err(format!(
-            "internal error in the command line: {}",
+            "internal error (a bug in headerwheel) in {}: {}",
+            crate::build::current_stage(),
             panic_message(&*p)
         ))
     })

@@ -294,6 +294,7 @@ pub fn cdef_for_module_from(
         args: extra_args,
         project_files: headers.iter().map(|h| h.0.clone()).collect(),
     };
+    super::stage(format!("parsing the headers of module {}", module.name));
     let model = headers::parse(&req).map_err(|e| BuildError::Headers {
         module: module.name.clone(),
         message: e.to_string(),
@@ -385,7 +386,24 @@ fn lookup(
     Ok(found.hit)
 }
 
+/// Stores an entry; a store that cannot be written (a read-only checkout, a
+/// full disk) is reported and the build goes on without caching.
 fn record(
+    store: &Store,
+    key: &CacheKey,
+    kind: &str,
+    bytes: &[u8],
+    deps: Vec<Dependency>,
+    module: &ModuleConfig,
+    meta: &BTreeMap<String, String>,
+) -> Result<(), BuildError> {
+    if let Err(e) = record_entry(store, key, kind, bytes, deps, module, meta) {
+        eprintln!("headerwheel: [{}] warning: not cached: {e}", module.name);
+    }
+    Ok(())
+}
+
+fn record_entry(
     store: &Store,
     key: &CacheKey,
     kind: &str,
@@ -625,7 +643,7 @@ pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, B
         );
         for module in header_modules(project) {
             let keys = keys(project, hk, module, &headers);
-            record(
+            record_entry(
                 &store,
                 &keys.cdef,
                 "cdef",

@@ -755,7 +755,10 @@ fn check_imports(module: &str, so: &[u8], cdef: &CdefInput, job: &compile::Job, 
 }
 
 /// The Python files of the project's packages, as archive entries.
-fn package_files(project: &Project, module_outputs: &BTreeSet<String>) -> Result<Vec<ArchiveFile>, BuildError> {
+/// The files of the project's packages (path, path in the wheel), checked
+/// (no symlink out of the project, no name a wheel cannot hold) before
+/// anything is compiled.
+fn package_paths(project: &Project) -> Result<Vec<(PathBuf, String)>, BuildError> {
     let mut out = Vec::new();
     let base = project.root.join(&project.tool.package_dir);
     for pkg in &project.tool.packages {
@@ -813,16 +816,25 @@ fn package_files(project: &Project, module_outputs: &BTreeSet<String>) -> Result
         }
         for f in files {
             let rel = f.strip_prefix(&base).unwrap_or(&f).to_string_lossy().to_string();
-            if module_outputs.contains(&rel) || is_stale_build_output(&rel, module_outputs) {
-                continue;
-            }
-            let data = std::fs::read(&f).map_err(|e| BuildError::io(&f, e))?;
-            out.push(ArchiveFile {
-                path: rel,
-                data,
-                executable: false,
-            });
+            out.push((f, rel));
         }
+    }
+    Ok(out)
+}
+
+/// The package files as archive entries, without our modules' outputs.
+fn package_files(paths: Vec<(PathBuf, String)>, module_outputs: &BTreeSet<String>) -> Result<Vec<ArchiveFile>, BuildError> {
+    let mut out = Vec::new();
+    for (f, rel) in paths {
+        if module_outputs.contains(&rel) || is_stale_build_output(&rel, module_outputs) {
+            continue;
+        }
+        let data = std::fs::read(&f).map_err(|e| BuildError::io(&f, e))?;
+        out.push(ArchiveFile {
+            path: rel,
+            data,
+            executable: false,
+        });
     }
     Ok(out)
 }
@@ -855,6 +867,7 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
         Some(d) => project.root.join(d),
         None => compile::default_build_dir(&project.root),
     };
+    let package_paths = if editable { Vec::new() } else { package_paths(project)? };
     let _lock = lock_build_dir(&build_dir)?;
     let built = build_modules(project, interp, s, &build_dir, &suffix)?;
     stage("tagging and writing the wheel".into());
@@ -978,7 +991,7 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
         let pth = format!("{}\n", base.display());
         files.push(ArchiveFile::new(format!("_headerwheel_editable_{name}.pth"), pth));
     } else {
-        files.extend(package_files(project, &outputs)?);
+        files.extend(package_files(package_paths, &outputs)?);
         for b in built {
             files.push(ArchiveFile::new(b.wheel_path, b.data));
         }

@@ -512,6 +512,10 @@ fn cache(args: &[String]) -> Result<i32, String> {
             for m in modules {
                 let (_, origin) = crate::build::headers::cdef_for_module_from(&project, m, false)
                     .map_err(|e| e.to_string())?;
+                // A build goes on when the store cannot be written; populating does not.
+                if !crate::build::headers::status(&project, m).is_ok_and(|(hit, _)| hit) {
+                    return Err(format!("module {}: the cdef could not be stored (see the warning above)", m.name));
+                }
                 let what = match origin {
                     crate::build::headers::CdefOrigin::CachedCdef => "already in the store",
                     crate::build::headers::CdefOrigin::CachedModel => {
