@@ -243,7 +243,7 @@ pub fn cdef_for_module_from(
                         hit.entry.deps.clone(),
                         module,
                         &hit.entry.meta,
-                    )?;
+                    );
                     eprintln!(
                         "headerwheel: [{}] cdef written from the header model in the .headerkit store ({:.1} ms, no libclang needed)",
                         module.name,
@@ -336,7 +336,7 @@ pub fn cdef_for_module_from(
         deps.clone(),
         module,
         &meta,
-    )?;
+    );
     record(
         &store,
         &keys.cdef,
@@ -345,7 +345,7 @@ pub fn cdef_for_module_from(
         deps,
         module,
         &meta,
-    )?;
+    );
     Ok((cdef, CdefOrigin::Parsed))
 }
 
@@ -396,11 +396,10 @@ fn record(
     deps: Vec<Dependency>,
     module: &ModuleConfig,
     meta: &BTreeMap<String, String>,
-) -> Result<(), BuildError> {
+) {
     if let Err(e) = record_entry(store, key, kind, bytes, deps, module, meta) {
         eprintln!("headerwheel: [{}] warning: not cached: {e}", module.name);
     }
-    Ok(())
 }
 
 fn record_entry(

@@ -48,45 +48,11 @@ pub struct Written {
     pub warnings: Vec<String>,
 }
 
-/// Type names CFFI knows without a declaration.
-const CFFI_COMMON: &[&str] = &[
-    "FILE",
-    "bool",
-    "wchar_t",
-    "char16_t",
-    "char32_t",
-    "int8_t",
-    "uint8_t",
-    "int16_t",
-    "uint16_t",
-    "int32_t",
-    "uint32_t",
-    "int64_t",
-    "uint64_t",
-    "int_least8_t",
-    "uint_least8_t",
-    "int_least16_t",
-    "uint_least16_t",
-    "int_least32_t",
-    "uint_least32_t",
-    "int_least64_t",
-    "uint_least64_t",
-    "int_fast8_t",
-    "uint_fast8_t",
-    "int_fast16_t",
-    "uint_fast16_t",
-    "int_fast32_t",
-    "uint_fast32_t",
-    "int_fast64_t",
-    "uint_fast64_t",
-    "intptr_t",
-    "uintptr_t",
-    "intmax_t",
-    "uintmax_t",
-    "ptrdiff_t",
-    "size_t",
-    "ssize_t",
-];
+/// Type names CFFI knows without a declaration (its common types, less its
+/// own `_cffi_*_complex_t` spellings, which no header declares).
+fn cffi_common(name: &str) -> bool {
+    crate::cdef::preprocess::COMMON_TYPE_WORDS.contains(&name) && !name.starts_with("_cffi_")
+}
 
 struct W<'m> {
     m: &'m HeaderModel,
@@ -319,7 +285,7 @@ fn unsupported_in(t: &CType, m: &HeaderModel, seen: &mut HashSet<String>) -> Opt
         CType::Function { ret, params, .. } => unsupported_in(ret, m, seen)
             .or_else(|| params.iter().find_map(|p| unsupported_in(p, m, seen))),
         CType::Typedef(n) => {
-            if CFFI_COMMON.contains(&n.as_str()) || !seen.insert(n.clone()) {
+            if cffi_common(n) || !seen.insert(n.clone()) {
                 return None;
             }
             let td = m.typedefs.iter().find(|t| &t.name == n)?;
@@ -419,7 +385,7 @@ impl<'m> W<'m> {
     }
 
     fn typedef(&mut self, name: &str) {
-        if CFFI_COMMON.contains(&name)
+        if cffi_common(name)
             || self.done_typedefs.contains(name)
             || self.in_progress.contains(name)
         {
