@@ -86,3 +86,24 @@ fn a_typedef_chain_nesting_too_deep_is_refused() {
     text.push_str("void f(t300);\n");
     emit_both(&text).unwrap();
 }
+
+#[test]
+fn headers_that_crash_libclang_are_an_error_not_a_crash() {
+    use headerwheel::headers::{self, ParseRequest};
+    if headers::locate::local_identity().is_none() {
+        eprintln!("SKIPPED: no libclang on this machine");
+        return;
+    }
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz-regressions/header_roundtrip");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let req = ParseRequest {
+            header: "/headerwheel-test/fuzz.h".into(),
+            code: Some(String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned()),
+            ..Default::default()
+        };
+        // libclang 14 crashes inside on this one and recovers: an error.
+        let e = headers::parse(&req).expect_err("a malformed header is an error");
+        assert!(!e.to_string().is_empty());
+    }
+}
