@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use headerwheel::cli::case::Case;
-use headerwheel::emit::{self, CffiRuntime};
+use headerwheel::emit::CffiRuntime;
 
 fn seeds() -> (u64, u64) {
     match std::env::var("HEADERWHEEL_RANDOM_SEEDS") {
