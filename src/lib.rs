@@ -21,6 +21,7 @@ pub mod compile;
 pub mod config;
 pub mod emit;
 pub mod headers;
+pub mod init;
 pub mod model;
 pub mod portable;
 pub mod wheel;
