@@ -22,6 +22,7 @@ pub mod config;
 pub mod emit;
 pub mod headers;
 pub mod init;
+pub mod migrate;
 pub mod model;
 pub mod portable;
 pub mod wheel;

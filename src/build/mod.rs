@@ -478,7 +478,9 @@ fn read_rel(project: &Project, p: &Path, module: &str) -> Result<String, BuildEr
     })
 }
 
-fn module_sources(project: &Project, m: &ModuleConfig, skip_cache: bool) -> Result<(CdefInput, Option<String>), BuildError> {
+/// A module's cdef and preamble, as the build reads them (files, inline
+/// code, or the cdef generated from `[tool.headerkit]`).
+pub fn module_sources(project: &Project, m: &ModuleConfig, skip_cache: bool) -> Result<(CdefInput, Option<String>), BuildError> {
     let cdef = match &m.cdef {
         CdefSource::File(p) => CdefInput::new(read_rel(project, p, &m.name)?, p.display().to_string()),
         CdefSource::Code(c) => CdefInput::new(c.clone(), format!("{} (cdef-code)", m.declared_at)),

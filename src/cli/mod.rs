@@ -23,6 +23,13 @@ const USAGE: &str = "usage:
   headerwheel init HEADER [--name NAME] [--library LIB] [DIR]
                                                            a new binding project for a header (zlib.h or
                                                            a file), building with `pip wheel .` at once
+  headerwheel migrate [DIR] [--dry-run] [--check] [--python PY]
+                                                           a setuptools/hatchling + CFFI project becomes a
+                                                           headerwheel one: builders recorded with the
+                                                           project's Python, cdef/csrc files written,
+                                                           pyproject.toml edited (comments kept);
+                                                           --dry-run: print the diffs, write nothing;
+                                                           --check: C by headerwheel == C by cffi, per module
   headerwheel inspect HEADER [-I DIR]... [-D ...] [--code TEXT] --json
                                                            every function's signature, struct layout and
                                                            macro value, as JSON (the signature database)
@@ -64,6 +71,13 @@ pub fn main(args: Vec<OsString>) -> i32 {
         },
         Some("init") => match init(&args[1..]) {
             Ok(()) => 0,
+            Err(e) => {
+                eprintln!("headerwheel: error: {e}");
+                1
+            }
+        },
+        Some("migrate") => match migrate(&args[1..]) {
+            Ok(code) => code,
             Err(e) => {
                 eprintln!("headerwheel: error: {e}");
                 1
@@ -532,4 +546,81 @@ fn init(args: &[String]) -> Result<(), String> {
     write(Path::new(&format!("tests/test_{}.py", s.package)), &init::test_file(&s, function.as_ref()))?;
     println!("{}", dir.display());
     Ok(())
+}
+
+/// `headerwheel migrate [DIR] [--dry-run] [--check] [--python PY]`; returns
+/// the exit code (1 when --check finds a module that differs).
+fn migrate(args: &[String]) -> Result<i32, String> {
+    use crate::migrate::{self, check, diff};
+    let (mut dry_run, mut check_only) = (false, false);
+    let mut python: Option<String> = None;
+    let mut dir: Option<String> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--dry-run" => dry_run = true,
+            "--check" => check_only = true,
+            "--python" => python = Some(it.next().cloned().ok_or("--python needs a value")?),
+            s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
+            s => {
+                if dir.replace(s.to_string()).is_some() {
+                    return Err("give one project directory".into());
+                }
+            }
+        }
+    }
+    // The project's interpreter: --python, else the one running headerwheel
+    // (set by `python -m headerwheel`), else python3.
+    let python = python
+        .or_else(|| std::env::var("HEADERWHEEL_PYTHON").ok())
+        .unwrap_or_else(|| "python3".to_string());
+    let dir = PathBuf::from(dir.unwrap_or_else(|| ".".into()));
+    let root = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
+    let emit_dir = if check_only { Some(tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?) } else { None };
+    eprintln!("headerwheel: recording the CFFI builders of {} with {python}", root.display());
+    let rec = migrate::recording::record(&python, &root, emit_dir.as_ref().map(|d| d.path()))?;
+    let read = |rel: &Path| std::fs::read_to_string(root.join(rel)).ok();
+    let plan = migrate::plan(&root, &rec, &read)?;
+    if check_only {
+        let results = check::check(&root, &rec, &plan.modules)?;
+        let mut differ = 0;
+        for r in &results {
+            match &r.difference {
+                None => println!("identical: {} ({} bytes of C, headerwheel from {}; cffi {})", r.name, r.ours, r.from, rec.python.cffi_version),
+                Some(d) => {
+                    differ += 1;
+                    println!("DIFFERENT: {} (headerwheel {} bytes from {}, cffi {} bytes)\n{d}", r.name, r.ours, r.from, r.theirs);
+                }
+            }
+        }
+        println!("{} of {} modules identical", results.len() - differ, results.len());
+        return Ok(i32::from(differ > 0));
+    }
+    if dry_run {
+        for f in &plan.files {
+            print!("{}", diff::unified(f));
+        }
+        for n in &plan.notes {
+            eprintln!("{n}");
+        }
+        return Ok(0);
+    }
+    for f in &plan.files {
+        if f.old.as_deref() == Some(f.new.as_str()) {
+            continue;
+        }
+        let p = root.join(&f.path);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        write_atomic(&p, &f.new)?;
+        println!("wrote {}", f.path.display());
+    }
+    for m in &plan.modules {
+        println!("module {} ({})", m.name, if m.abi { "ABI mode" } else { "API mode" });
+    }
+    for n in &plan.notes {
+        println!("{n}");
+    }
+    Ok(0)
 }
