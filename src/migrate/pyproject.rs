@@ -46,14 +46,14 @@ fn build_system(doc: &mut DocumentMut, notes: &mut Vec<Note>) {
     }
 }
 
-/// Sets `key` to `item`, keeping the key's comments and the value's
-/// surrounding whitespace and trailing comment.
+/// Sets `key` to `item`, keeping the key where it is with the comment
+/// lines above it. A comment after the old value spoke of the old value
+/// ("# the old backend"): it goes with it.
 fn set_keeping_decor(t: &mut Table, key: &str, item: Item) {
     match t.get_mut(key) {
         Some(Item::Value(old)) => {
-            let decor = old.decor().clone();
             let mut new = item.into_value().expect("a value");
-            *new.decor_mut() = decor;
+            new.decor_mut().set_prefix(" ");
             *old = new;
         }
         _ => {

@@ -149,7 +149,13 @@ pub fn record(python: &str, root: &Path, emit_dir: Option<&Path>) -> Result<Reco
     let script = dir.path().join("headerwheel_record.py");
     std::fs::write(&script, RECORDER_PY).map_err(|e| format!("{}: {e}", script.display()))?;
     let out = dir.path().join("recording.json");
-    let mut cmd = std::process::Command::new(python);
+    // A relative interpreter path means the caller's directory, not the project's.
+    let exe = if python.contains('/') && Path::new(python).is_relative() {
+        std::env::current_dir().map(|d| d.join(python)).unwrap_or_else(|_| PathBuf::from(python))
+    } else {
+        PathBuf::from(python)
+    };
+    let mut cmd = std::process::Command::new(exe);
     cmd.arg(&script).arg(root).arg("--out").arg(&out).current_dir(root);
     if let Some(d) = emit_dir {
         cmd.arg("--emit").arg(d);
