@@ -144,6 +144,9 @@ REAL = {
         env={"USE_SHARED_BROTLI": "1"},  # the system libbrotli (libbrotli-dev)
         copy=["test", "libbrotli/tests/testdata"],
         run=["pytest", "test"],
+        # The suite reads brotli's test files, which brotlicffi's sdist leaves
+        # out (a git submodule upstream): Brotli's own sdist has them.
+        data=[("brotli==1.1.0", "tests/testdata", "libbrotli/tests/testdata")],
     ),
 }
 
@@ -152,7 +155,7 @@ def sdist(spec):
     """The sdist of `spec` from the cache, downloaded once."""
     SDIST_CACHE.mkdir(parents=True, exist_ok=True)
     name, version = spec.split("==")
-    found = [p for p in SDIST_CACHE.glob("*.tar.gz") if p.name.lower().replace("_", "-").startswith("%s-%s." % (name, version)) or p.name.lower() == "%s-%s.tar.gz" % (name, version)]
+    found = [p for p in SDIST_CACHE.glob("*.tar.gz") if p.name.lower().replace("_", "-") == "%s-%s.tar.gz" % (name, version)]
     if not found:
         p = subprocess.run(
             [PY, "-m", "pip", "download", "-q", "--no-binary", ":all:", "--no-deps", spec, "-d", SDIST_CACHE],
@@ -160,7 +163,7 @@ def sdist(spec):
         )
         if p.returncode != 0:
             pytest.skip("cannot download %s: %s" % (spec, p.stderr.strip().splitlines()[-1:]))
-        found = [p for p in SDIST_CACHE.glob("*.tar.gz") if p.name.lower().startswith("%s-%s" % (name, version))]
+        found = [p for p in SDIST_CACHE.glob("*.tar.gz") if p.name.lower().replace("_", "-") == "%s-%s.tar.gz" % (name, version)]
     return found[0]
 
 
@@ -205,6 +208,10 @@ def test_real_project_migrates_checks_builds_and_passes_its_tests(name, tmp_path
     project = tmp_path / "migrated"
     shutil.copytree(orig, project)
     env = cfg["env"]
+    for spec, src, dst in cfg.get("data", []):
+        shutil.unpack_archive(str(sdist(spec)), tmp_path / "data")
+        top = next(p for p in (tmp_path / "data").iterdir() if p.name.lower().startswith(spec.split("==")[0]))
+        shutil.copytree(top / src, orig / dst)
 
     # 1. migrate; --check: headerwheel's C is cffi's, byte for byte.
     m = migrate(project, env=env)
