@@ -57,12 +57,27 @@ def snapshot_of(d):
     return {p.relative_to(d): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
 
 
-def test_dry_run_prints_the_diffs_and_writes_nothing(fixture_copy):
-    before = snapshot_of(fixture_copy)
-    r = migrate(fixture_copy, "--dry-run")
-    assert snapshot_of(fixture_copy) == before
-    golden(FIXTURES / "setuptools-comments.dry-run.diff", r.stdout)
-    golden(FIXTURES / "setuptools-comments.notes.txt", notes_of(r.stderr))
+CASES = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_dry_run_prints_the_diffs_and_writes_nothing(case, tmp_path):
+    """Golden files beside each fixture: the dry run's diff (stdout, a patch
+    `git apply` takes) and its notes."""
+    project = tmp_path / case
+    shutil.copytree(FIXTURES / case, project)
+    before = snapshot_of(project)
+    r = migrate(project, "--dry-run")
+    assert snapshot_of(project) == before
+    golden(FIXTURES / (case + ".dry-run.diff"), r.stdout)
+    golden(FIXTURES / (case + ".notes.txt"), notes_of(r.stderr))
+    # The patch is the migration: applied, it gives what migrate writes.
+    p = subprocess.run(["git", "apply", "-"], input=r.stdout, cwd=project, text=True, capture_output=True)
+    assert p.returncode == 0, p.stderr
+    written = tmp_path / "written"
+    shutil.copytree(FIXTURES / case, written)
+    migrate(written)
+    assert snapshot_of(project) == snapshot_of(written)
 
 
 def test_the_pyproject_keeps_comments_order_and_other_tables(fixture_copy):
@@ -246,3 +261,21 @@ def test_real_project_migrates_checks_builds_and_passes_its_tests(name, tmp_path
     sys.stderr.write("%s: headerwheel %d passed / %d failed; original %d passed / %d failed\n" % (name, our_pass, our_fail, orig_pass, orig_fail))
     assert our_pass > 0, our_log
     assert (our_pass, our_fail) == (orig_pass, orig_fail), "headerwheel:\n%s\noriginal:\n%s" % (our_log, orig_log)
+
+
+def test_headerkit_and_a_hatch_hook_become_a_headers_module(tmp_path, fresh_venv, hw_dist, wheelhouse):
+    """[tool.headerkit] + a hatchling hook compiling with cffi: the module's
+    cdef stays headerkit's output (generated from the headers by
+    headerwheel), the hook's csrc is reused, the C is cffi's."""
+    project = tmp_path / "headerkit-hatch"
+    shutil.copytree(FIXTURES / "headerkit-hatch", project)
+    r = migrate(project, "--check")
+    assert "identical: zpeek._zp_cffi" in r.stdout, r.stdout
+    migrate(project)
+    assert not (project / "src/zpeek/_zp_cffi.csrc.c").exists()
+    (project / "src/zpeek/_zp.cdef.txt").unlink()  # generated again from include/zp.h
+    out = tmp_path / "out"
+    build_wheel(project, out, isolation=True, hw_dist=hw_dist, wheelhouse=wheelhouse)
+    fresh_venv.pip("install", "-q", "--no-index", "--find-links", wheelhouse, next(out.glob("zpeek-*.whl")))
+    r = fresh_venv.run("-c", "import zpeek; from zpeek._zp_cffi import ffi, lib; print(zpeek.pair_sum(2, 40), ffi.string(lib.zp_version()).decode(), lib.ZP_LIMIT)", cwd=tmp_path)
+    assert r.stdout.split() == ["42", "zp", "1.0", "64"]

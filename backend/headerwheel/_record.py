@@ -42,6 +42,10 @@ def _jsonable(v):
     return repr(v)
 
 
+class StopAtCompile(Exception):
+    """Raised by ``ffi.compile()`` while recording."""
+
+
 class Recorder:
     def __init__(self, root):
         self.root = os.path.realpath(root)
@@ -107,8 +111,14 @@ class Recorder:
             return orig_embedding_api(self, csource, packed=packed, pack=pack)
 
         FFI.cdef, FFI.set_source, FFI.include, FFI.embedding_api = cdef, set_source, include, embedding_api
-        # The builders only declare: compiling is the build backend's job.
-        FFI.compile = lambda self, *a, **k: rec.warnings.append("ffi.compile() was called and skipped")
+
+        # The builders only declare: compiling is the build backend's job. A
+        # build hook stops at compile(): what it does with the result (copy
+        # the .so into the tree) must not happen while recording.
+        def compile(self, *a, **k):
+            raise StopAtCompile()
+
+        FFI.compile = compile
 
         orig_getitem = os._Environ.__getitem__
 
@@ -249,7 +259,10 @@ def _exec_builder(spec):
     mod_vars = {"__name__": "__cffi__", "__file__": build_file_name}
     with open(build_file_name) as f:
         src = f.read() + "\n"
-    exec(compile(src, build_file_name, "exec"), mod_vars, mod_vars)
+    try:
+        exec(compile(src, build_file_name, "exec"), mod_vars, mod_vars)
+    except StopAtCompile:
+        pass
     ffi = mod_vars[ffi_var_name]
     if not isinstance(ffi, FFI):
         ffi = ffi()
@@ -285,8 +298,7 @@ def _hatch_hook(root, rec, result):
     try:
         from hatchling.builders.hooks.plugin.interface import BuildHookInterface
     except ImportError:
-        result["warnings"].append("hatchling is not installed: the custom build hook was not run")
-        return
+        BuildHookInterface = _hatch_stub()
     ns = runpy.run_path(path, run_name="__hatch_build__")
     classes = [
         c for c in ns.values()
@@ -294,7 +306,37 @@ def _hatch_hook(root, rec, result):
     ]
     for cls in classes:
         hook = cls(root, custom, None, None, os.path.join(root, "dist"), "wheel")
-        hook.initialize("standard", {"artifacts": [], "force_include": {}})
+        try:
+            hook.initialize("standard", {"artifacts": [], "force_include": {}, "build_hooks": []})
+        except StopAtCompile:
+            result["warnings"].append(
+                "%s: the hook stopped at ffi.compile() (what it does after, with the compiled module, is headerwheel's job now)"
+                % os.path.relpath(path, root)
+            )
+
+
+def _hatch_stub():
+    """hatchling's BuildHookInterface, enough to run a hook's initialize()
+    where hatchling is not installed."""
+    import types
+
+    class BuildHookInterface:
+        PLUGIN_NAME = ""
+
+        def __init__(self, root, config, build_config, metadata, directory, target_name, app=None):
+            self.root, self.config, self.build_config = root, config, build_config
+            self.metadata, self.directory, self.target_name = metadata, directory, target_name
+
+        def initialize(self, version, build_data):
+            pass
+
+    names = ["hatchling", "hatchling.builders", "hatchling.builders.hooks", "hatchling.builders.hooks.plugin"]
+    for n in names:
+        sys.modules.setdefault(n, types.ModuleType(n))
+    mod = types.ModuleType("hatchling.builders.hooks.plugin.interface")
+    mod.BuildHookInterface = BuildHookInterface
+    sys.modules["hatchling.builders.hooks.plugin.interface"] = mod
+    return BuildHookInterface
 
 
 def record(root, emit_dir=None):

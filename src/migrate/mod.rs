@@ -398,7 +398,22 @@ fn module_plan(
         }
     }
     let abi = m.mode == "abi";
-    let preamble = if abi { None } else { Some((dir.join(format!("{last}.csrc.c")), m.preamble.clone().unwrap_or_default())) };
+    // A preamble the builder read from a project file keeps that file: the
+    // csrc beside a [tool.headerkit] output (headerkit's convention), or
+    // the one the migration would write.
+    let preamble = if abi {
+        None
+    } else {
+        let text = m.preamble.clone().unwrap_or_default();
+        let beside_cdef = cdef_path
+            .to_str()
+            .and_then(|c| c.strip_suffix(".cdef.txt"))
+            .map(|stem| PathBuf::from(format!("{stem}.csrc.c")));
+        let path = beside_cdef
+            .filter(|p| read(p).is_some_and(|t| t == text))
+            .unwrap_or_else(|| dir.join(format!("{last}.csrc.c")));
+        Some((path, text))
+    };
     let mut entries: Vec<(&'static str, ModuleValue)> = Vec::new();
     entries.push(("cdef", ModuleValue::Str(cdef_path.to_string_lossy().replace('\\', "/"))));
     if let Some((p, _)) = &preamble {
