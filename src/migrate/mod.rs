@@ -204,11 +204,10 @@ fn project_path(root: &Path, path: &str) -> (String, bool) {
     for c in rel.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir => {
-                if out.pop().is_none() {
-                    return (path.to_string(), false);
-                }
-            }
+            Component::ParentDir => match out.pop() {
+                Some(_) => {}
+                None => return (path.to_string(), false),
+            },
             Component::Normal(s) => out.push(s.to_string_lossy().to_string()),
             _ => {}
         }

@@ -114,7 +114,21 @@ fn project(doc: &mut DocumentMut, moved: &MovedMetadata, notes: &mut Vec<Note>) 
         }
     }
     if drop {
+        // The comment lines above `dynamic` stay, above the key after it.
+        let comments = p
+            .key("dynamic")
+            .and_then(|k| k.leaf_decor().prefix())
+            .and_then(|r| r.as_str())
+            .filter(|c| c.contains('#'))
+            .map(str::to_string);
+        let next = p.iter().map(|(k, _)| k.to_string()).skip_while(|k| k != "dynamic").nth(1);
         p.remove("dynamic");
+        if let (Some(c), Some(next)) = (comments, next) {
+            if let Some(mut k) = p.key_mut(&next) {
+                let old = k.leaf_decor().prefix().and_then(|r| r.as_str()).unwrap_or("").to_string();
+                k.leaf_decor_mut().set_prefix(format!("{c}{old}"));
+            }
+        }
     }
     for k in left {
         notes.push(Note {
@@ -193,5 +207,80 @@ fn tool(doc: &mut DocumentMut, moved: &MovedMetadata, package_dir: &str, modules
             }
         }
         mods.insert(&m.name, Item::Table(t));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn moved(project: Vec<(&'static str, Item)>) -> MovedMetadata {
+        MovedMetadata { project, python_packages: vec!["pkg".into()] }
+    }
+
+    #[test]
+    fn an_existing_project_keeps_its_comments_and_order_and_loses_dynamic() {
+        let mut doc: DocumentMut = "\
+# top comment
+[project]
+name = \"pkg\"  # the name
+# dynamic below
+dynamic = [\"version\", \"description\"]
+dependencies = [
+    \"cffi\",  # runtime
+]
+
+[build-system]
+requires = [\"setuptools\"]  # old
+build-backend = \"setuptools.build_meta\"
+
+[tool.other]
+x = 1 # keep
+"
+        .parse()
+        .unwrap();
+        let mut notes = Vec::new();
+        let m = moved(vec![("name", value("other-name")), ("version", value("1.0")), ("description", value("d"))]);
+        let module = ModulePlan {
+            name: "pkg._x".into(),
+            abi: false,
+            cdef: String::new(),
+            cdef_path: "pkg/_x.cdef.txt".into(),
+            preamble: None,
+            entries: vec![
+                ("cdef", ModuleValue::Str("pkg/_x.cdef.txt".into())),
+                ("define-macros", ModuleValue::Macros(vec![("A".into(), Some("1".into())), ("B".into(), None)])),
+            ],
+            emitted: None,
+        };
+        edit(&mut doc, &m, "", &[module], &mut notes);
+        insta::assert_snapshot!(doc.to_string(), @r#"
+        # top comment
+        [project]
+        name = "pkg"  # the name
+        # dynamic below
+        dependencies = [
+            "cffi",  # runtime
+        ]
+        version = "1.0"
+        description = "d"
+
+        [build-system]
+        requires = ["headerwheel"]
+        build-backend = "headerwheel"
+
+        [tool.other]
+        x = 1 # keep
+
+        [tool.headerwheel]
+        python-packages = ["pkg"]
+
+        [tool.headerwheel.modules."pkg._x"]
+        cdef = "pkg/_x.cdef.txt"
+        define-macros = { A = "1", B = true }
+        "#);
+        let texts: Vec<String> = notes.iter().map(ToString::to_string).collect();
+        assert!(texts.iter().any(|n| n.contains("project.name is already set: kept")), "{texts:?}");
+        assert!(texts.iter().any(|n| n.contains("project.dynamic: version, description now set statically")), "{texts:?}");
     }
 }
