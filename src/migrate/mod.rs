@@ -794,8 +794,14 @@ fn src_metadata(src: &Sources<'_>, root: &Path, read: &dyn Fn(&Path) -> Option<S
         "package_dir", "cffi_modules", "ext_package",
     ];
     let mut leftover: Vec<(String, &'static str, String)> = Vec::new();
-    for (k, _) in &src.rec.setup_kwargs {
-        if !handled.contains(&k.as_str()) {
+    for (k, v) in &src.rec.setup_kwargs {
+        let empty = match v {
+            Value::Null => true,
+            Value::Array(a) => a.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            _ => false,
+        };
+        if !handled.contains(&k.as_str()) && !empty {
             let expr = src.rec.setup_static.get(k).and_then(|s| s.get("expr")).and_then(Value::as_str).unwrap_or("").to_string();
             leftover.push((k.clone(), "setup.py", expr));
         }
