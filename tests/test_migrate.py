@@ -98,6 +98,7 @@ def test_the_pyproject_keeps_comments_order_and_other_tables(fixture_copy):
         "[tool.pytest.ini_options]",
         "[tool.headerwheel]",
         '[tool.headerwheel.modules."hwmig._native"]',
+        '[tool.headerwheel.modules."hwmig._libc"]',
     ]
     # Migrating again changes nothing.
     r = migrate(fixture_copy, "--dry-run")
@@ -106,11 +107,12 @@ def test_the_pyproject_keeps_comments_order_and_other_tables(fixture_copy):
 
 def test_check_proves_the_c_is_identical_and_catches_a_difference(fixture_copy):
     r = migrate(fixture_copy, "--check")
-    assert r.stdout.splitlines()[-1] == "1 of 1 modules identical", r.stdout
+    assert r.stdout.splitlines()[-1] == "2 of 2 modules identical", r.stdout
     assert "from the migration plan" in r.stdout
     migrate(fixture_copy)
     r = migrate(fixture_copy, "--check")
     assert "identical: hwmig._native" in r.stdout and "from pyproject.toml" in r.stdout
+    assert "identical: hwmig._libc" in r.stdout  # ABI mode: the .py cffi writes
     # A changed cdef on disk is no longer what the builder declares.
     cdef = fixture_copy / "hwmig" / "_native.cdef.txt"
     cdef.write_text(cdef.read_text() + "int hw_extra(void);\n")
@@ -131,8 +133,8 @@ def test_the_migrated_fixture_builds_installs_and_runs(fixture_copy, tmp_path, f
     build_wheel(fixture_copy, out, isolation=True, hw_dist=hw_dist, wheelhouse=wheelhouse)
     whl = next(out.glob("hwmig-1.4.2-*.whl"))
     fresh_venv.pip("install", "-q", "--no-index", "--find-links", wheelhouse, whl)
-    r = fresh_venv.run("-c", "import hwmig; from hwmig._native import lib; print(hwmig.add(2, 3), lib.HW_ANSWER)", cwd=tmp_path)
-    assert r.stdout.split() == ["5", "42"]
+    r = fresh_venv.run("-c", "import hwmig; from hwmig._native import lib; print(hwmig.add(2, 3), lib.HW_ANSWER, hwmig.absolute(-7))", cwd=tmp_path)
+    assert r.stdout.split() == ["5", "42", "7"]
 
 
 def test_no_builder_is_an_error_naming_the_directory(tmp_path):
