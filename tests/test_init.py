@@ -47,3 +47,9 @@ def test_init_with_a_local_header_copies_it(tmp_path, fresh_venv, hw_dist, wheel
     proj = tmp_path / "a"
     assert (proj / "include/answer.h").read_text() == hdr.read_text()
     assert '#include "answer.h"' in (proj / "src/answer/_answer.csrc.c").read_text()
+    assert "lib.answer_version()" in (proj / "tests/test_answer.py").read_text()
+    out = tmp_path / "out"
+    build_wheel(proj, out, isolation=True, hw_dist=hw_dist, wheelhouse=wheelhouse)
+    fresh_venv.pip("install", "-q", "--no-index", "--find-links", wheelhouse, next(out.glob("answer-*.whl")))
+    r = fresh_venv.run(proj / "tests/test_answer.py", cwd=tmp_path)
+    assert "answer_version() -> 42" in r.stdout and r.stdout.splitlines()[-1] == "ok", r.stdout
