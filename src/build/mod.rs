@@ -820,20 +820,10 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
             _ => crate::portable::Libc::Glibc,
         };
         let mut plat = crate::portable::platform_tag(&interp.toolchain.machine, libc, &elves, &bundled_names);
-        // A baseline newer than this machine's glibc (auditwheel's policy
-        // for symbols only newer zlib builds export, e.g. crc32_combine_gen)
-        // would make a wheel pip refuses here: tag it linux_* instead.
         if let (None, Some((kind, ver))) = (&s.target, &interp.libc) {
-            let host_minor = ver.split('.').nth(1).and_then(|m| m.parse::<u32>().ok());
-            let tag_minor = plat.tags[0]
-                .strip_prefix("manylinux_2_")
-                .and_then(|r| r.split('_').next())
-                .and_then(|m| m.parse::<u32>().ok());
-            if let (true, Some(h), Some(t)) = (kind == "glibc", host_minor, tag_minor) {
-                if t > h {
-                    plat.constraints.push(format!("{} is newer than this machine's glibc {ver}", plat.tags[0]));
-                    plat.tags = vec![format!("linux_{}", interp.toolchain.machine)];
-                }
+            // A cross build (-C target) names its own baseline.
+            if kind == "glibc" {
+                plat.cap_at_host_glibc(&interp.toolchain.machine, ver);
             }
         }
         for c in &plat.constraints {
