@@ -54,7 +54,7 @@ def fixture_copy(tmp_path):
 
 
 def snapshot_of(d):
-    return {p.relative_to(d): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+    return {p.relative_to(d): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
 
 
 CASES = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())

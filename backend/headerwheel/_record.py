@@ -458,6 +458,7 @@ def record(root, emit_dir=None):
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    sys.dont_write_bytecode = True  # recording writes nothing into the project
     emit_dir = out = None
     if "--emit" in argv:
         i = argv.index("--emit")

@@ -156,7 +156,8 @@ pub fn record(python: &str, root: &Path, emit_dir: Option<&Path>) -> Result<Reco
         PathBuf::from(python)
     };
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg(&script).arg(root).arg("--out").arg(&out).current_dir(root);
+    // Recording writes nothing into the project, not even __pycache__.
+    cmd.arg(&script).arg(root).arg("--out").arg(&out).current_dir(root).env("PYTHONDONTWRITEBYTECODE", "1");
     if let Some(d) = emit_dir {
         cmd.arg("--emit").arg(d);
     }
