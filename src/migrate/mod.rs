@@ -94,6 +94,8 @@ pub struct ModulePlan {
     pub entries: Vec<(&'static str, ModuleValue)>,
     /// The real cffi's source of the module (`--emit`).
     pub emitted: Option<PathBuf>,
+    /// `set_source(..., py_limited_api=False)`: not abi3.
+    pub no_limited_api: bool,
 }
 
 /// A value of a module's `[tool.headerwheel.modules."x"]` table.
@@ -500,16 +502,14 @@ fn module_plan(
     }
     // Keywords with nothing to say to headerwheel.
     kwds.remove("depends");
-    if kwds.get("py_limited_api").is_some_and(|v| v == &Value::Bool(true)) {
-        kwds.remove("py_limited_api");
-    }
+    let no_limited_api = kwds.remove("py_limited_api").is_some_and(|v| v == Value::Bool(false));
     for (k, v) in kwds {
         notes.push(Note {
             kind: NoteKind::NotMoved,
             text: format!("{at}: set_source(..., {k}={v}): no headerwheel module key"),
         });
     }
-    Ok(ModulePlan { name, abi, cdef, cdef_path, preamble, entries, emitted: m.emitted.clone() })
+    Ok(ModulePlan { name, abi, cdef, cdef_path, preamble, entries, emitted: m.emitted.clone(), no_limited_api })
 }
 
 /// setup(libraries=[(name, {sources, include_dirs, macros})]): the static

@@ -164,6 +164,14 @@ fn tool(doc: &mut DocumentMut, moved: &MovedMetadata, package_dir: &str, modules
     if !package_dir.is_empty() && !hw.contains_key("package-dir") {
         hw.insert("package-dir", value(package_dir));
     }
+    if modules.iter().any(|m| m.no_limited_api) && !hw.contains_key("limited-api") {
+        // headerwheel's setting is per project: one module asking is enough.
+        hw.insert("limited-api", value(false));
+        notes.push(Note {
+            kind: NoteKind::Info,
+            text: "set_source(..., py_limited_api=False): limited-api = false (no abi3 wheel)".into(),
+        });
+    }
     if !moved.python_packages.is_empty() && !hw.contains_key("python-packages") {
         hw.insert("python-packages", value(moved.python_packages.iter().map(String::as_str).collect::<Array>()));
     }
@@ -252,6 +260,7 @@ x = 1 # keep
                 ("define-macros", ModuleValue::Macros(vec![("A".into(), Some("1".into())), ("B".into(), None)])),
             ],
             emitted: None,
+            no_limited_api: false,
         };
         edit(&mut doc, &m, "", &[module], &mut notes);
         insta::assert_snapshot!(doc.to_string(), @r#"
@@ -282,5 +291,40 @@ x = 1 # keep
         let texts: Vec<String> = notes.iter().map(ToString::to_string).collect();
         assert!(texts.iter().any(|n| n.contains("project.name is already set: kept")), "{texts:?}");
         assert!(texts.iter().any(|n| n.contains("project.dynamic: version, description now set statically")), "{texts:?}");
+    }
+}
+
+#[cfg(test)]
+mod limited_api_tests {
+    use super::*;
+
+    #[test]
+    fn py_limited_api_false_turns_abi3_off_for_the_project() {
+        let mut doc = DocumentMut::new();
+        let module = ModulePlan {
+            name: "m".into(),
+            abi: false,
+            cdef: String::new(),
+            cdef_path: "m.cdef.txt".into(),
+            preamble: None,
+            entries: vec![("cdef", ModuleValue::Str("m.cdef.txt".into()))],
+            emitted: None,
+            no_limited_api: true,
+        };
+        let mut notes = Vec::new();
+        edit(&mut doc, &MovedMetadata { project: vec![], python_packages: vec![] }, "", &[module], &mut notes);
+        insta::assert_snapshot!(doc.to_string(), @r#"
+        [build-system]
+        requires = ["headerwheel"]
+        build-backend = "headerwheel"
+
+        [project]
+
+        [tool.headerwheel]
+        limited-api = false
+
+        [tool.headerwheel.modules.m]
+        cdef = "m.cdef.txt"
+        "#);
     }
 }
