@@ -325,7 +325,10 @@ fn package_dir(src: &Sources<'_>, root: &Path, notes: &mut Vec<Note>) -> String 
             text: format!("{}: package_dir maps '{k}' to '{v}': headerwheel has one package directory ('{base}')", f.file),
         });
     }
-    project_path(root, &base).0.replace('.', "").trim_matches('/').to_string()
+    match project_path(root, &base).0.as_str() {
+        "." => String::new(),
+        d => d.trim_matches('/').to_string(),
+    }
 }
 
 fn module_plan(
