@@ -21,6 +21,8 @@ pub mod compile;
 pub mod config;
 pub mod emit;
 pub mod headers;
+pub mod init;
+pub mod migrate;
 pub mod model;
 pub mod portable;
 pub mod wheel;

@@ -6,6 +6,8 @@ import sys
 def main() -> None:
     from headerwheel import _native
 
+    # `headerwheel migrate` runs the project's builders with this interpreter.
+    os.environ.setdefault("HEADERWHEEL_PYTHON", sys.executable)
     if "HEADERWHEEL_CFFI_DIR" not in os.environ:
         try:
             import cffi

@@ -542,7 +542,9 @@ fn read_rel(project: &Project, p: &Path, module: &str) -> Result<String, BuildEr
     })
 }
 
-fn module_sources(project: &Project, m: &ModuleConfig, skip_cache: bool) -> Result<(CdefInput, Option<String>), BuildError> {
+/// A module's cdef and preamble, as the build reads them (files, inline
+/// code, or the cdef generated from `[tool.headerkit]`).
+pub fn module_sources(project: &Project, m: &ModuleConfig, skip_cache: bool) -> Result<(CdefInput, Option<String>), BuildError> {
     let cdef = match &m.cdef {
         CdefSource::File(p) => CdefInput::new(read_rel(project, p, &m.name)?, p.display().to_string()),
         CdefSource::Code(c) => CdefInput::new(c.clone(), format!("{} (cdef-code)", m.declared_at)),
@@ -965,7 +967,13 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
             }
             _ => crate::portable::Libc::Glibc,
         };
-        let plat = crate::portable::platform_tag(&interp.toolchain.machine, libc, &elves, &bundled_names);
+        let mut plat = crate::portable::platform_tag(&interp.toolchain.machine, libc, &elves, &bundled_names);
+        if let (None, Some((kind, ver))) = (&s.target, &interp.libc) {
+            // A cross build (-C target) names its own baseline.
+            if kind == "glibc" {
+                plat.cap_at_host_glibc(&interp.toolchain.machine, ver);
+            }
+        }
         for c in &plat.constraints {
             log(&format!("platform tag {}: {c}", plat.tags.join(".")));
         }

@@ -20,6 +20,16 @@ const USAGE: &str = "usage:
                                                            (run on each platform of a CI matrix, then merge)
   headerwheel cache status --project [DIR]                 hit or miss for each header module, and why
   headerwheel cache import-headerkit STORE [DIR]           take a headerkit 0.47 store's cffi outputs
+  headerwheel init HEADER [--name NAME] [--library LIB] [DIR]
+                                                           a new binding project for a header (zlib.h or
+                                                           a file), building with `pip wheel .` at once
+  headerwheel migrate [DIR] [--dry-run] [--check] [--python PY]
+                                                           a setuptools/hatchling + CFFI project becomes a
+                                                           headerwheel one: builders recorded with the
+                                                           project's Python, cdef/csrc files written,
+                                                           pyproject.toml edited (comments kept);
+                                                           --dry-run: print the diffs, write nothing;
+                                                           --check: C by headerwheel == C by cffi, per module
   headerwheel inspect HEADER [-I DIR]... [-D ...] [--code TEXT] --json
                                                            every function's signature, struct layout and
                                                            macro value, as JSON (the signature database)
@@ -54,6 +64,20 @@ pub fn main(args: Vec<OsString>) -> i32 {
         },
         Some("generate") => match generate(&args[1..]) {
             Ok(()) => 0,
+            Err(e) => {
+                eprintln!("headerwheel: error: {e}");
+                1
+            }
+        },
+        Some("init") => match init(&args[1..]) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("headerwheel: error: {e}");
+                1
+            }
+        },
+        Some("migrate") => match migrate(&args[1..]) {
+            Ok(code) => code,
             Err(e) => {
                 eprintln!("headerwheel: error: {e}");
                 1
@@ -545,4 +569,145 @@ fn cache(args: &[String]) -> Result<i32, String> {
             "usage: headerwheel cache verify|gc|status [STORE] | status --project [DIR] | merge FROM [INTO] | populate [DIR] | import-headerkit STORE [DIR]\n{USAGE}"
         )),
     }
+}
+
+/// `headerwheel init HEADER [--name NAME] [--library LIB] [DIR]`.
+fn init(args: &[String]) -> Result<(), String> {
+    use crate::init::{self, InitRequest};
+    let mut req = InitRequest::default();
+    let mut positional = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
+        match a.as_str() {
+            "--name" => req.name = Some(value("--name")?),
+            "--library" | "-l" => req.library = Some(value("--library")?),
+            s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
+            s => positional.push(s.to_string()),
+        }
+    }
+    let (header, dir) = match positional.as_slice() {
+        [h] => (h.clone(), None),
+        [h, d] => (h.clone(), Some(PathBuf::from(d))),
+        _ => return Err(format!("init needs HEADER and at most one DIR\n{USAGE}")),
+    };
+    req.header = header;
+    // A header given as an existing file is copied into the project; a name
+    // like `zlib.h` is a system header.
+    let header_file = Path::new(&req.header).is_file().then(|| PathBuf::from(&req.header));
+    let s = init::scaffold(&req, header_file.as_deref())?;
+    let dir = dir.unwrap_or_else(|| PathBuf::from(&s.name));
+    if dir.join("pyproject.toml").exists() {
+        return Err(format!("{}: already has a pyproject.toml (init makes new projects; see `headerwheel migrate`)", dir.display()));
+    }
+    let write = |rel: &Path, text: &str| -> Result<(), String> {
+        let p = dir.join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        write_atomic(&p, text)?;
+        eprintln!("headerwheel: wrote {}", p.display());
+        Ok(())
+    };
+    for (rel, text) in &s.files {
+        write(rel, text)?;
+    }
+    write(Path::new("README.md"), &init::readme(&s, &req))?;
+    if let Some((src, dest)) = &s.copy_header {
+        let text = std::fs::read_to_string(src).map_err(|e| format!("{}: {e}", src.display()))?;
+        write(dest, &text)?;
+    }
+    // Parse the header now: the store makes later builds libclang-free, and
+    // the cdef says which function the test can call.
+    let project = load_project(Some(&dir.display().to_string()))?;
+    let function = match crate::build::headers::header_modules(&project).first() {
+        Some(m) => match crate::build::headers::cdef_for_module_from(&project, m, false) {
+            Ok((cdef, _)) => init::pick_function(&cdef),
+            Err(e) => {
+                eprintln!("headerwheel: warning: the header could not be parsed now ({e}); the test only imports the module");
+                None
+            }
+        },
+        None => None,
+    };
+    write(Path::new(&format!("tests/test_{}.py", s.package)), &init::test_file(&s, function.as_ref()))?;
+    println!("{}", dir.display());
+    Ok(())
+}
+
+/// `headerwheel migrate [DIR] [--dry-run] [--check] [--python PY]`; returns
+/// the exit code (1 when --check finds a module that differs).
+fn migrate(args: &[String]) -> Result<i32, String> {
+    use crate::migrate::{self, check, diff};
+    let (mut dry_run, mut check_only) = (false, false);
+    let mut python: Option<String> = None;
+    let mut dir: Option<String> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--dry-run" => dry_run = true,
+            "--check" => check_only = true,
+            "--python" => python = Some(it.next().cloned().ok_or("--python needs a value")?),
+            s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
+            s => {
+                if dir.replace(s.to_string()).is_some() {
+                    return Err("give one project directory".into());
+                }
+            }
+        }
+    }
+    // The project's interpreter: --python, else the one running headerwheel
+    // (set by `python -m headerwheel`), else python3.
+    let python = python
+        .or_else(|| std::env::var("HEADERWHEEL_PYTHON").ok())
+        .unwrap_or_else(|| "python3".to_string());
+    let dir = PathBuf::from(dir.unwrap_or_else(|| ".".into()));
+    let root = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
+    let emit_dir = if check_only { Some(tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?) } else { None };
+    eprintln!("headerwheel: recording the CFFI builders of {} with {python}", root.display());
+    let rec = migrate::recording::record(&python, &root, emit_dir.as_ref().map(|d| d.path()))?;
+    let read = |rel: &Path| std::fs::read_to_string(root.join(rel)).ok();
+    let plan = migrate::plan(&root, &rec, &read)?;
+    if check_only {
+        let results = check::check(&root, &rec, &plan.modules)?;
+        let mut differ = 0;
+        for r in &results {
+            match &r.difference {
+                None => println!("identical: {} ({} bytes of C, headerwheel from {}; cffi {})", r.name, r.ours, r.from, rec.python.cffi_version),
+                Some(d) => {
+                    differ += 1;
+                    println!("DIFFERENT: {} (headerwheel {} bytes from {}, cffi {} bytes)\n{d}", r.name, r.ours, r.from, r.theirs);
+                }
+            }
+        }
+        println!("{} of {} modules identical", results.len() - differ, results.len());
+        return Ok(i32::from(differ > 0));
+    }
+    if dry_run {
+        for f in &plan.files {
+            print!("{}", diff::unified(f));
+        }
+        for n in &plan.notes {
+            eprintln!("{n}");
+        }
+        return Ok(0);
+    }
+    for f in &plan.files {
+        if f.old.as_deref() == Some(f.new.as_str()) {
+            continue;
+        }
+        let p = root.join(&f.path);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        write_atomic(&p, &f.new)?;
+        println!("wrote {}", f.path.display());
+    }
+    for m in &plan.modules {
+        println!("module {} ({})", m.name, if m.abi { "ABI mode" } else { "API mode" });
+    }
+    for n in &plan.notes {
+        println!("{n}");
+    }
+    Ok(0)
 }

@@ -26,6 +26,25 @@ pub struct PlatformTag {
 }
 
 impl PlatformTag {
+    /// A manylinux baseline newer than `host_glibc` (`"2.36"`, the glibc of
+    /// the machine that builds) becomes `linux_{arch}`: auditwheel's policy
+    /// may ask for a newer baseline than the glibc version says (zlib's
+    /// crc32_combine_gen, exported by newer zlib builds, is allowed from
+    /// manylinux_2_37 on), and pip refuses such a wheel where it was built.
+    pub fn cap_at_host_glibc(&mut self, arch: &str, host_glibc: &str) {
+        let host_minor = host_glibc.strip_prefix("2.").and_then(|m| m.split('.').next()).and_then(|m| m.parse::<u32>().ok());
+        let tag_minor = self.tags[0]
+            .strip_prefix("manylinux_2_")
+            .and_then(|r| r.split('_').next())
+            .and_then(|m| m.parse::<u32>().ok());
+        if let (Some(h), Some(t)) = (host_minor, tag_minor) {
+            if t > h {
+                self.constraints.push(format!("{} is newer than this machine's glibc {host_glibc}", self.tags[0]));
+                self.tags = vec![format!("linux_{arch}")];
+            }
+        }
+    }
+
     /// The compressed tag set for the wheel file name (`a.b`).
     pub fn compressed(&self) -> String {
         self.tags.join(".")
