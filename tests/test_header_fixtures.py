@@ -84,6 +84,30 @@ def test_cdef_matches_snapshot(tmp_path, case):
 
 
 @pytest.fixture(scope="module")
+def pypi_libclang(tmp_path_factory):
+    """The PyPI `libclang` wheel's library (what an isolated build without a
+    system libclang gets: a newer clang than Debian's 14)."""
+    target = tmp_path_factory.mktemp("pypi-libclang")
+    run([PY, "-m", "pip", "install", "-q", "--no-deps", "--target", target, "libclang==18.1.1"])
+    lib = target / "clang" / "native" / "libclang.so"
+    assert lib.is_file(), "the libclang wheel has no %s" % lib
+    return lib
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_pypi_libclang_writes_the_same_cdef(tmp_path, pypi_libclang, case):
+    # libclang 16+ spells a typedef-named anonymous struct or enum by its
+    # typedef name: the cdef must not turn it into a tag that the C headers
+    # do not have (`enum T` is an incomplete type to the compiler).
+    d = CASES_DIR / case
+    p = run(HW + ["generate", d / (case + ".h"), "-I", d, *GENERATE_ARGS, "-o", tmp_path / "out.cdef"],
+            env=dict(os.environ, LIBCLANG_PATH=str(pypi_libclang)))
+    got = (tmp_path / "out.cdef").read_text()
+    expected = (d / "expected.cdef").read_text()
+    assert got == expected, "libclang 18.1.1 (%s):\n%s" % (p.stderr[-2000:], diff(expected, got, "expected.cdef"))
+
+
+@pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """Per case, once: the module built by CFFI from the generated cdef, and
     the driver's report (tests/tools/header_fixture_module.py)."""

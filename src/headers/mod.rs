@@ -232,7 +232,7 @@ impl Walker {
         match c.kind() {
             k if k == CXCursor_StructDecl || k == CXCursor_UnionDecl => {
                 let id = self.record(c);
-                if !c.is_anonymous() && !self.model.items.contains(&Item::Record(id)) {
+                if tag_of(c).is_some() && !self.model.items.contains(&Item::Record(id)) {
                     self.model.items.push(Item::Record(id));
                 }
             }
@@ -303,9 +303,7 @@ impl Walker {
         let def = c.definition().unwrap_or(*c);
         let canon = if c.definition().is_some() { def } else { *c };
         // One entry per entity: key by the first declaration seen for the tag.
-        let tag = (!c.is_anonymous())
-            .then(|| c.spelling())
-            .filter(|s| !s.is_empty());
+        let tag = tag_of(c);
         let is_union = c.kind() == CXCursor_UnionDecl;
         let key = match &tag {
             Some(t) => (
@@ -399,10 +397,7 @@ impl Walker {
 
     fn enum_decl(&mut self, c: &Cursor<'_>) -> usize {
         let def = c.definition().unwrap_or(*c);
-        let tag = (!def.spelling().is_empty() && !def.is_anonymous()).then(|| def.spelling());
-        let tag = tag.filter(|t| {
-            !t.starts_with("enum (") && !t.contains("(anonymous") && !t.contains("(unnamed")
-        });
+        let tag = tag_of(&def);
         let key = match &tag {
             Some(t) => ("enum".into(), 0, 0, t.clone()),
             None => self.key(&def),
@@ -587,6 +582,29 @@ fn natural_size_align(t: Type<'_>) -> Option<(u64, u64)> {
         return Some((0, natural_size_align(c.element())?.1));
     }
     Some((c.size_of()?, c.align_of()?))
+}
+
+/// The tag of a struct, union or enum declaration; None when it has none
+/// (`typedef struct {…} T;`, an anonymous member).
+///
+/// libclang's answer depends on its version: up to 15 such a declaration
+/// is spelled `` or `struct (anonymous at f.h:3:9)`; from 16 on it is
+/// spelled by its typedef name (`T`) and `clang_Cursor_isAnonymous` is
+/// false. What holds in every version: the type of a real tag is spelled
+/// with its keyword (`struct T`), a typedef-named anonymous one without.
+fn tag_of(c: &Cursor<'_>) -> Option<String> {
+    if c.is_anonymous() {
+        return None;
+    }
+    let name = c.spelling();
+    if name.is_empty() || name.contains("(anonymous") || name.contains("(unnamed") {
+        return None;
+    }
+    let ty = c.ty().spelling();
+    let keyworded = ty
+        .strip_suffix(name.as_str())
+        .is_some_and(|kw| matches!(kw, "struct " | "union " | "enum "));
+    keyworded.then_some(name)
 }
 
 /// The offset in bits of the anonymous struct/union member `member` of the
