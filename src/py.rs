@@ -15,6 +15,13 @@ create_exception!(
     "A build failed; the message says where and why."
 );
 
+create_exception!(
+    _native,
+    NeedInterpreter,
+    PyException,
+    "The hook needs the interpreter's facts (the project has modules): call again with them."
+);
+
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         s.to_string()
@@ -49,6 +56,7 @@ fn hook(py: Python<'_>, request: String) -> PyResult<String> {
     let result = py.detach(|| std::panic::catch_unwind(|| crate::build::run_hook(&req)));
     match result {
         Ok(Ok(s)) => Ok(s),
+        Ok(Err(crate::build::BuildError::NeedInterpreter)) => Err(NeedInterpreter::new_err(hook)),
         Ok(Err(e)) => Err(BuildError::new_err(e.to_string())),
         Err(p) => Err(BuildError::new_err(format!(
             "internal error (a bug in headerwheel) in {} ({hook}): {}",
@@ -63,5 +71,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cli, m)?)?;
     m.add_function(wrap_pyfunction!(hook, m)?)?;
     m.add("BuildError", m.py().get_type::<BuildError>())?;
+    m.add("NeedInterpreter", m.py().get_type::<NeedInterpreter>())?;
     Ok(())
 }

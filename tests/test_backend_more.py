@@ -154,3 +154,33 @@ def test_cflags_from_the_environment_are_passed_once(tmp_path):
     compile_lines = [l for l in (p.stdout + p.stderr).splitlines() if "[zlibcffi._zlib_cffi]" in l and " -c " in l]
     assert compile_lines, p.stderr
     assert compile_lines[0].count("-DHW_ENV_MARK=1") == 1, compile_lines[0]
+
+
+HOOK_WITHOUT_FACTS = """
+import json, os, sys
+from headerwheel import _native
+os.chdir(sys.argv[1])
+request = {"hook": sys.argv[2], "source_dir": ".", "output_dir": sys.argv[3],
+           "config_settings": {}, "interpreter": None}
+try:
+    print("result:", _native.hook(json.dumps(request)))
+except _native.NeedInterpreter as e:
+    print("needs the interpreter:", e)
+"""
+
+
+@pytest.mark.parametrize("hook", ["prepare_metadata_for_build_wheel", "build_wheel"])
+def test_the_interpreter_facts_are_gathered_only_for_modules(tmp_path, project_copy, hook):
+    # The shim calls each hook without sysconfig's facts first: a pure
+    # project never pays for them, metadata never needs them, and a wheel
+    # with modules asks for them (the shim then calls again).
+    out = tmp_path / "out"
+    out.mkdir()
+    pure = run([PY, "-c", HOOK_WITHOUT_FACTS, project_copy("purepy"), hook, out]).stdout
+    assert pure.startswith("result: hw_pure-"), pure
+    zlib = run([PY, "-c", HOOK_WITHOUT_FACTS, project_copy("zlibcffi"), hook, out]).stdout
+    if hook == "build_wheel":
+        assert zlib.strip() == "needs the interpreter: build_wheel", zlib
+        assert not list(out.glob("zlibcffi*")), "nothing is written before the facts are there"
+    else:
+        assert zlib.startswith("result: zlibcffi-"), zlib

@@ -5,9 +5,7 @@ them, with the request, to the Rust core (``headerwheel._native``).
 """
 import json
 import os
-import platform
 import sys
-import sysconfig
 
 __all__ = [
     "build_wheel",
@@ -49,8 +47,24 @@ def _has(module):
         return False
 
 
+def _libc():
+    """(name, version) of the C library, as ``platform.libc_ver()`` gives it
+    (``os.confstr`` on glibc: no file scan, no ``platform`` import)."""
+    try:
+        name, version = os.confstr("CS_GNU_LIBC_VERSION").split()
+        return [name, version]
+    except (AttributeError, ValueError, OSError):
+        import platform
+
+        name, version = platform.libc_ver()
+        return [name, version] if name else None
+
+
 def _interpreter():
+    """The target interpreter's facts; gathered only for a project with
+    modules (the Rust core asks for them with ``NeedInterpreter``)."""
     import struct
+    import sysconfig
 
     cffi_dir, cffi_version = _cffi()
 
@@ -60,10 +74,10 @@ def _interpreter():
     for d in (paths.get("include"), paths.get("platinclude")):
         if d and d not in include_dirs:
             include_dirs.append(d)
-    machine = platform.machine() or "x86_64"
-    if machine == "amd64":
+    machine = os.uname().machine if hasattr(os, "uname") else ""
+    machine = machine or "x86_64"
+    if machine.lower() == "amd64":
         machine = "x86_64"
-    libc = platform.libc_ver()  # os.confstr on glibc: no file scan
     return {
         "implementation": sys.implementation.name,
         "version": [sys.version_info[0], sys.version_info[1]],
@@ -71,7 +85,7 @@ def _interpreter():
         "soabi": cv("SOABI"),
         "free_threaded": bool(cv("Py_GIL_DISABLED")),
         "debug": hasattr(sys, "gettotalrefcount"),
-        "libc": [libc[0], libc[1]] if libc[0] else None,
+        "libc": _libc(),
         "cffi_dir": cffi_dir,
         "cffi_version": cffi_version,
         "executable": sys.executable,
@@ -113,7 +127,7 @@ def _pypi_libclang():
     return None
 
 
-def _run(hook, output_dir, config_settings, with_interpreter=True):
+def _run(hook, output_dir, config_settings):
     from headerwheel import _native
 
     if not os.environ.get("LIBCLANG_PATH"):
@@ -126,10 +140,14 @@ def _run(hook, output_dir, config_settings, with_interpreter=True):
         "source_dir": os.getcwd(),
         "output_dir": os.path.abspath(output_dir),
         "config_settings": dict(config_settings or {}),
-        "interpreter": _interpreter() if with_interpreter else None,
+        "interpreter": None,
     }
     try:
-        return _native.hook(json.dumps(request))
+        try:
+            return _native.hook(json.dumps(request))
+        except _native.NeedInterpreter:
+            request["interpreter"] = _interpreter()
+            return _native.hook(json.dumps(request))
     except _native.BuildError as e:
         sys.stderr.write("headerwheel: error: %s\n" % (e,))
         sys.stderr.flush()
@@ -139,7 +157,7 @@ def _run(hook, output_dir, config_settings, with_interpreter=True):
 def get_requires_for_build_wheel(config_settings=None):
     # ``libclang`` only when a header is not in the .headerkit store and the
     # machine has no libclang; nothing otherwise.
-    return json.loads(_run("get_requires_for_build_wheel", ".", config_settings, with_interpreter=False))
+    return json.loads(_run("get_requires_for_build_wheel", ".", config_settings))
 
 
 def get_requires_for_build_sdist(config_settings=None):
@@ -147,7 +165,7 @@ def get_requires_for_build_sdist(config_settings=None):
 
 
 def get_requires_for_build_editable(config_settings=None):
-    return json.loads(_run("get_requires_for_build_editable", ".", config_settings, with_interpreter=False))
+    return json.loads(_run("get_requires_for_build_editable", ".", config_settings))
 
 
 def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
@@ -167,4 +185,4 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 
 
 def build_sdist(sdist_directory, config_settings=None):
-    return _run("build_sdist", sdist_directory, config_settings, with_interpreter=False)
+    return _run("build_sdist", sdist_directory, config_settings)

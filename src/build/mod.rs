@@ -125,6 +125,10 @@ pub enum BuildError {
         /// Message (every clang error with file:line:col).
         message: String,
     },
+    /// The hook was called without the interpreter's facts and needs them
+    /// (the project has modules): the shim gathers them and calls again.
+    #[error("the interpreter's facts are needed")]
+    NeedInterpreter,
     /// The built module requires symbols nothing defines.
     #[error("module {module}: {message}")]
     Unresolved {
@@ -405,16 +409,18 @@ pub fn run_hook(req: &Request) -> Result<String, BuildError> {
         .canonicalize()
         .map_err(|e| BuildError::io(&req.source_dir, e))?;
     let project = Project::load(&root)?;
-    let interp = || {
-        req.interpreter
-            .as_ref()
-            .ok_or_else(|| BuildError::Other(format!("{}: the interpreter's facts are missing", req.hook)))
+    // The interpreter's facts (gathering them costs the shim a few
+    // milliseconds of each hook) matter only to a project's modules.
+    let interp = || match &req.interpreter {
+        Some(i) => Ok(Some(i)),
+        None if project.tool.modules.is_empty() => Ok(None),
+        None => Err(BuildError::NeedInterpreter),
     };
     match req.hook.as_str() {
         "build_wheel" => build_wheel(&project, interp()?, &req.output_dir, &s, false),
         "build_editable" => build_wheel(&project, interp()?, &req.output_dir, &s, true),
         "prepare_metadata_for_build_wheel" | "prepare_metadata_for_build_editable" => {
-            prepare_metadata(&project, interp()?, &req.output_dir)
+            prepare_metadata(&project, &req.output_dir)
         }
         "build_sdist" => build_sdist(&project, &req.output_dir),
         "get_requires_for_build_wheel" | "get_requires_for_build_editable" => Ok(build_requires(&project)),
@@ -441,7 +447,7 @@ fn build_requires(project: &Project) -> String {
 
 /// `Requires-Dist` lines headerwheel adds: `cffi`, when there are modules and
 /// the project does not name it already.
-fn extra_requires(project: &Project, interp: Option<&Interpreter>) -> Vec<String> {
+fn extra_requires(project: &Project) -> Vec<String> {
     if project.tool.modules.is_empty() {
         return Vec::new();
     }
@@ -453,12 +459,11 @@ fn extra_requires(project: &Project, interp: Option<&Interpreter>) -> Vec<String
     if named {
         return Vec::new();
     }
-    let _ = interp;
     // _cffi_backend 1.17 runs modules emitted with CFFI 2.x's headers.
     vec!["cffi>=1.17".to_string()]
 }
 
-fn dist_info(project: &Project, interp: Option<&Interpreter>, tags: Vec<String>, purelib: bool) -> Result<DistInfo, BuildError> {
+fn dist_info(project: &Project, tags: Vec<String>, purelib: bool) -> Result<DistInfo, BuildError> {
     let m = &project.metadata;
     let mut license_files = Vec::new();
     for f in &m.license_files {
@@ -466,7 +471,7 @@ fn dist_info(project: &Project, interp: Option<&Interpreter>, tags: Vec<String>,
         license_files.push((f.to_string_lossy().replace('\\', "/"), data));
     }
     Ok(DistInfo {
-        metadata: m.to_core_metadata(&extra_requires(project, interp)),
+        metadata: m.to_core_metadata(&extra_requires(project)),
         entry_points: m.entry_points_txt(),
         license_files,
         tags,
@@ -474,8 +479,8 @@ fn dist_info(project: &Project, interp: Option<&Interpreter>, tags: Vec<String>,
     })
 }
 
-fn prepare_metadata(project: &Project, interp: &Interpreter, out: &Path) -> Result<String, BuildError> {
-    let info = dist_info(project, Some(interp), vec![], false)?;
+fn prepare_metadata(project: &Project, out: &Path) -> Result<String, BuildError> {
+    let info = dist_info(project, vec![], false)?;
     let name = metadata::filename_name(&project.metadata.name);
     let dir_name = format!("{name}-{}.dist-info", project.metadata.version);
     let dir = out.join(&dir_name);
@@ -851,19 +856,11 @@ fn is_stale_build_output(rel: &str, outputs: &BTreeSet<String>) -> bool {
     outputs.iter().any(|o| o.split('.').next() == Some(stem))
 }
 
-fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Settings, editable: bool) -> Result<String, BuildError> {
+/// Builds the wheel (or the editable wheel); `interp` is None only for a
+/// project without modules, whose wheel is `py3-none-any`.
+fn build_wheel(project: &Project, interp: Option<&Interpreter>, out_dir: &Path, s: &Settings, editable: bool) -> Result<String, BuildError> {
     let start = Instant::now();
     let has_api = project.tool.modules.iter().any(|m| m.mode == Mode::Api);
-    let abi3_ok = abi3(project, interp);
-    let suffix = match &abi3_ok {
-        Ok(()) => ".abi3.so".to_string(),
-        Err(why) => {
-            if has_api && project.tool.limited_api {
-                log(&format!("not using the limited API: {why}"));
-            }
-            interp.ext_suffix.clone()
-        }
-    };
     let build_dir = match &s.build_dir {
         Some(d) if d.is_absolute() => d.clone(),
         Some(d) => project.root.join(d),
@@ -871,7 +868,22 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
     };
     let package_paths = if editable { Vec::new() } else { package_paths(project)? };
     let _lock = lock_build_dir(&build_dir)?;
-    let built = build_modules(project, interp, s, &build_dir, &suffix)?;
+    let (built, target) = match interp {
+        Some(interp) => {
+            let abi3_ok = abi3(project, interp);
+            let suffix = match &abi3_ok {
+                Ok(()) => ".abi3.so".to_string(),
+                Err(why) => {
+                    if has_api && project.tool.limited_api {
+                        log(&format!("not using the limited API: {why}"));
+                    }
+                    interp.ext_suffix.clone()
+                }
+            };
+            (build_modules(project, interp, s, &build_dir, &suffix)?, Some((interp, abi3_ok)))
+        }
+        None => (Vec::new(), None),
+    };
     stage("tagging and writing the wheel".into());
     let outputs: BTreeSet<String> = built.iter().map(|b| b.wheel_path.clone()).collect();
 
@@ -879,7 +891,7 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
     let mut built = built;
     let mut bundled_extra: Vec<ArchiveFile> = Vec::new();
     let has_binary = built.iter().any(|b| b.so_path.is_some());
-    let tags = if has_binary {
+    let tags = if let Some((interp, abi3_ok)) = target.filter(|_| has_binary) {
         let py = match &abi3_ok {
             _ if !has_api => "py3-none".to_string(),
             Ok(()) => {
@@ -1005,7 +1017,7 @@ fn build_wheel(project: &Project, interp: &Interpreter, out_dir: &Path, s: &Sett
         }
         files.extend(bundled_extra);
     }
-    let info = dist_info(project, Some(interp), tags.clone(), !has_binary)?;
+    let info = dist_info(project, tags.clone(), !has_binary)?;
     let path = wheel::write_wheel(out_dir, &name, version, files, &info)?;
     let file_name = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
     log(&format!("wrote {} in {:.2} s", path.display(), start.elapsed().as_secs_f64()));
@@ -1113,7 +1125,7 @@ fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, BuildError> 
             executable,
         });
     }
-    files.push(ArchiveFile::new("PKG-INFO", m.to_pkg_info(&extra_requires(project, None))));
+    files.push(ArchiveFile::new("PKG-INFO", m.to_pkg_info(&extra_requires(project))));
     let name = metadata::filename_name(&m.name);
     let path = wheel::write_sdist(out_dir, &name, &m.version, files)?;
     log(&format!("wrote {} in {:.2} s", path.display(), start.elapsed().as_secs_f64()));
