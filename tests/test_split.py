@@ -1,7 +1,7 @@
 """A module split into several translation units (`-C split=N`) behaves as
 the single file does: same calls, same results, nothing but its PyInit_
-exported; and a preamble that is not only preprocessor lines keeps the
-module in one file."""
+exported; `extern "Python"` callbacks work; and a preamble that defines
+anything keeps the module in one file."""
 import shutil
 import subprocess
 import zipfile
@@ -45,5 +45,58 @@ def test_a_preamble_with_code_is_not_split(tmp_path):
     code = ("import os, sys; os.chdir(sys.argv[1]); import headerwheel as h; "
             "h.build_wheel(sys.argv[2], {'build-dir': sys.argv[3], 'split': '2', 'no-cache': 'true'})")
     p = run([PY, "-c", code, src, tmp_path / "o", tmp_path / "b"])
-    assert "compiled as one file: the split needs a preamble of preprocessor lines only" in p.stderr, p.stderr
+    assert "compiled as one file: the split needs a preamble of preprocessor lines and declarations only" in p.stderr, p.stderr
     assert not list((tmp_path / "b").rglob("*.part*.c"))
+
+
+def test_extern_python_callbacks_work_in_a_split_module(tmp_path, fresh_venv, wheelhouse):
+    """`extern "Python"` functions stay in part 0 with their records; the
+    preamble's static prototype of the callback is a declaration, which
+    every part may hold."""
+    p = tmp_path / "cbsplit"
+    pkg = p / "src" / "cbsplit"
+    pkg.mkdir(parents=True)
+    (p / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["headerwheel"]\nbuild-backend = "headerwheel"\n'
+        '[project]\nname = "cbsplit"\nversion = "1.0"\n'
+    )
+    (pkg / "__init__.py").write_text(
+        "from cbsplit._cb_cffi import ffi, lib\n\n"
+        "@ffi.def_extern()\n"
+        "def cmp(a, b):\n"
+        "    x, y = ffi.cast('int *', a)[0], ffi.cast('int *', b)[0]\n"
+        "    return (x > y) - (x < y)\n\n"
+        "def sort_ints(values):\n"
+        "    arr = ffi.new('int[]', values)\n"
+        "    lib.qsort(arr, len(values), ffi.sizeof('int'), lib.cmp)\n"
+        "    return list(arr)\n"
+    )
+    (pkg / "_cb.cdef.txt").write_text(
+        'extern "Python" int cmp(const void *, const void *);\n'
+        "void qsort(void *base, size_t nmemb, size_t size, int (*compar)(const void *, const void *));\n"
+        "int abs(int);\nlong labs(long);\nsize_t strlen(const char *);\nint atoi(const char *);\n"
+    )
+    (pkg / "_cb.csrc.c").write_text(
+        "#include <stdlib.h>\n#include <string.h>\n\n"
+        "/* the callback, defined by CFFI below */\n"
+        "static int cmp(const void *, const void *);\n"
+    )
+    out = tmp_path / "out"
+    build_wheel(p, out, settings=["split=2", "no-cache=true"])
+    parts = sorted((tmp_path / "build-out" / "cbsplit._cb_cffi").glob("*.part*.c"))
+    assert len(parts) == 3, parts
+    assert "_cffi_externpy__cmp =" in parts[0].read_text()
+    assert not any("_cffi_externpy__cmp" in q.read_text() for q in parts[1:])
+    whl = next(out.glob("*.whl"))
+    with zipfile.ZipFile(whl) as z:
+        so_name = next(n for n in z.namelist() if n.endswith(".so"))
+        (tmp_path / "m.so").write_bytes(z.read(so_name))
+    assert exported(tmp_path / "m.so") == ["PyInit__cb_cffi"]
+    fresh_venv.pip("install", "-q", "--no-index", "--find-links", wheelhouse, whl)
+    got = fresh_venv.run(
+        "-c",
+        "import cbsplit\n"
+        "from cbsplit import lib\n"
+        "print(cbsplit.sort_ints([5, -2, 9, 0, 3]), lib.abs(-4), lib.strlen(b'abc'), lib.atoi(b'42'))\n",
+    ).stdout.strip()
+    assert got == "[-2, 0, 3, 5, 9] 4 3 42"

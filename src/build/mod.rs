@@ -316,7 +316,7 @@ fn split_sources(module: &str, text: &str, preamble: &str, mdir: &Path, s: &Sett
     }
     let Some(units) = emit::split::split_c_source(text, preamble, parts) else {
         log(&format!(
-            "[{module}] compiled as one file: the split needs a preamble of preprocessor lines only, and no extern \"Python\" or embedding"
+            "[{module}] compiled as one file: the split needs a preamble of preprocessor lines and declarations only (no definitions), and no extern \"Python+C\" or embedding"
         ));
         return Ok(Vec::new());
     };
