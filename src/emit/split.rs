@@ -242,12 +242,10 @@ fn is_pure_declaration(decl: &str) -> bool {
     if d.is_empty() || d.contains(['{', '}', '=', '"', '\'', '[']) {
         return false;
     }
-    let words = |s: &str| s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).map(str::to_string).collect::<Vec<_>>();
-    let first = words(d).into_iter().next().unwrap_or_default();
-    if first == "typedef" {
-        return true;
-    }
-    if first == "extern" {
+    let first = d
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .find(|w| !w.is_empty());
+    if matches!(first, Some("typedef" | "extern")) {
         return true;
     }
     // A prototype: `… name(params) [attributes]`, its first parenthesis
