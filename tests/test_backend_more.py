@@ -184,3 +184,27 @@ def test_the_interpreter_facts_are_gathered_only_for_modules(tmp_path, project_c
         assert not list(out.glob("zlibcffi*")), "nothing is written before the facts are there"
     else:
         assert zlib.startswith("result: zlibcffi-"), zlib
+
+
+def test_a_wheel_of_shared_libraries_alone_asks_for_the_interpreter(tmp_path):
+    # No modules, one shared library: the wheel compiles, so build_wheel
+    # needs the compiler flags; through the shim the library is in the wheel.
+    p = tmp_path / "libonly"
+    (p / "src" / "libonly").mkdir(parents=True)
+    (p / "src" / "libonly" / "__init__.py").write_text("")
+    (p / "csrc").mkdir()
+    (p / "csrc" / "answer.c").write_text("int answer(void) { return 42; }\n")
+    (p / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["headerwheel"]\nbuild-backend = "headerwheel"\n'
+        '[project]\nname = "libonly"\nversion = "1.0"\n'
+        '[tool.headerwheel.shared-libraries."libonly/libanswer.so"]\nsources = ["csrc/answer.c"]\n'
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    r = run([PY, "-c", HOOK_WITHOUT_FACTS, p, "build_wheel", out]).stdout
+    assert r.strip() == "needs the interpreter: build_wheel", r
+    build_wheel(p, out)
+    whl = next(out.glob("libonly-1.0-*.whl"))
+    assert "-none-any" not in whl.name, whl.name
+    with zipfile.ZipFile(whl) as z:
+        assert "libonly/libanswer.so" in z.namelist(), z.namelist()

@@ -410,10 +410,12 @@ pub fn run_hook(req: &Request) -> Result<String, BuildError> {
         .map_err(|e| BuildError::io(&req.source_dir, e))?;
     let project = Project::load(&root)?;
     // The interpreter's facts (gathering them costs the shim a few
-    // milliseconds of each hook) matter only to a project's modules.
+    // milliseconds of each hook) matter only to what a wheel compiles: its
+    // modules and shared libraries.
+    let compiles = !(project.tool.modules.is_empty() && project.tool.shared_libraries.is_empty());
     let interp = || match &req.interpreter {
         Some(i) => Ok(Some(i)),
-        None if project.tool.modules.is_empty() => Ok(None),
+        None if !compiles => Ok(None),
         None => Err(BuildError::NeedInterpreter),
     };
     match req.hook.as_str() {
@@ -857,7 +859,8 @@ fn is_stale_build_output(rel: &str, outputs: &BTreeSet<String>) -> bool {
 }
 
 /// Builds the wheel (or the editable wheel); `interp` is None only for a
-/// project without modules, whose wheel is `py3-none-any`.
+/// project that compiles nothing (no modules, no shared libraries), whose
+/// wheel is `py3-none-any`.
 fn build_wheel(project: &Project, interp: Option<&Interpreter>, out_dir: &Path, s: &Settings, editable: bool) -> Result<String, BuildError> {
     let start = Instant::now();
     let has_api = project.tool.modules.iter().any(|m| m.mode == Mode::Api);
