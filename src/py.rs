@@ -19,7 +19,7 @@ create_exception!(
     _native,
     NeedInterpreter,
     PyException,
-    "The hook needs the interpreter's facts (the project has modules): call again with them."
+    "The hook needs the interpreter's facts (the wheel compiles modules or shared libraries): call again with them."
 );
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {

@@ -61,8 +61,9 @@ def _libc():
 
 
 def _interpreter():
-    """The target interpreter's facts; gathered only for a project with
-    modules (the Rust core asks for them with ``NeedInterpreter``)."""
+    """The target interpreter's facts; gathered only for a wheel that
+    compiles modules or shared libraries (the Rust core asks for them with
+    ``NeedInterpreter``)."""
     import struct
     import sysconfig
 

@@ -126,7 +126,8 @@ pub enum BuildError {
         message: String,
     },
     /// The hook was called without the interpreter's facts and needs them
-    /// (the project has modules): the shim gathers them and calls again.
+    /// (the wheel compiles modules or shared libraries): the shim gathers
+    /// them and calls again.
     #[error("the interpreter's facts are needed")]
     NeedInterpreter,
     /// The built module requires symbols nothing defines.
