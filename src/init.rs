@@ -41,7 +41,16 @@ pub struct Scaffold {
 
 /// A C identifier made of `s` (other characters become `_`).
 fn identifier(s: &str) -> String {
-    let mut out: String = s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
     if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, '_');
     }
@@ -62,20 +71,42 @@ pub fn scaffold(req: &InitRequest, header_file: Option<&Path>) -> Result<Scaffol
         .ok_or_else(|| format!("'{}' is not a header name", req.header))?
         .to_string();
     let stem = identifier(header_name.split('.').next().unwrap_or(&header_name));
-    let name = req.name.clone().unwrap_or_else(|| format!("{}-cffi", stem.trim_matches('_').replace('_', "-")));
+    let name = req
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}-cffi", stem.trim_matches('_').replace('_', "-")));
     let package = crate::config::metadata::filename_name(&name);
-    if package.is_empty() || !package.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') {
-        return Err(format!("'{name}' does not give a valid import name (got '{package}'); pass --name"));
+    if package.is_empty()
+        || !package
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    {
+        return Err(format!(
+            "'{name}' does not give a valid import name (got '{package}'); pass --name"
+        ));
     }
     let module = format!("{package}._{stem}_cffi");
     let (header_pattern, copy_header, include) = match header_file {
         Some(src) => {
             let dest = PathBuf::from("include").join(&header_name);
-            (format!("include/{header_name}"), Some((src.to_path_buf(), dest)), format!("#include \"{header_name}\""))
+            (
+                format!("include/{header_name}"),
+                Some((src.to_path_buf(), dest)),
+                format!("#include \"{header_name}\""),
+            )
         }
-        None => (req.header.clone(), None, format!("#include <{}>", req.header)),
+        None => (
+            req.header.clone(),
+            None,
+            format!("#include <{}>", req.header),
+        ),
     };
-    let lib_text = req.library.as_deref().map(|l| format!(" (library `{l}`)")).unwrap_or_default();
+    let lib_text = req
+        .library
+        .as_deref()
+        .map(|l| format!(" (library `{l}`)"))
+        .unwrap_or_default();
     let mut pyproject = format!(
         "[build-system]\n\
          requires = [\"headerwheel\"]\n\
@@ -92,7 +123,11 @@ pub fn scaffold(req: &InitRequest, header_file: Option<&Path>) -> Result<Scaffol
          # served from the committed .headerkit/ store: `headerwheel cache populate`).\n\
          [tool.headerkit]\n",
         name_s = toml_str(&name),
-        desc = toml_str(&format!("CFFI bindings for {}{}", req.header, lib_text.replace('`', ""))),
+        desc = toml_str(&format!(
+            "CFFI bindings for {}{}",
+            req.header,
+            lib_text.replace('`', "")
+        )),
     );
     if header_file.is_some() {
         pyproject.push_str("include_dirs = [\"include\"]\n");
@@ -128,8 +163,14 @@ pub fn scaffold(req: &InitRequest, header_file: Option<&Path>) -> Result<Scaffol
     let files = vec![
         (PathBuf::from("pyproject.toml"), pyproject),
         (PathBuf::from(format!("src/{package}/__init__.py")), init_py),
-        (PathBuf::from(format!("src/{package}/_{stem}.csrc.c")), format!("{include}\n")),
-        (PathBuf::from(".gitignore"), "build/\ndist/\n*.so\n__pycache__/\n".to_string()),
+        (
+            PathBuf::from(format!("src/{package}/_{stem}.csrc.c")),
+            format!("{include}\n"),
+        ),
+        (
+            PathBuf::from(".gitignore"),
+            "build/\ndist/\n*.so\n__pycache__/\n".to_string(),
+        ),
     ];
     Ok(Scaffold {
         name,
@@ -175,7 +216,10 @@ pub fn test_file(s: &Scaffold, function: Option<&(String, String, bool)>) -> Str
     let call = match function {
         Some((name, ret, true)) => {
             let (check, shown) = if ret.contains("char") && ret.contains('*') {
-                ("    assert ffi.string(result)\n", "ffi.string(result).decode(\"utf-8\", \"replace\")")
+                (
+                    "    assert ffi.string(result)\n",
+                    "ffi.string(result).decode(\"utf-8\", \"replace\")",
+                )
             } else if ret.contains('*') {
                 ("    assert result != ffi.NULL\n", "result")
             } else {
@@ -220,10 +264,21 @@ pub fn readme(s: &Scaffold, req: &InitRequest) -> String {
          need no libclang.\n",
         name = s.name,
         header = req.header,
-        lib = req.library.as_deref().map(|l| format!(" (library `{l}`)")).unwrap_or_default(),
+        lib = req
+            .library
+            .as_deref()
+            .map(|l| format!(" (library `{l}`)"))
+            .unwrap_or_default(),
         package = s.package,
         module = s.module,
-        csrc = s.module.rsplit('.').next().unwrap_or("").trim_end_matches("_cffi").to_string() + ".csrc.c",
+        csrc = s
+            .module
+            .rsplit('.')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches("_cffi")
+            .to_string()
+            + ".csrc.c",
     )
 }
 
@@ -233,19 +288,32 @@ mod tests {
 
     #[test]
     fn zlib_scaffold_names() {
-        let req = InitRequest { header: "zlib.h".into(), library: Some("z".into()), name: None };
+        let req = InitRequest {
+            header: "zlib.h".into(),
+            library: Some("z".into()),
+            name: None,
+        };
         let s = scaffold(&req, None).unwrap();
-        assert_eq!((s.name.as_str(), s.package.as_str(), s.module.as_str()), ("zlib-cffi", "zlib_cffi", "zlib_cffi._zlib_cffi"));
+        assert_eq!(
+            (s.name.as_str(), s.package.as_str(), s.module.as_str()),
+            ("zlib-cffi", "zlib_cffi", "zlib_cffi._zlib_cffi")
+        );
         let py = &s.files[0].1;
         assert!(py.contains("pattern = \"zlib.h\""), "{py}");
-        assert!(py.contains("[tool.headerwheel.modules.\"zlib_cffi._zlib_cffi\"]\nlibraries = [\"z\"]"), "{py}");
+        assert!(
+            py.contains("[tool.headerwheel.modules.\"zlib_cffi._zlib_cffi\"]\nlibraries = [\"z\"]"),
+            "{py}"
+        );
         py.parse::<toml_edit::DocumentMut>().unwrap();
     }
 
     #[test]
     fn picks_a_version_function() {
         let cdef = "int deflate(z_streamp strm, int flush);\nconst char *zlibVersion(void);\nuLong zlibCompileFlags(void);\n";
-        assert_eq!(pick_function(cdef), Some(("zlibVersion".into(), "const char *".into(), true)));
+        assert_eq!(
+            pick_function(cdef),
+            Some(("zlibVersion".into(), "const char *".into(), true))
+        );
         let cdef = "void abort(void);\nint close(int);\n";
         assert_eq!(pick_function(cdef).map(|f| f.2), Some(false));
     }

@@ -22,19 +22,30 @@ fn emit_both(text: &str) -> Result<String, String> {
     let options = EmitOptions::default();
     let c = emit::c_source("_m", &inputs, "", &runtime(), &options).map_err(|e| e.message);
     let py = emit::py_source("_m", &inputs, &options).map_err(|e| e.message);
-    assert_eq!(c.is_ok(), py.is_ok(), "the C and Python emitters disagree: {c:?} / {py:?}");
+    assert_eq!(
+        c.is_ok(),
+        py.is_ok(),
+        "the C and Python emitters disagree: {c:?} / {py:?}"
+    );
     c
 }
 
 #[test]
 fn every_kept_fuzz_input_gives_a_result_or_a_located_error() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz-regressions/cdef_parse");
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fuzz-regressions/cdef_parse"
+    );
     let mut n = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
         if let Err(e) = emit_both(&text) {
-            assert!(e.contains("input.cdef:"), "{}: error without a location: {e}", path.display());
+            assert!(
+                e.contains("input.cdef:"),
+                "{}: error without a location: {e}",
+                path.display()
+            );
         }
         n += 1;
     }
@@ -44,9 +55,16 @@ fn every_kept_fuzz_input_gives_a_result_or_a_located_error() {
 #[test]
 fn a_struct_holding_itself_as_an_anonymous_member_is_an_error() {
     let e = emit_both("struct foo_s { int x; struct foo_s { int x; }; };").unwrap_err();
-    assert!(e.contains("input.cdef:1:8:") && e.contains("contains itself through anonymous members"), "{e}");
-    let e = emit_both("struct a { int x; struct b; };\nstruct b { int y; struct a; };").unwrap_err();
-    assert!(e.contains("contains itself through anonymous members"), "{e}");
+    assert!(
+        e.contains("input.cdef:1:8:") && e.contains("contains itself through anonymous members"),
+        "{e}"
+    );
+    let e =
+        emit_both("struct a { int x; struct b; };\nstruct b { int y; struct a; };").unwrap_err();
+    assert!(
+        e.contains("contains itself through anonymous members"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -55,7 +73,11 @@ fn deep_nesting_is_refused_not_a_stack_overflow() {
     let cases = [
         format!("int a[{}1{}];", "(".repeat(n), ")".repeat(n)),
         format!("int {}f{}(void);", "(*".repeat(n), ")".repeat(n)),
-        format!("struct s {{ {} int x; {} }};", "struct { ".repeat(n), "};".repeat(n)),
+        format!(
+            "struct s {{ {} int x; {} }};",
+            "struct { ".repeat(n),
+            "};".repeat(n)
+        ),
         format!("int a[{}1];", "-".repeat(n)),
         format!("int a[{}1];", "- ".repeat(n)),
         format!("void f({}int{});", "void (*)(".repeat(n), ")".repeat(n)),
@@ -63,7 +85,11 @@ fn deep_nesting_is_refused_not_a_stack_overflow() {
     ];
     for text in &cases {
         let e = emit_both(text).unwrap_err();
-        assert!(e.contains("nesting deeper than 200 levels"), "{}: {e}", &text[..40]);
+        assert!(
+            e.contains("nesting deeper than 200 levels"),
+            "{}: {e}",
+            &text[..40]
+        );
     }
     // 200 levels are fine.
     let ok = format!("int a[{}1{}];", "(".repeat(190), ")".repeat(190));
@@ -77,7 +103,11 @@ fn a_typedef_chain_nesting_too_deep_is_refused() {
         text.push_str(&format!("typedef t{i} *t{};\n", i + 1));
     }
     let e = emit_both(&text).unwrap_err();
-    assert!(e.contains("input.cdef:400:14: a type nested deeper than 400 levels"), "{}", &e[..200.min(e.len())]);
+    assert!(
+        e.contains("input.cdef:400:14: a type nested deeper than 400 levels"),
+        "{}",
+        &e[..200.min(e.len())]
+    );
     // 300 levels compile.
     let mut text = String::from("typedef int *t0;\n");
     for i in 0..300 {
@@ -94,7 +124,10 @@ fn headers_that_crash_libclang_are_an_error_not_a_crash() {
         eprintln!("SKIPPED: no libclang on this machine");
         return;
     }
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz-regressions/header_roundtrip");
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fuzz-regressions/header_roundtrip"
+    );
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let req = ParseRequest {

@@ -23,14 +23,24 @@ fuzz_target!(|data: &[u8]| {
         meta: Default::default(),
     };
     let entry_path = store.add_entry(&key, &entry).expect("add entry");
-    let object_path = root.join("objects").join(&good.as_str()[..2]).join(&good.as_str()[2..]);
+    let object_path = root
+        .join("objects")
+        .join(&good.as_str()[..2])
+        .join(&good.as_str()[2..]);
     let which = data.first().copied().unwrap_or(0) % 2;
-    let target = if which == 0 { &object_path } else { &entry_path };
+    let target = if which == 0 {
+        &object_path
+    } else {
+        &entry_path
+    };
     std::fs::write(target, data.get(1..).unwrap_or(&[])).unwrap();
     let found = store.lookup(&key, |_| None).expect("lookup runs");
     if let Some(hit) = found.hit {
         // Served bytes always hash to their name.
-        assert_eq!(headerwheel::cache::ObjectId::of(&hit.bytes), hit.entry.object);
+        assert_eq!(
+            headerwheel::cache::ObjectId::of(&hit.bytes),
+            hit.entry.object
+        );
     }
     let _ = store.verify();
     let _ = store.gc();

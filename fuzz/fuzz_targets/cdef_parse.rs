@@ -6,7 +6,9 @@ use headerwheel::emit::{self, CffiRuntime, EmitOptions};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let inputs = [CdefInput::new(text, "fuzz.cdef")];
     let options = EmitOptions::default();
     match emit::py_source("_fuzz", &inputs, &options) {

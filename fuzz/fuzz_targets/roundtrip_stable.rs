@@ -10,12 +10,15 @@ use libfuzzer_sys::fuzz_target;
 fn model(text: &str) -> Option<serde_json::Value> {
     let mut types = Types::new();
     let mut ffi = Ffi::new();
-    ffi.cdef(&mut types, &CdefInput::new(text, "fuzz.cdef")).ok()?;
+    ffi.cdef(&mut types, &CdefInput::new(text, "fuzz.cdef"))
+        .ok()?;
     Some(cdef::debug_dump(&types, &ffi))
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let Some(first) = model(text) else { return };
     assert_eq!(Some(first), model(text));
     let inputs = [CdefInput::new(text, "fuzz.cdef")];

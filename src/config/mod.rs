@@ -265,7 +265,10 @@ fn inside_project(root: &Path, p: &str, n: &Node<'_>) -> Result<PathBuf, ConfigE
     }
     if let (Ok(real), Ok(real_root)) = (root.join(&path).canonicalize(), root.canonicalize()) {
         if !real.starts_with(&real_root) {
-            return Err(n.error(format!("'{p}' leads outside the project through a symlink (to {})", real.display())));
+            return Err(n.error(format!(
+                "'{p}' leads outside the project through a symlink (to {})",
+                real.display()
+            )));
         }
     }
     Ok(path)

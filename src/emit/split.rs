@@ -119,7 +119,11 @@ pub fn split_any_preamble(source: &str, parts: usize) -> Option<Vec<String>> {
         1,
     ));
     for item in &items {
-        main.push_str(if item.in_main { &item.original } else { &item.prototypes });
+        main.push_str(if item.in_main {
+            &item.original
+        } else {
+            &item.prototypes
+        });
     }
     main.push_str(tables);
     // The wrappers, spread by size (largest first onto the lightest part).
@@ -230,7 +234,9 @@ fn preamble_is_declarations_only(preamble: &str) -> bool {
     if !code.ends_with(';') {
         return false;
     }
-    code.trim_end_matches(';').split(';').all(is_pure_declaration)
+    code.trim_end_matches(';')
+        .split(';')
+        .all(is_pure_declaration)
 }
 
 /// A declaration that defines nothing: a function prototype (`static` or
@@ -261,7 +267,16 @@ fn is_pure_declaration(decl: &str) -> bool {
     let after = d[open + 1..].trim_start();
     !name.is_empty()
         && !name.starts_with(|c: char| c.is_ascii_digit())
-        && !matches!(name, "__attribute__" | "__declspec" | "__typeof__" | "typeof" | "sizeof" | "_Alignas" | "alignas")
+        && !matches!(
+            name,
+            "__attribute__"
+                | "__declspec"
+                | "__typeof__"
+                | "typeof"
+                | "sizeof"
+                | "_Alignas"
+                | "alignas"
+        )
         && !C_TYPE_WORDS.contains(&name)
         && !after.starts_with(['*', '^', '(', '&'])
         && d.ends_with(')')
@@ -269,8 +284,9 @@ fn is_pure_declaration(decl: &str) -> bool {
 
 /// Words that end a type, never a function's name.
 const C_TYPE_WORDS: &[&str] = &[
-    "void", "char", "short", "int", "long", "float", "double", "signed", "unsigned", "_Bool", "bool",
-    "const", "volatile", "restrict", "static", "inline", "struct", "union", "enum", "extern",
+    "void", "char", "short", "int", "long", "float", "double", "signed", "unsigned", "_Bool",
+    "bool", "const", "volatile", "restrict", "static", "inline", "struct", "union", "enum",
+    "extern",
 ];
 
 /// The wrapper section as items: functions (a `static` signature, a body
@@ -457,18 +473,38 @@ mod tests {
         assert!(units[0].contains("\nstatic int cmp(void const * a0, void const * a1)\n{\n"));
         for part in &units[1..] {
             assert!(!part.contains("_cffi_externpy__cmp"), "{part}");
-            assert!(part.contains("_HW_HIDDEN int _cffi_d_") || part.contains("_HW_HIDDEN long _cffi_d_") || part.contains("_HW_HIDDEN size_t _cffi_d_"), "{part}");
-            assert!(part.starts_with("#if defined(__GNUC__)"), "the pragma comes before the preamble");
+            assert!(
+                part.contains("_HW_HIDDEN int _cffi_d_")
+                    || part.contains("_HW_HIDDEN long _cffi_d_")
+                    || part.contains("_HW_HIDDEN size_t _cffi_d_"),
+                "{part}"
+            );
+            assert!(
+                part.starts_with("#if defined(__GNUC__)"),
+                "the pragma comes before the preamble"
+            );
         }
         // Only extern "Python" functions: nothing to move, one file.
         let only = "extern \"Python\" int cmp(const void *, const void *);\n";
-        let source = crate::emit::c_source("m", &[crate::cdef::CdefInput::new(only, "")], preamble, &runtime, &Default::default())
-            .expect("emits");
+        let source = crate::emit::c_source(
+            "m",
+            &[crate::cdef::CdefInput::new(only, "")],
+            preamble,
+            &runtime,
+            &Default::default(),
+        )
+        .expect("emits");
         assert!(split_c_source(&source, preamble, 2).is_none());
         // extern "Python+C" (a function other C code links to): one file.
         let plus_c = "extern \"Python+C\" int cmp(const void *, const void *);\nint abs(int);\n";
-        let source = crate::emit::c_source("m", &[crate::cdef::CdefInput::new(plus_c, "")], "", &runtime, &Default::default())
-            .expect("emits");
+        let source = crate::emit::c_source(
+            "m",
+            &[crate::cdef::CdefInput::new(plus_c, "")],
+            "",
+            &runtime,
+            &Default::default(),
+        )
+        .expect("emits");
         assert!(split_c_source(&source, "", 2).is_none());
     }
 

@@ -26,19 +26,45 @@ pub struct ModuleCheck {
 
 /// Compares every module of `plan` (read from the project's migrated
 /// pyproject.toml when it declares the module, else from the plan).
-pub fn check(root: &Path, rec: &Recording, modules: &[ModulePlan]) -> Result<Vec<ModuleCheck>, String> {
-    let runtime = CffiRuntime::from_dir(&rec.python.cffi_dir).map_err(|e| format!("cffi's headers in {}: {e}", rec.python.cffi_dir.display()))?;
-    let options = EmitOptions::for_interpreter(rec.python.version, rec.python.free_threaded, rec.python.sizeof_int, rec.python.sizeof_long);
+pub fn check(
+    root: &Path,
+    rec: &Recording,
+    modules: &[ModulePlan],
+) -> Result<Vec<ModuleCheck>, String> {
+    let runtime = CffiRuntime::from_dir(&rec.python.cffi_dir)
+        .map_err(|e| format!("cffi's headers in {}: {e}", rec.python.cffi_dir.display()))?;
+    let options = EmitOptions::for_interpreter(
+        rec.python.version,
+        rec.python.free_threaded,
+        rec.python.sizeof_int,
+        rec.python.sizeof_long,
+    );
     let project = crate::config::Project::load(root).ok();
     let mut out = Vec::new();
     for m in modules {
-        let emitted = m.emitted.as_ref().ok_or_else(|| format!("{}: cffi emitted no source (see the errors above)", m.name))?;
-        let theirs = std::fs::read_to_string(emitted).map_err(|e| format!("{}: {e}", emitted.display()))?;
-        let on_disk = project.as_ref().and_then(|p| p.tool.modules.iter().find(|c| c.name == m.name).map(|c| (p, c)));
+        let emitted = m
+            .emitted
+            .as_ref()
+            .ok_or_else(|| format!("{}: cffi emitted no source (see the errors above)", m.name))?;
+        let theirs =
+            std::fs::read_to_string(emitted).map_err(|e| format!("{}: {e}", emitted.display()))?;
+        let on_disk = project.as_ref().and_then(|p| {
+            p.tool
+                .modules
+                .iter()
+                .find(|c| c.name == m.name)
+                .map(|c| (p, c))
+        });
         let (from, cdef, preamble, abi) = match on_disk {
             Some((p, c)) => {
-                let (cdef, preamble) = crate::build::module_sources(p, c, false).map_err(|e| e.to_string())?;
-                ("pyproject.toml", cdef, preamble, c.mode == crate::config::Mode::Abi)
+                let (cdef, preamble) =
+                    crate::build::module_sources(p, c, false).map_err(|e| e.to_string())?;
+                (
+                    "pyproject.toml",
+                    cdef,
+                    preamble,
+                    c.mode == crate::config::Mode::Abi,
+                )
             }
             None => (
                 "the migration plan",
@@ -50,7 +76,13 @@ pub fn check(root: &Path, rec: &Recording, modules: &[ModulePlan]) -> Result<Vec
         let ours = if abi {
             emit::py_source(&m.name, &[cdef], &options)
         } else {
-            emit::c_source(&m.name, &[cdef], preamble.as_deref().unwrap_or(""), &runtime, &options)
+            emit::c_source(
+                &m.name,
+                &[cdef],
+                preamble.as_deref().unwrap_or(""),
+                &runtime,
+                &options,
+            )
         }
         .map_err(|e| format!("{}: headerwheel cannot emit it: {}", m.name, e.message))?;
         out.push(ModuleCheck {
@@ -71,11 +103,19 @@ pub fn first_difference(ours: &str, theirs: &str) -> Option<String> {
     }
     let a: Vec<&str> = ours.split_inclusive('\n').collect();
     let b: Vec<&str> = theirs.split_inclusive('\n').collect();
-    let i = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+    let i = a
+        .iter()
+        .zip(&b)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(b.len()));
     let from = i.saturating_sub(2);
     let mut s = format!("first difference at line {}:\n", i + 1);
     for (j, l) in a.iter().enumerate().take(i + 1).skip(from) {
-        s.push_str(&format!("{} headerwheel | {}", if j == i { ">" } else { " " }, l.trim_end_matches('\n')));
+        s.push_str(&format!(
+            "{} headerwheel | {}",
+            if j == i { ">" } else { " " },
+            l.trim_end_matches('\n')
+        ));
         s.push('\n');
     }
     if let Some(l) = b.get(i) {

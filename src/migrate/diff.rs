@@ -10,7 +10,11 @@ pub fn unified(f: &PlannedFile) -> String {
         return String::new();
     }
     let path = f.path.to_string_lossy().replace('\\', "/");
-    let a = if f.old.is_some() { format!("a/{path}") } else { "/dev/null".to_string() };
+    let a = if f.old.is_some() {
+        format!("a/{path}")
+    } else {
+        "/dev/null".to_string()
+    };
     let b = format!("b/{path}");
     similar::TextDiff::from_lines(old, f.new.as_str())
         .unified_diff()
@@ -26,14 +30,22 @@ mod tests {
 
     #[test]
     fn new_and_changed_files() {
-        let f = PlannedFile { path: "x.txt".into(), old: None, new: "a\n".into() };
+        let f = PlannedFile {
+            path: "x.txt".into(),
+            old: None,
+            new: "a\n".into(),
+        };
         insta::assert_snapshot!(unified(&f), @r"
         --- /dev/null
         +++ b/x.txt
         @@ -0,0 +1 @@
         +a
         ");
-        let f = PlannedFile { path: "x.txt".into(), old: Some("a\nb\n".into()), new: "a\nc\n".into() };
+        let f = PlannedFile {
+            path: "x.txt".into(),
+            old: Some("a\nb\n".into()),
+            new: "a\nc\n".into(),
+        };
         insta::assert_snapshot!(unified(&f), @r"
         --- a/x.txt
         +++ b/x.txt
@@ -42,7 +54,11 @@ mod tests {
         -b
         +c
         ");
-        let same = PlannedFile { path: "x.txt".into(), old: Some("a\n".into()), new: "a\n".into() };
+        let same = PlannedFile {
+            path: "x.txt".into(),
+            old: Some("a\n".into()),
+            new: "a\n".into(),
+        };
         assert_eq!(unified(&same), "");
     }
 }

@@ -141,7 +141,9 @@ impl Sources<'_> {
     fn get(&self, key: &str) -> Option<Found> {
         for section in ["metadata", "options"] {
             let raw = self.rec.setup_cfg.get(section).and_then(|s| s.get(key));
-            let Some(raw) = raw.and_then(Value::as_str) else { continue };
+            let Some(raw) = raw.and_then(Value::as_str) else {
+                continue;
+            };
             let resolved = self
                 .rec
                 .setup_cfg_resolved
@@ -151,27 +153,50 @@ impl Sources<'_> {
                 .cloned()
                 .unwrap_or_else(|| Value::String(raw.trim().to_string()));
             let t = raw.trim();
-            let literal = !(t.starts_with("attr:") || t.starts_with("file:") || t.starts_with("find:") || t.starts_with("find_namespace:"));
+            let literal = !(t.starts_with("attr:")
+                || t.starts_with("file:")
+                || t.starts_with("find:")
+                || t.starts_with("find_namespace:"));
             // A literal is taken as written (setuptools turns some into
             // objects, like a SpecifierSet); a directive, as resolved.
-            let value = if literal { Value::String(t.to_string()) } else { resolved };
-            return Some(Found { value, file: "setup.cfg", literal, expr: t.to_string() });
+            let value = if literal {
+                Value::String(t.to_string())
+            } else {
+                resolved
+            };
+            return Some(Found {
+                value,
+                file: "setup.cfg",
+                literal,
+                expr: t.to_string(),
+            });
         }
         let value = self.rec.setup_kwargs.get(key)?.clone();
         let (literal, expr) = match self.rec.setup_static.get(key) {
             Some(s) => (
                 s.get("literal").and_then(Value::as_bool).unwrap_or(false),
-                s.get("expr").and_then(Value::as_str).unwrap_or("").to_string(),
+                s.get("expr")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
             ),
             None => (false, format!("{key}=... (not in the setup() call's text)")),
         };
-        Some(Found { value, file: "setup.py", literal, expr })
+        Some(Found {
+            value,
+            file: "setup.py",
+            literal,
+            expr,
+        })
     }
 
     /// A setup.cfg section such as `options.extras_require`, as a map.
     fn cfg_section(&self, section: &str) -> Option<(serde_json::Map<String, Value>, bool)> {
         let raw = self.rec.setup_cfg.get(section)?.as_object()?.clone();
-        let literal = raw.values().all(|v| v.as_str().is_none_or(|s| !s.trim().starts_with("attr:") && !s.trim().starts_with("file:")));
+        let literal = raw.values().all(|v| {
+            v.as_str()
+                .is_none_or(|s| !s.trim().starts_with("attr:") && !s.trim().starts_with("file:"))
+        });
         Some((raw, literal))
     }
 }
@@ -179,7 +204,11 @@ impl Sources<'_> {
 /// A list from a JSON list, or a setup.cfg multi-line / `;`-separated string.
 fn string_list(v: &Value) -> Vec<String> {
     match v {
-        Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(|s| s.trim().to_string())).filter(|s| !s.is_empty()).collect(),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(|s| s.trim().to_string()))
+            .filter(|s| !s.is_empty())
+            .collect(),
         Value::String(s) => s
             .split(['\n', ';'])
             .map(str::trim)
@@ -214,12 +243,23 @@ fn project_path(root: &Path, path: &str) -> (String, bool) {
             _ => {}
         }
     }
-    (if out.is_empty() { ".".to_string() } else { out.join("/") }, true)
+    (
+        if out.is_empty() {
+            ".".to_string()
+        } else {
+            out.join("/")
+        },
+        true,
+    )
 }
 
 /// Plans the migration of the project at `root` from `rec`.
 /// `read` reads a project file (relative path) if it exists.
-pub fn plan(root: &Path, rec: &Recording, read: &dyn Fn(&Path) -> Option<String>) -> Result<Plan, String> {
+pub fn plan(
+    root: &Path,
+    rec: &Recording,
+    read: &dyn Fn(&Path) -> Option<String>,
+) -> Result<Plan, String> {
     let mut plan = Plan::default();
     let notes = &mut plan.notes;
     if let Some(e) = rec.errors.first() {
@@ -232,7 +272,10 @@ pub fn plan(root: &Path, rec: &Recording, read: &dyn Fn(&Path) -> Option<String>
         ));
     }
     for w in &rec.warnings {
-        notes.push(Note { kind: NoteKind::Info, text: w.clone() });
+        notes.push(Note {
+            kind: NoteKind::Info,
+            text: w.clone(),
+        });
     }
     let src = Sources { rec };
     let old_pyproject = read(Path::new("pyproject.toml"));
@@ -253,11 +296,22 @@ pub fn plan(root: &Path, rec: &Recording, read: &dyn Fn(&Path) -> Option<String>
 
     // The modules.
     for m in &rec.modules {
-        let mp = module_plan(root, rec, m, &package_dir, headerkit_output.as_deref(), read, notes)?;
+        let mp = module_plan(
+            root,
+            rec,
+            m,
+            &package_dir,
+            headerkit_output.as_deref(),
+            read,
+            notes,
+        )?;
         plan.modules.push(mp);
     }
     for e in &rec.environment {
-        let value = e.value.as_deref().map_or_else(|| "unset".to_string(), |v| format!("'{v}'"));
+        let value = e
+            .value
+            .as_deref()
+            .map_or_else(|| "unset".to_string(), |v| format!("'{v}'"));
         notes.push(Note {
             kind: NoteKind::Environment,
             text: format!(
@@ -269,19 +323,40 @@ pub fn plan(root: &Path, rec: &Recording, read: &dyn Fn(&Path) -> Option<String>
     for c in &rec.commands {
         notes.push(Note {
             kind: NoteKind::Environment,
-            text: format!("{} runs {}: its output (now) is in the recorded options", c.at, c.argv),
+            text: format!(
+                "{} runs {}: its output (now) is in the recorded options",
+                c.at, c.argv
+            ),
         });
     }
 
-    pyproject::edit(&mut doc, &src_metadata(&src, root, read, notes), &package_dir, &plan.modules, notes);
+    pyproject::edit(
+        &mut doc,
+        &src_metadata(&src, root, read, notes),
+        &package_dir,
+        &plan.modules,
+        notes,
+    );
     let new_pyproject = doc.to_string();
-    let mut files = vec![PlannedFile { path: "pyproject.toml".into(), old: old_pyproject, new: new_pyproject }];
+    let mut files = vec![PlannedFile {
+        path: "pyproject.toml".into(),
+        old: old_pyproject,
+        new: new_pyproject,
+    }];
     for m in &plan.modules {
         if Some(m.cdef_path.as_path()) != headerkit_output.as_deref() {
-            files.push(PlannedFile { path: m.cdef_path.clone(), old: read(&m.cdef_path), new: m.cdef.clone() });
+            files.push(PlannedFile {
+                path: m.cdef_path.clone(),
+                old: read(&m.cdef_path),
+                new: m.cdef.clone(),
+            });
         }
         if let Some((p, text)) = &m.preamble {
-            files.push(PlannedFile { path: p.clone(), old: read(p), new: text.clone() });
+            files.push(PlannedFile {
+                path: p.clone(),
+                old: read(p),
+                new: text.clone(),
+            });
         }
     }
     for name in ["setup.py", "setup.cfg"] {
@@ -301,7 +376,11 @@ pub fn plan(root: &Path, rec: &Recording, read: &dyn Fn(&Path) -> Option<String>
 /// `package_dir={'': 'src'}` / `package_dir = =src` → `src`; else the root.
 fn package_dir(src: &Sources<'_>, root: &Path, notes: &mut Vec<Note>) -> String {
     let Some(f) = src.get("package_dir") else {
-        return if root.join("src").is_dir() { "src".into() } else { String::new() };
+        return if root.join("src").is_dir() {
+            "src".into()
+        } else {
+            String::new()
+        };
     };
     let mut map: BTreeMap<String, String> = BTreeMap::new();
     match &f.value {
@@ -340,27 +419,43 @@ fn module_plan(
     read: &dyn Fn(&Path) -> Option<String>,
     notes: &mut Vec<Note>,
 ) -> Result<ModulePlan, String> {
-    let at = m.builder.clone().or_else(|| m.set_source_at.clone()).unwrap_or_else(|| "the builder".into());
+    let at = m
+        .builder
+        .clone()
+        .or_else(|| m.set_source_at.clone())
+        .unwrap_or_else(|| "the builder".into());
     let name = m.qualified.clone();
     if m.qualified != m.module {
         notes.push(Note {
             kind: NoteKind::Info,
-            text: format!("{at}: set_source('{}') with ext_package '{}' is the module '{name}'", m.module, rec.ext_package.as_deref().unwrap_or("")),
+            text: format!(
+                "{at}: set_source('{}') with ext_package '{}' is the module '{name}'",
+                m.module,
+                rec.ext_package.as_deref().unwrap_or("")
+            ),
         });
     }
     for u in &m.unsupported {
-        notes.push(Note { kind: NoteKind::Unsupported, text: format!("{at}: {u}") });
+        notes.push(Note {
+            kind: NoteKind::Unsupported,
+            text: format!("{at}: {u}"),
+        });
     }
     if m.source_extension != ".c" {
         notes.push(Note {
             kind: NoteKind::Unsupported,
-            text: format!("{at}: source_extension '{}': headerwheel compiles the module as C", m.source_extension),
+            text: format!(
+                "{at}: source_extension '{}': headerwheel compiles the module as C",
+                m.source_extension
+            ),
         });
     }
     if !m.includes.is_empty() {
         notes.push(Note {
             kind: NoteKind::Unsupported,
-            text: format!("{at}: ffi.include() of another FFI: headerwheel modules are built alone"),
+            text: format!(
+                "{at}: ffi.include() of another FFI: headerwheel modules are built alone"
+            ),
         });
     }
     let mut cdef = String::new();
@@ -419,9 +514,15 @@ fn module_plan(
         Some((path, text))
     };
     let mut entries: Vec<(&'static str, ModuleValue)> = Vec::new();
-    entries.push(("cdef", ModuleValue::Str(cdef_path.to_string_lossy().replace('\\', "/"))));
+    entries.push((
+        "cdef",
+        ModuleValue::Str(cdef_path.to_string_lossy().replace('\\', "/")),
+    ));
     if let Some((p, _)) = &preamble {
-        entries.push(("preamble", ModuleValue::Str(p.to_string_lossy().replace('\\', "/"))));
+        entries.push((
+            "preamble",
+            ModuleValue::Str(p.to_string_lossy().replace('\\', "/")),
+        ));
     }
     if abi {
         entries.push(("mode", ModuleValue::Str("abi".into())));
@@ -429,7 +530,10 @@ fn module_plan(
     let build_clib = build_clib_libraries(rec);
     let mut kwds = m.kwds.clone();
     let mut paths = |key: &str, notes: &mut Vec<Note>| -> Vec<String> {
-        let list = kwds.remove(key).map(|v| string_list(&v)).unwrap_or_default();
+        let list = kwds
+            .remove(key)
+            .map(|v| string_list(&v))
+            .unwrap_or_default();
         list.iter()
             .map(|p| {
                 let (rel, inside) = project_path(root, p);
@@ -446,13 +550,19 @@ fn module_plan(
     let mut sources = paths("sources", notes);
     let mut include_dirs = paths("include_dirs", notes);
     let library_dirs = paths("library_dirs", notes);
-    let mut libraries = kwds.remove("libraries").map(|v| string_list(&v)).unwrap_or_default();
+    let mut libraries = kwds
+        .remove("libraries")
+        .map(|v| string_list(&v))
+        .unwrap_or_default();
     let mut macros: Vec<(String, Option<String>)> = Vec::new();
     if let Some(Value::Array(ms)) = kwds.remove("define_macros") {
         for d in ms {
             let pair = d.as_array().cloned().unwrap_or_default();
             if let Some(n) = pair.first().and_then(Value::as_str) {
-                macros.push((n.to_string(), pair.get(1).and_then(Value::as_str).map(str::to_string)));
+                macros.push((
+                    n.to_string(),
+                    pair.get(1).and_then(Value::as_str).map(str::to_string),
+                ));
             }
         }
     }
@@ -480,8 +590,14 @@ fn module_plan(
         }
         None => true,
     });
-    let extra_compile_args = kwds.remove("extra_compile_args").map(|v| string_list(&v)).unwrap_or_default();
-    let extra_link_args = kwds.remove("extra_link_args").map(|v| string_list(&v)).unwrap_or_default();
+    let extra_compile_args = kwds
+        .remove("extra_compile_args")
+        .map(|v| string_list(&v))
+        .unwrap_or_default();
+    let extra_link_args = kwds
+        .remove("extra_link_args")
+        .map(|v| string_list(&v))
+        .unwrap_or_default();
     for (k, v) in [
         ("libraries", libraries),
         ("include-dirs", include_dirs),
@@ -505,25 +621,41 @@ fn module_plan(
     }
     // Keywords with nothing to say to headerwheel.
     kwds.remove("depends");
-    let no_limited_api = kwds.remove("py_limited_api").is_some_and(|v| v == Value::Bool(false));
+    let no_limited_api = kwds
+        .remove("py_limited_api")
+        .is_some_and(|v| v == Value::Bool(false));
     for (k, v) in kwds {
         notes.push(Note {
             kind: NoteKind::NotMoved,
             text: format!("{at}: set_source(..., {k}={v}): no headerwheel module key"),
         });
     }
-    Ok(ModulePlan { name, abi, cdef, cdef_path, preamble, entries, emitted: m.emitted.clone(), no_limited_api })
+    Ok(ModulePlan {
+        name,
+        abi,
+        cdef,
+        cdef_path,
+        preamble,
+        entries,
+        emitted: m.emitted.clone(),
+        no_limited_api,
+    })
 }
 
 /// setup(libraries=[(name, {sources, include_dirs, macros})]): the static
 /// libraries build_clib makes.
 #[allow(clippy::type_complexity)]
-fn build_clib_libraries(rec: &Recording) -> BTreeMap<String, (Vec<String>, Vec<String>, Vec<(String, Option<String>)>)> {
+fn build_clib_libraries(
+    rec: &Recording,
+) -> BTreeMap<String, (Vec<String>, Vec<String>, Vec<(String, Option<String>)>)> {
     let mut out = BTreeMap::new();
     if let Some(Value::Array(libs)) = rec.setup_kwargs.get("libraries") {
         for l in libs {
             let Some(pair) = l.as_array() else { continue };
-            let (Some(name), Some(info)) = (pair.first().and_then(Value::as_str), pair.get(1)) else { continue };
+            let (Some(name), Some(info)) = (pair.first().and_then(Value::as_str), pair.get(1))
+            else {
+                continue;
+            };
             let list = |k: &str| info.get(k).map(string_list).unwrap_or_default();
             let macros = info
                 .get("macros")
@@ -532,12 +664,18 @@ fn build_clib_libraries(rec: &Recording) -> BTreeMap<String, (Vec<String>, Vec<S
                     ms.iter()
                         .filter_map(|d| {
                             let p = d.as_array()?;
-                            Some((p.first()?.as_str()?.to_string(), p.get(1).and_then(Value::as_str).map(str::to_string)))
+                            Some((
+                                p.first()?.as_str()?.to_string(),
+                                p.get(1).and_then(Value::as_str).map(str::to_string),
+                            ))
                         })
                         .collect()
                 })
                 .unwrap_or_default();
-            out.insert(name.to_string(), (list("sources"), list("include_dirs"), macros));
+            out.insert(
+                name.to_string(),
+                (list("sources"), list("include_dirs"), macros),
+            );
         }
     }
     out
@@ -552,8 +690,13 @@ pub struct MovedMetadata {
     pub python_packages: Vec<String>,
 }
 
-fn src_metadata(src: &Sources<'_>, root: &Path, read: &dyn Fn(&Path) -> Option<String>, notes: &mut Vec<Note>) -> MovedMetadata {
-    use toml_edit::{value, Array, InlineTable, Item, Table};
+fn src_metadata(
+    src: &Sources<'_>,
+    root: &Path,
+    read: &dyn Fn(&Path) -> Option<String>,
+    notes: &mut Vec<Note>,
+) -> MovedMetadata {
+    use toml_edit::{Array, InlineTable, Item, Table, value};
     let mut project: Vec<(&'static str, Item)> = Vec::new();
     let computed = |f: &Found, key: &str, shown: &str, notes: &mut Vec<Note>| {
         if !f.literal {
@@ -570,7 +713,11 @@ fn src_metadata(src: &Sources<'_>, root: &Path, read: &dyn Fn(&Path) -> Option<S
             _ => None,
         }
     };
-    for (key, to) in [("name", "name"), ("version", "version"), ("description", "description")] {
+    for (key, to) in [
+        ("name", "name"),
+        ("version", "version"),
+        ("description", "description"),
+    ] {
         if let Some(f) = src.get(key) {
             if let Some(v) = s(&f) {
                 computed(&f, key, &format!("'{v}'"), notes);
@@ -586,13 +733,30 @@ fn src_metadata(src: &Sources<'_>, root: &Path, read: &dyn Fn(&Path) -> Option<S
         };
         let ctype = src.get("long_description_content_type").and_then(|c| s(&c));
         let mut candidates: Vec<String> = std::fs::read_dir(root)
-            .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().to_string()).filter(|n| n.to_ascii_uppercase().starts_with("README")).collect())
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .filter(|n| n.to_ascii_uppercase().starts_with("README"))
+                    .collect()
+            })
             .unwrap_or_default();
         candidates.sort();
         let from_cfg = f.expr.strip_prefix("file:").map(|x| x.trim().to_string());
-        let exact = candidates.iter().find(|c| read(Path::new(c)).is_some_and(|t| t.trim() == text.trim())).cloned();
-        let prefix = candidates.iter().find(|c| read(Path::new(c)).is_some_and(|t| !t.trim().is_empty() && text.starts_with(t.trim_end()))).cloned();
-        let file = from_cfg.filter(|f| !f.contains(',')).or(exact.clone()).or(prefix.clone());
+        let exact = candidates
+            .iter()
+            .find(|c| read(Path::new(c)).is_some_and(|t| t.trim() == text.trim()))
+            .cloned();
+        let prefix = candidates
+            .iter()
+            .find(|c| {
+                read(Path::new(c))
+                    .is_some_and(|t| !t.trim().is_empty() && text.starts_with(t.trim_end()))
+            })
+            .cloned();
+        let file = from_cfg
+            .filter(|f| !f.contains(','))
+            .or(exact.clone())
+            .or(prefix.clone());
         match file {
             Some(file) => {
                 if exact.is_none() && f.file == "setup.py" {
@@ -618,13 +782,19 @@ fn src_metadata(src: &Sources<'_>, root: &Path, read: &dyn Fn(&Path) -> Option<S
                 } else {
                     let mut t = InlineTable::new();
                     t.insert("file", file.as_str().into());
-                    t.insert("content-type", ctype.as_deref().unwrap_or("text/plain").into());
+                    t.insert(
+                        "content-type",
+                        ctype.as_deref().unwrap_or("text/plain").into(),
+                    );
                     project.push(("readme", value(t)));
                 }
             }
             None => notes.push(Note {
                 kind: NoteKind::NotMoved,
-                text: format!("{}: long_description (`{}`) is no file of the project: set [project] readme", f.file, f.expr),
+                text: format!(
+                    "{}: long_description (`{}`) is no file of the project: set [project] readme",
+                    f.file, f.expr
+                ),
             }),
         }
     }
@@ -637,16 +807,25 @@ fn src_metadata(src: &Sources<'_>, root: &Path, read: &dyn Fn(&Path) -> Option<S
     // license: an SPDX expression when it is one (and no License ::
     // classifier says it again, PEP 639), else the legacy text table.
     let classifiers = src.get("classifiers").map(|f| (string_list(&f.value), f));
-    let has_license_classifier = classifiers.as_ref().is_some_and(|(c, _)| c.iter().any(|c| c.starts_with("License ::")));
+    let has_license_classifier = classifiers
+        .as_ref()
+        .is_some_and(|(c, _)| c.iter().any(|c| c.starts_with("License ::")));
     if let Some(f) = src.get("license") {
         if let Some(v) = s(&f) {
             computed(&f, "license", &format!("'{v}'"), notes);
-            let files: Vec<String> = ["license_files", "license_file"].iter().filter_map(|k| src.get(k)).flat_map(|f| string_list(&f.value)).collect();
+            let files: Vec<String> = ["license_files", "license_file"]
+                .iter()
+                .filter_map(|k| src.get(k))
+                .flat_map(|f| string_list(&f.value))
+                .collect();
             match crate::config::metadata::check_license_expression(&v) {
                 Ok(expr) if !has_license_classifier => {
                     project.push(("license", value(expr)));
                     if !files.is_empty() {
-                        project.push(("license-files", value(files.iter().map(String::as_str).collect::<Array>())));
+                        project.push((
+                            "license-files",
+                            value(files.iter().map(String::as_str).collect::<Array>()),
+                        ));
                     }
                 }
                 _ => {
@@ -683,11 +862,19 @@ fn src_metadata(src: &Sources<'_>, root: &Path, read: &dyn Fn(&Path) -> Option<S
     }
     if let Some(f) = src.get("keywords") {
         let list: Vec<String> = match &f.value {
-            Value::String(s) => s.split([',', ' ', '\n']).map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect(),
+            Value::String(s) => s
+                .split([',', ' ', '\n'])
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect(),
             v => string_list(v),
         };
         if !list.is_empty() {
-            project.push(("keywords", value(list.iter().map(String::as_str).collect::<Array>())));
+            project.push((
+                "keywords",
+                value(list.iter().map(String::as_str).collect::<Array>()),
+            ));
         }
     }
     if let Some((list, f)) = &classifiers {
@@ -791,10 +978,32 @@ fn src_metadata(src: &Sources<'_>, root: &Path, read: &dyn Fn(&Path) -> Option<S
     }
     // What setuptools did that PEP 621 / headerwheel does not.
     let handled = [
-        "name", "version", "description", "long_description", "long_description_content_type", "python_requires", "license",
-        "license_file", "license_files", "author", "author_email", "maintainer", "maintainer_email", "keywords", "classifiers",
-        "url", "download_url", "project_urls", "install_requires", "extras_require", "entry_points", "packages", "py_modules",
-        "package_dir", "cffi_modules", "ext_package",
+        "name",
+        "version",
+        "description",
+        "long_description",
+        "long_description_content_type",
+        "python_requires",
+        "license",
+        "license_file",
+        "license_files",
+        "author",
+        "author_email",
+        "maintainer",
+        "maintainer_email",
+        "keywords",
+        "classifiers",
+        "url",
+        "download_url",
+        "project_urls",
+        "install_requires",
+        "extras_require",
+        "entry_points",
+        "packages",
+        "py_modules",
+        "package_dir",
+        "cffi_modules",
+        "ext_package",
     ];
     let mut leftover: Vec<(String, &'static str, String)> = Vec::new();
     for (k, v) in &src.rec.setup_kwargs {
@@ -805,7 +1014,14 @@ fn src_metadata(src: &Sources<'_>, root: &Path, read: &dyn Fn(&Path) -> Option<S
             _ => false,
         };
         if !handled.contains(&k.as_str()) && !empty {
-            let expr = src.rec.setup_static.get(k).and_then(|s| s.get("expr")).and_then(Value::as_str).unwrap_or("").to_string();
+            let expr = src
+                .rec
+                .setup_static
+                .get(k)
+                .and_then(|s| s.get("expr"))
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             leftover.push((k.clone(), "setup.py", expr));
         }
     }
@@ -813,7 +1029,11 @@ fn src_metadata(src: &Sources<'_>, root: &Path, read: &dyn Fn(&Path) -> Option<S
         if let Some(Value::Object(o)) = src.rec.setup_cfg.get(section) {
             for (k, v) in o {
                 if !handled.contains(&k.as_str()) {
-                    leftover.push((k.clone(), "setup.cfg", v.as_str().unwrap_or("").trim().replace('\n', " ")));
+                    leftover.push((
+                        k.clone(),
+                        "setup.cfg",
+                        v.as_str().unwrap_or("").trim().replace('\n', " "),
+                    ));
                 }
             }
         }
@@ -821,17 +1041,29 @@ fn src_metadata(src: &Sources<'_>, root: &Path, read: &dyn Fn(&Path) -> Option<S
     for (k, file, expr) in leftover {
         let why = match k.as_str() {
             "cmdclass" => "custom setuptools commands (dynamic code) do not run under headerwheel",
-            "setup_requires" | "tests_require" => "build requirements are [build-system] requires (headerwheel needs none)",
+            "setup_requires" | "tests_require" => {
+                "build requirements are [build-system] requires (headerwheel needs none)"
+            }
             "zip_safe" => "wheels are never installed as zipped eggs",
-            "include_package_data" | "package_data" | "exclude_package_data" => "headerwheel ships every file of the packages",
-            "libraries" => "build_clib libraries are compiled into the modules that link them (see above)",
+            "include_package_data" | "package_data" | "exclude_package_data" => {
+                "headerwheel ships every file of the packages"
+            }
+            "libraries" => {
+                "build_clib libraries are compiled into the modules that link them (see above)"
+            }
             "scripts" => "script files are not PEP 621: make them [project.scripts] entry points",
             "platforms" => "not PEP 621 metadata",
             _ => "no PEP 621 or headerwheel equivalent",
         };
-        notes.push(Note { kind: NoteKind::NotMoved, text: format!("{file}: {k} (`{expr}`): {why}") });
+        notes.push(Note {
+            kind: NoteKind::NotMoved,
+            text: format!("{file}: {k} (`{expr}`): {why}"),
+        });
     }
-    MovedMetadata { project, python_packages }
+    MovedMetadata {
+        project,
+        python_packages,
+    }
 }
 
 /// A TOML array with one string per line (classifiers, dependencies).
@@ -854,8 +1086,14 @@ mod tests {
     #[test]
     fn project_paths() {
         let root = Path::new("/p");
-        assert_eq!(project_path(root, "/p/src/_csrc"), ("src/_csrc".into(), true));
+        assert_eq!(
+            project_path(root, "/p/src/_csrc"),
+            ("src/_csrc".into(), true)
+        );
         assert_eq!(project_path(root, "./a/../b/c.c"), ("b/c.c".into(), true));
-        assert_eq!(project_path(root, "/usr/include"), ("/usr/include".into(), false));
+        assert_eq!(
+            project_path(root, "/usr/include"),
+            ("/usr/include".into(), false)
+        );
     }
 }

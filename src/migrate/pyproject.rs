@@ -4,12 +4,18 @@
 //! expects them (`[project]` after `[build-system]`, `[tool.headerwheel]`
 //! last).
 
-use toml_edit::{value, Array, DocumentMut, InlineTable, Item, Table};
+use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
 
 use super::{ModulePlan, ModuleValue, MovedMetadata, Note, NoteKind};
 
 /// Applies the migration to `doc`.
-pub fn edit(doc: &mut DocumentMut, moved: &MovedMetadata, package_dir: &str, modules: &[ModulePlan], notes: &mut Vec<Note>) {
+pub fn edit(
+    doc: &mut DocumentMut,
+    moved: &MovedMetadata,
+    package_dir: &str,
+    modules: &[ModulePlan],
+    notes: &mut Vec<Note>,
+) {
     build_system(doc, notes);
     project(doc, moved, notes);
     tool(doc, moved, package_dir, modules, notes);
@@ -27,11 +33,17 @@ fn build_system(doc: &mut DocumentMut, notes: &mut Vec<Note>) {
         }
     }
     let Some(Item::Table(bs)) = root.get_mut("build-system") else {
-        notes.push(Note { kind: NoteKind::Unsupported, text: "pyproject.toml: build-system is not a table: left as it is".into() });
+        notes.push(Note {
+            kind: NoteKind::Unsupported,
+            text: "pyproject.toml: build-system is not a table: left as it is".into(),
+        });
         return;
     };
     if let Some(old) = bs.get("requires").and_then(Item::as_array) {
-        let old: Vec<String> = old.iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+        let old: Vec<String> = old
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
         if !old.is_empty() {
             notes.push(Note {
                 kind: NoteKind::Info,
@@ -42,7 +54,12 @@ fn build_system(doc: &mut DocumentMut, notes: &mut Vec<Note>) {
     set_keeping_decor(bs, "requires", value(Array::from_iter(["headerwheel"])));
     set_keeping_decor(bs, "build-backend", value("headerwheel"));
     if bs.remove("backend-path").is_some() {
-        notes.push(Note { kind: NoteKind::Info, text: "pyproject.toml: build-system.backend-path removed (it pointed at the old backend)".into() });
+        notes.push(Note {
+            kind: NoteKind::Info,
+            text:
+                "pyproject.toml: build-system.backend-path removed (it pointed at the old backend)"
+                    .into(),
+        });
     }
 }
 
@@ -64,7 +81,9 @@ fn set_keeping_decor(t: &mut Table, key: &str, item: Item) {
 
 /// The position of the table `key` of the root, if it is a table.
 fn position_of(doc: &DocumentMut, key: &str) -> Option<isize> {
-    doc.get(key).and_then(Item::as_table).and_then(Table::position)
+    doc.get(key)
+        .and_then(Item::as_table)
+        .and_then(Table::position)
 }
 
 fn project(doc: &mut DocumentMut, moved: &MovedMetadata, notes: &mut Vec<Note>) {
@@ -77,7 +96,10 @@ fn project(doc: &mut DocumentMut, moved: &MovedMetadata, notes: &mut Vec<Note>) 
         root.insert("project", Item::Table(t));
     }
     let Some(Item::Table(p)) = root.get_mut("project") else {
-        notes.push(Note { kind: NoteKind::Unsupported, text: "pyproject.toml: project is not a table: left as it is".into() });
+        notes.push(Note {
+            kind: NoteKind::Unsupported,
+            text: "pyproject.toml: project is not a table: left as it is".into(),
+        });
         return;
     };
     let pos = p.position();
@@ -87,7 +109,10 @@ fn project(doc: &mut DocumentMut, moved: &MovedMetadata, notes: &mut Vec<Note>) 
             if !same {
                 notes.push(Note {
                     kind: NoteKind::Info,
-                    text: format!("pyproject.toml: project.{key} is already set: kept (setuptools had {})", item.to_string().trim()),
+                    text: format!(
+                        "pyproject.toml: project.{key} is already set: kept (setuptools had {})",
+                        item.to_string().trim()
+                    ),
                 });
             }
             continue;
@@ -102,14 +127,30 @@ fn project(doc: &mut DocumentMut, moved: &MovedMetadata, notes: &mut Vec<Note>) 
     let mut left: Vec<String> = Vec::new();
     let mut drop = false;
     if let Some(d) = p.get_mut("dynamic").and_then(Item::as_array_mut) {
-        let keys: Vec<String> = d.iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
-        d.retain(|v| v.as_str().is_none_or(|k| !moved.project.iter().any(|(m, _)| *m == k)));
-        left = d.iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+        let keys: Vec<String> = d
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        d.retain(|v| {
+            v.as_str()
+                .is_none_or(|k| !moved.project.iter().any(|(m, _)| *m == k))
+        });
+        left = d
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
         drop = d.is_empty();
         if keys.len() != left.len() {
             notes.push(Note {
                 kind: NoteKind::Info,
-                text: format!("pyproject.toml: project.dynamic: {} now set statically", keys.iter().filter(|k| !left.contains(k)).cloned().collect::<Vec<_>>().join(", ")),
+                text: format!(
+                    "pyproject.toml: project.dynamic: {} now set statically",
+                    keys.iter()
+                        .filter(|k| !left.contains(k))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             });
         }
     }
@@ -121,11 +162,20 @@ fn project(doc: &mut DocumentMut, moved: &MovedMetadata, notes: &mut Vec<Note>) 
             .and_then(|r| r.as_str())
             .filter(|c| c.contains('#'))
             .map(str::to_string);
-        let next = p.iter().map(|(k, _)| k.to_string()).skip_while(|k| k != "dynamic").nth(1);
+        let next = p
+            .iter()
+            .map(|(k, _)| k.to_string())
+            .skip_while(|k| k != "dynamic")
+            .nth(1);
         p.remove("dynamic");
         if let (Some(c), Some(next)) = (comments, next) {
             if let Some(mut k) = p.key_mut(&next) {
-                let old = k.leaf_decor().prefix().and_then(|r| r.as_str()).unwrap_or("").to_string();
+                let old = k
+                    .leaf_decor()
+                    .prefix()
+                    .and_then(|r| r.as_str())
+                    .unwrap_or("")
+                    .to_string();
                 k.leaf_decor_mut().set_prefix(format!("{c}{old}"));
             }
         }
@@ -138,7 +188,13 @@ fn project(doc: &mut DocumentMut, moved: &MovedMetadata, notes: &mut Vec<Note>) 
     }
 }
 
-fn tool(doc: &mut DocumentMut, moved: &MovedMetadata, package_dir: &str, modules: &[ModulePlan], notes: &mut Vec<Note>) {
+fn tool(
+    doc: &mut DocumentMut,
+    moved: &MovedMetadata,
+    package_dir: &str,
+    modules: &[ModulePlan],
+    notes: &mut Vec<Note>,
+) {
     let root = doc.as_table_mut();
     if !root.contains_key("tool") {
         let mut t = Table::new();
@@ -146,7 +202,10 @@ fn tool(doc: &mut DocumentMut, moved: &MovedMetadata, package_dir: &str, modules
         root.insert("tool", Item::Table(t));
     }
     let Some(Item::Table(tool)) = root.get_mut("tool") else {
-        notes.push(Note { kind: NoteKind::Unsupported, text: "pyproject.toml: tool is not a table: left as it is".into() });
+        notes.push(Note {
+            kind: NoteKind::Unsupported,
+            text: "pyproject.toml: tool is not a table: left as it is".into(),
+        });
         return;
     };
     for old in ["setuptools", "hatch"] {
@@ -160,7 +219,9 @@ fn tool(doc: &mut DocumentMut, moved: &MovedMetadata, package_dir: &str, modules
     if !tool.contains_key("headerwheel") {
         tool.insert("headerwheel", Item::Table(Table::new()));
     }
-    let Some(Item::Table(hw)) = tool.get_mut("headerwheel") else { return };
+    let Some(Item::Table(hw)) = tool.get_mut("headerwheel") else {
+        return;
+    };
     if !package_dir.is_empty() && !hw.contains_key("package-dir") {
         hw.insert("package-dir", value(package_dir));
     }
@@ -169,18 +230,30 @@ fn tool(doc: &mut DocumentMut, moved: &MovedMetadata, package_dir: &str, modules
         hw.insert("limited-api", value(false));
         notes.push(Note {
             kind: NoteKind::Info,
-            text: "set_source(..., py_limited_api=False): limited-api = false (no abi3 wheel)".into(),
+            text: "set_source(..., py_limited_api=False): limited-api = false (no abi3 wheel)"
+                .into(),
         });
     }
     if !moved.python_packages.is_empty() && !hw.contains_key("python-packages") {
-        hw.insert("python-packages", value(moved.python_packages.iter().map(String::as_str).collect::<Array>()));
+        hw.insert(
+            "python-packages",
+            value(
+                moved
+                    .python_packages
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Array>(),
+            ),
+        );
     }
     if !hw.contains_key("modules") {
         let mut t = Table::new();
         t.set_implicit(true);
         hw.insert("modules", Item::Table(t));
     }
-    let Some(Item::Table(mods)) = hw.get_mut("modules") else { return };
+    let Some(Item::Table(mods)) = hw.get_mut("modules") else {
+        return;
+    };
     for m in modules {
         let mut t = Table::new();
         for (k, v) in &m.entries {
@@ -223,7 +296,10 @@ mod tests {
     use super::*;
 
     fn moved(project: Vec<(&'static str, Item)>) -> MovedMetadata {
-        MovedMetadata { project, python_packages: vec!["pkg".into()] }
+        MovedMetadata {
+            project,
+            python_packages: vec!["pkg".into()],
+        }
     }
 
     #[test]
@@ -248,7 +324,11 @@ x = 1 # keep
         .parse()
         .unwrap();
         let mut notes = Vec::new();
-        let m = moved(vec![("name", value("other-name")), ("version", value("1.0")), ("description", value("d"))]);
+        let m = moved(vec![
+            ("name", value("other-name")),
+            ("version", value("1.0")),
+            ("description", value("d")),
+        ]);
         let module = ModulePlan {
             name: "pkg._x".into(),
             abi: false,
@@ -257,7 +337,10 @@ x = 1 # keep
             preamble: None,
             entries: vec![
                 ("cdef", ModuleValue::Str("pkg/_x.cdef.txt".into())),
-                ("define-macros", ModuleValue::Macros(vec![("A".into(), Some("1".into())), ("B".into(), None)])),
+                (
+                    "define-macros",
+                    ModuleValue::Macros(vec![("A".into(), Some("1".into())), ("B".into(), None)]),
+                ),
             ],
             emitted: None,
             no_limited_api: false,
@@ -289,8 +372,18 @@ x = 1 # keep
         define-macros = { A = "1", B = true }
         "#);
         let texts: Vec<String> = notes.iter().map(ToString::to_string).collect();
-        assert!(texts.iter().any(|n| n.contains("project.name is already set: kept")), "{texts:?}");
-        assert!(texts.iter().any(|n| n.contains("project.dynamic: version, description now set statically")), "{texts:?}");
+        assert!(
+            texts
+                .iter()
+                .any(|n| n.contains("project.name is already set: kept")),
+            "{texts:?}"
+        );
+        assert!(
+            texts
+                .iter()
+                .any(|n| n.contains("project.dynamic: version, description now set statically")),
+            "{texts:?}"
+        );
     }
 }
 
@@ -312,7 +405,16 @@ mod limited_api_tests {
             no_limited_api: true,
         };
         let mut notes = Vec::new();
-        edit(&mut doc, &MovedMetadata { project: vec![], python_packages: vec![] }, "", &[module], &mut notes);
+        edit(
+            &mut doc,
+            &MovedMetadata {
+                project: vec![],
+                python_packages: vec![],
+            },
+            "",
+            &[module],
+            &mut notes,
+        );
         insta::assert_snapshot!(doc.to_string(), @r#"
         [build-system]
         requires = ["headerwheel"]

@@ -151,13 +151,20 @@ pub fn record(python: &str, root: &Path, emit_dir: Option<&Path>) -> Result<Reco
     let out = dir.path().join("recording.json");
     // A relative interpreter path means the caller's directory, not the project's.
     let exe = if python.contains('/') && Path::new(python).is_relative() {
-        std::env::current_dir().map(|d| d.join(python)).unwrap_or_else(|_| PathBuf::from(python))
+        std::env::current_dir()
+            .map(|d| d.join(python))
+            .unwrap_or_else(|_| PathBuf::from(python))
     } else {
         PathBuf::from(python)
     };
     let mut cmd = std::process::Command::new(exe);
     // Recording writes nothing into the project, not even __pycache__.
-    cmd.arg(&script).arg(root).arg("--out").arg(&out).current_dir(root).env("PYTHONDONTWRITEBYTECODE", "1");
+    cmd.arg(&script)
+        .arg(root)
+        .arg("--out")
+        .arg(&out)
+        .current_dir(root)
+        .env("PYTHONDONTWRITEBYTECODE", "1");
     if let Some(d) = emit_dir {
         cmd.arg("--emit").arg(d);
     }
@@ -167,7 +174,9 @@ pub fn record(python: &str, root: &Path, emit_dir: Option<&Path>) -> Result<Reco
         .status()
         .map_err(|e| format!("cannot run {python}: {e} (pass --python PATH, the project's interpreter with cffi and setuptools)"))?;
     if !status.success() {
-        return Err(format!("the recorder failed under {python} ({status}); its messages are above"));
+        return Err(format!(
+            "the recorder failed under {python} ({status}); its messages are above"
+        ));
     }
     let text = std::fs::read_to_string(&out).map_err(|e| format!("{}: {e}", out.display()))?;
     Recording::from_json(&text)

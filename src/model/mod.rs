@@ -387,14 +387,20 @@ impl Types {
 
     fn push(&mut self, kind: TypeKind, c_name_with_marker: String) -> TypeId {
         let id = TypeId(u32::try_from(self.data.len()).expect("fewer than 2^32 types"));
-        let amp = c_name_with_marker.find('&').expect("a type's marker holds '&'") as u32;
+        let amp = c_name_with_marker
+            .find('&')
+            .expect("a type's marker holds '&'") as u32;
         let d = |t: &TypeId| self.data[t.0 as usize].depth;
         let depth = 1 + match &kind {
             TypeKind::Pointer { totype, .. } | TypeKind::NamedPointer { totype, .. } => d(totype),
             TypeKind::Array { item, .. } => d(item),
-            TypeKind::RawFunction(sig) | TypeKind::FunctionPtr(sig) => {
-                sig.args.iter().map(d).max().unwrap_or(0).max(d(&sig.result))
-            }
+            TypeKind::RawFunction(sig) | TypeKind::FunctionPtr(sig) => sig
+                .args
+                .iter()
+                .map(d)
+                .max()
+                .unwrap_or(0)
+                .max(d(&sig.result)),
             _ => 0,
         };
         self.data.push(TypeData {
@@ -454,7 +460,10 @@ impl Types {
     fn marker_split(&self, id: TypeId) -> (&str, &str) {
         let d = &self.data[id.index()];
         let amp = d.amp as usize;
-        (&d.c_name_with_marker[..amp], &d.c_name_with_marker[amp + 1..])
+        (
+            &d.c_name_with_marker[..amp],
+            &d.c_name_with_marker[amp + 1..],
+        )
     }
 
     /// The marker with its '&' replaced by `with`.
@@ -721,7 +730,10 @@ impl Types {
             }
             other => panic!("force_the_name on {other:?}"),
         }
-        data.amp = data.c_name_with_marker.find('&').expect("a type's marker holds '&'") as u32;
+        data.amp = data
+            .c_name_with_marker
+            .find('&')
+            .expect("a type's marker holds '&'") as u32;
     }
 
     /// CFFI's `get_official_name()` of a struct, union or enum: its C name.
@@ -798,7 +810,13 @@ impl Types {
         Ok(result)
     }
 
-    fn get_c_name_qualified(&self, id: TypeId, rw: &str, context: &str, quals: Quals) -> Result<String, ModelError> {
+    fn get_c_name_qualified(
+        &self,
+        id: TypeId,
+        rw: &str,
+        context: &str,
+        quals: Quals,
+    ) -> Result<String, ModelError> {
         let result = self.marker(id);
         let mut rw = rw.to_string();
         if !rw.is_empty() {
@@ -868,12 +886,26 @@ impl Types {
             TypeKind::Primitive(n) => Shape::Leaf(StructuralKey::Primitive(n.clone())),
             TypeKind::UnknownInteger(n) => Shape::Leaf(StructuralKey::UnknownInteger(n.clone())),
             TypeKind::UnknownFloat(n) => Shape::Leaf(StructuralKey::UnknownFloat(n.clone())),
-            TypeKind::RawFunction(sig) => Shape::Func(sig.args.clone(), sig.result, sig.ellipsis, sig.abi.clone(), true),
-            TypeKind::FunctionPtr(sig) => Shape::Func(sig.args.clone(), sig.result, sig.ellipsis, sig.abi.clone(), false),
+            TypeKind::RawFunction(sig) => Shape::Func(
+                sig.args.clone(),
+                sig.result,
+                sig.ellipsis,
+                sig.abi.clone(),
+                true,
+            ),
+            TypeKind::FunctionPtr(sig) => Shape::Func(
+                sig.args.clone(),
+                sig.result,
+                sig.ellipsis,
+                sig.abi.clone(),
+                false,
+            ),
             TypeKind::Pointer { totype, quals } => Shape::Ptr(*totype, *quals),
             TypeKind::NamedPointer { totype, name, .. } => Shape::Named(*totype, name.clone()),
             TypeKind::Array { item, length } => Shape::Arr(*item, length.clone()),
-            TypeKind::StructOrUnion(_) | TypeKind::Enum(_) => Shape::Leaf(StructuralKey::Identity(id)),
+            TypeKind::StructOrUnion(_) | TypeKind::Enum(_) => {
+                Shape::Leaf(StructuralKey::Identity(id))
+            }
         };
         match shape {
             Shape::Leaf(k) => k,

@@ -32,14 +32,20 @@ impl PlatformTag {
     /// crc32_combine_gen, exported by newer zlib builds, is allowed from
     /// manylinux_2_37 on), and pip refuses such a wheel where it was built.
     pub fn cap_at_host_glibc(&mut self, arch: &str, host_glibc: &str) {
-        let host_minor = host_glibc.strip_prefix("2.").and_then(|m| m.split('.').next()).and_then(|m| m.parse::<u32>().ok());
+        let host_minor = host_glibc
+            .strip_prefix("2.")
+            .and_then(|m| m.split('.').next())
+            .and_then(|m| m.parse::<u32>().ok());
         let tag_minor = self.tags[0]
             .strip_prefix("manylinux_2_")
             .and_then(|r| r.split('_').next())
             .and_then(|m| m.parse::<u32>().ok());
         if let (Some(h), Some(t)) = (host_minor, tag_minor) {
             if t > h {
-                self.constraints.push(format!("{} is newer than this machine's glibc {host_glibc}", self.tags[0]));
+                self.constraints.push(format!(
+                    "{} is newer than this machine's glibc {host_glibc}",
+                    self.tags[0]
+                ));
                 self.tags = vec![format!("linux_{arch}")];
             }
         }
@@ -227,7 +233,11 @@ mod tests;
 /// the libpython it links, when given; else any `Py`/`_Py` name). Importing
 /// the module would fail with "undefined symbol". Libraries that cannot be
 /// found are not guessed at: their symbols count as present.
-pub fn unresolved_imports(module: &elf::ElfInfo, library_dirs: &[std::path::PathBuf], python: Option<&std::path::Path>) -> Vec<String> {
+pub fn unresolved_imports(
+    module: &elf::ElfInfo,
+    library_dirs: &[std::path::PathBuf],
+    python: Option<&std::path::Path>,
+) -> Vec<String> {
     use std::collections::BTreeSet;
     let search = bundle::SearchPath::of_this_machine(library_dirs.to_vec());
     let mut defined: BTreeSet<String> = BTreeSet::new();
@@ -235,26 +245,46 @@ pub fn unresolved_imports(module: &elf::ElfInfo, library_dirs: &[std::path::Path
     let mut unknown_library = false;
     // (an ELF's facts, the directory it was found in)
     let mut todo: Vec<(elf::ElfInfo, std::path::PathBuf)> = Vec::new();
-    let mut push_needed = |info: &elf::ElfInfo, origin: &std::path::Path, todo: &mut Vec<_>, unknown: &mut bool| {
-        for soname in &info.needed {
-            if !seen.insert(soname.clone()) {
-                continue;
+    let mut push_needed =
+        |info: &elf::ElfInfo, origin: &std::path::Path, todo: &mut Vec<_>, unknown: &mut bool| {
+            for soname in &info.needed {
+                if !seen.insert(soname.clone()) {
+                    continue;
+                }
+                match search
+                    .find(soname, info, origin)
+                    .and_then(|p| Some((std::fs::read(&p).ok()?, p)))
+                {
+                    Some((data, p)) => match elf::read_elf(&data) {
+                        Ok(i) => todo.push((
+                            i,
+                            p.parent()
+                                .map(std::path::Path::to_path_buf)
+                                .unwrap_or_default(),
+                        )),
+                        Err(_) => *unknown = true,
+                    },
+                    None => *unknown = true,
+                }
             }
-            match search.find(soname, info, origin).and_then(|p| Some((std::fs::read(&p).ok()?, p))) {
-                Some((data, p)) => match elf::read_elf(&data) {
-                    Ok(i) => todo.push((i, p.parent().map(std::path::Path::to_path_buf).unwrap_or_default())),
-                    Err(_) => *unknown = true,
-                },
-                None => *unknown = true,
-            }
-        }
-    };
-    push_needed(module, std::path::Path::new("."), &mut todo, &mut unknown_library);
+        };
+    push_needed(
+        module,
+        std::path::Path::new("."),
+        &mut todo,
+        &mut unknown_library,
+    );
     let mut python_known = false;
     if let Some(exe) = python.and_then(|p| p.canonicalize().ok()) {
-        if let Some(info) = std::fs::read(&exe).ok().and_then(|d| elf::read_elf(&d).ok()) {
+        if let Some(info) = std::fs::read(&exe)
+            .ok()
+            .and_then(|d| elf::read_elf(&d).ok())
+        {
             defined.extend(info.defined_symbols.iter().cloned());
-            let dir = exe.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+            let dir = exe
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default();
             push_needed(&info, &dir, &mut todo, &mut unknown_library);
             python_known = true;
         }

@@ -283,11 +283,24 @@ fn rules_agree_with_auditwheels_policy_file() {
 
 #[test]
 fn a_baseline_newer_than_the_host_glibc_becomes_linux() {
-    let mut t = PlatformTag { tags: vec!["manylinux_2_37_x86_64".into()], constraints: vec![] };
+    let mut t = PlatformTag {
+        tags: vec!["manylinux_2_37_x86_64".into()],
+        constraints: vec![],
+    };
     t.cap_at_host_glibc("x86_64", "2.36");
     assert_eq!(t.tags, ["linux_x86_64"]);
-    assert!(t.constraints[0].contains("newer than this machine's glibc 2.36"), "{:?}", t.constraints);
-    let mut t = PlatformTag { tags: vec!["manylinux_2_17_x86_64".into(), "manylinux2014_x86_64".into()], constraints: vec![] };
+    assert!(
+        t.constraints[0].contains("newer than this machine's glibc 2.36"),
+        "{:?}",
+        t.constraints
+    );
+    let mut t = PlatformTag {
+        tags: vec![
+            "manylinux_2_17_x86_64".into(),
+            "manylinux2014_x86_64".into(),
+        ],
+        constraints: vec![],
+    };
     t.cap_at_host_glibc("x86_64", "2.36");
     assert_eq!(t.tags, ["manylinux_2_17_x86_64", "manylinux2014_x86_64"]);
 }

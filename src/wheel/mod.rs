@@ -73,7 +73,10 @@ pub fn check_entry_name(name: &str) -> Result<(), ArchiveError> {
     if name.chars().any(char::is_control) {
         return bad("it holds a control character");
     }
-    if name.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+    if name
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
         return bad("it has an empty, '.' or '..' component");
     }
     Ok(())
@@ -108,8 +111,15 @@ fn zip_time(epoch: i64) -> zip::DateTime {
     let secs = epoch.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
     let y = y.clamp(1980, 2107) as u16;
-    zip::DateTime::from_date_and_time(y, m as u8, d as u8, (secs / 3600) as u8, ((secs / 60) % 60) as u8, (secs % 60) as u8)
-        .unwrap_or_default()
+    zip::DateTime::from_date_and_time(
+        y,
+        m as u8,
+        d as u8,
+        (secs / 3600) as u8,
+        ((secs / 60) % 60) as u8,
+        (secs % 60) as u8,
+    )
+    .unwrap_or_default()
 }
 
 /// `sha256=<urlsafe base64, no padding>` of `data`, as RECORD wants it.
@@ -139,21 +149,29 @@ pub struct DistInfo {
 /// Removes the temporaries (`.<filename>.XXXXXX.tmp`) of builds that were
 /// killed while writing: those nobody holds locked. A live build's is locked.
 fn remove_stale_temps(out_dir: &Path, prefix: &str) {
-    let Ok(entries) = std::fs::read_dir(out_dir) else { return };
+    let Ok(entries) = std::fs::read_dir(out_dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
         if !(name.starts_with(prefix) && name.ends_with(".tmp")) {
             continue;
         }
-        let Ok(f) = std::fs::File::open(e.path()) else { continue };
+        let Ok(f) = std::fs::File::open(e.path()) else {
+            continue;
+        };
         if f.try_lock().is_ok() {
             let _ = std::fs::remove_file(e.path());
         }
     }
 }
 
-fn write_atomic(out_dir: &Path, filename: &str, build: impl FnOnce(&mut std::fs::File) -> Result<(), ArchiveError>) -> Result<PathBuf, ArchiveError> {
+fn write_atomic(
+    out_dir: &Path,
+    filename: &str,
+    build: impl FnOnce(&mut std::fs::File) -> Result<(), ArchiveError>,
+) -> Result<PathBuf, ArchiveError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| ArchiveError::Io { path, source }
@@ -205,7 +223,10 @@ pub fn write_wheel(
             return Err(ArchiveError::Duplicate(w[0].path.clone()));
         }
     }
-    let mut meta_files = vec![ArchiveFile::new(format!("{dist_info}/METADATA"), info.metadata.clone())];
+    let mut meta_files = vec![ArchiveFile::new(
+        format!("{dist_info}/METADATA"),
+        info.metadata.clone(),
+    )];
     let mut wheel = format!(
         "Wheel-Version: 1.0\nGenerator: headerwheel {}\nRoot-Is-Purelib: {}\n",
         env!("CARGO_PKG_VERSION"),
@@ -216,16 +237,27 @@ pub fn write_wheel(
     }
     meta_files.push(ArchiveFile::new(format!("{dist_info}/WHEEL"), wheel));
     if let Some(ep) = &info.entry_points {
-        meta_files.push(ArchiveFile::new(format!("{dist_info}/entry_points.txt"), ep.clone()));
+        meta_files.push(ArchiveFile::new(
+            format!("{dist_info}/entry_points.txt"),
+            ep.clone(),
+        ));
     }
     for (p, data) in &info.license_files {
-        meta_files.push(ArchiveFile::new(format!("{dist_info}/licenses/{p}"), data.clone()));
+        meta_files.push(ArchiveFile::new(
+            format!("{dist_info}/licenses/{p}"),
+            data.clone(),
+        ));
     }
     meta_files.sort_by(|a, b| a.path.cmp(&b.path));
     files.extend(meta_files);
     let mut record = String::new();
     for f in &files {
-        record.push_str(&format!("{},{},{}\n", csv_field(&f.path), record_hash(&f.data), f.data.len()));
+        record.push_str(&format!(
+            "{},{},{}\n",
+            csv_field(&f.path),
+            record_hash(&f.data),
+            f.data.len()
+        ));
     }
     record.push_str(&format!("{dist_info}/RECORD,,\n"));
     files.push(ArchiveFile::new(format!("{dist_info}/RECORD"), record));
@@ -268,7 +300,11 @@ pub fn compress_tags(tags: &[String]) -> String {
     let mut plats: Vec<&str> = Vec::new();
     for t in tags {
         let mut parts = t.splitn(3, '-');
-        let (p, a, pl) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let (p, a, pl) = (
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+            parts.next().unwrap_or(""),
+        );
         if !pys.contains(&p) {
             pys.push(p);
         }
@@ -292,7 +328,12 @@ fn csv_field(s: &str) -> String {
 
 /// Writes `{name}-{version}.tar.gz` into `out_dir`: every file under the
 /// `{name}-{version}/` prefix, `PKG-INFO` included, and returns its path.
-pub fn write_sdist(out_dir: &Path, dist_name: &str, version: &str, files: Vec<ArchiveFile>) -> Result<PathBuf, ArchiveError> {
+pub fn write_sdist(
+    out_dir: &Path,
+    dist_name: &str,
+    version: &str,
+    files: Vec<ArchiveFile>,
+) -> Result<PathBuf, ArchiveError> {
     let prefix = format!("{dist_name}-{version}");
     let filename = format!("{prefix}.tar.gz");
     let mut files = files;
@@ -336,9 +377,11 @@ pub fn write_sdist(out_dir: &Path, dist_name: &str, version: &str, files: Vec<Ar
         h.set_uid(0);
         h.set_gid(0);
         h.set_size(0);
-        tar.append_data(&mut h.clone(), format!("{prefix}/"), std::io::empty()).map_err(io)?;
+        tar.append_data(&mut h.clone(), format!("{prefix}/"), std::io::empty())
+            .map_err(io)?;
         for d in &dirs {
-            tar.append_data(&mut h.clone(), format!("{prefix}/{d}/"), std::io::empty()).map_err(io)?;
+            tar.append_data(&mut h.clone(), format!("{prefix}/{d}/"), std::io::empty())
+                .map_err(io)?;
         }
         for f in &files {
             let mut h = tar::Header::new_gnu();
@@ -348,7 +391,8 @@ pub fn write_sdist(out_dir: &Path, dist_name: &str, version: &str, files: Vec<Ar
             h.set_uid(0);
             h.set_gid(0);
             h.set_size(f.data.len() as u64);
-            tar.append_data(&mut h, format!("{prefix}/{}", f.path), f.data.as_slice()).map_err(io)?;
+            tar.append_data(&mut h, format!("{prefix}/{}", f.path), f.data.as_slice())
+                .map_err(io)?;
         }
         let gz = tar.into_inner().map_err(io)?;
         let w = gz.finish().map_err(io)?;
@@ -370,8 +414,14 @@ mod tests {
 
     #[test]
     fn tags_compress() {
-        let t = vec!["cp39-abi3-manylinux_2_17_x86_64".to_string(), "cp39-abi3-manylinux2014_x86_64".to_string()];
-        assert_eq!(compress_tags(&t), "cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64");
+        let t = vec![
+            "cp39-abi3-manylinux_2_17_x86_64".to_string(),
+            "cp39-abi3-manylinux2014_x86_64".to_string(),
+        ];
+        assert_eq!(
+            compress_tags(&t),
+            "cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64"
+        );
     }
 
     #[test]
@@ -384,26 +434,54 @@ mod tests {
             tags: vec!["py3-none-any".into()],
             purelib: true,
         };
-        let files = || vec![ArchiveFile::new("x/__init__.py", "A = 1\n"), ArchiveFile::new("x/a.py", "")];
+        let files = || {
+            vec![
+                ArchiveFile::new("x/__init__.py", "A = 1\n"),
+                ArchiveFile::new("x/a.py", ""),
+            ]
+        };
         let a = write_wheel(&dir.path().join("a"), "x", "1.0", files(), &info).unwrap();
         let b = write_wheel(&dir.path().join("b"), "x", "1.0", files(), &info).unwrap();
         assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
         let mut z = zip::ZipArchive::new(std::fs::File::open(&a).unwrap()).unwrap();
-        let names: Vec<String> = (0..z.len()).map(|i| z.by_index(i).unwrap().name().unwrap().to_string()).collect();
+        let names: Vec<String> = (0..z.len())
+            .map(|i| z.by_index(i).unwrap().name().unwrap().to_string())
+            .collect();
         assert_eq!(names.last().unwrap(), "x-1.0.dist-info/RECORD");
         let mut rec = String::new();
-        std::io::Read::read_to_string(&mut z.by_name("x-1.0.dist-info/RECORD").unwrap(), &mut rec).unwrap();
-        assert!(rec.contains("x/__init__.py,sha256=") && rec.ends_with("x-1.0.dist-info/RECORD,,\n"), "{rec}");
+        std::io::Read::read_to_string(&mut z.by_name("x-1.0.dist-info/RECORD").unwrap(), &mut rec)
+            .unwrap();
+        assert!(
+            rec.contains("x/__init__.py,sha256=") && rec.ends_with("x-1.0.dist-info/RECORD,,\n"),
+            "{rec}"
+        );
         // Nothing else left behind in the output directory.
         assert_eq!(std::fs::read_dir(dir.path().join("a")).unwrap().count(), 1);
     }
 
     #[test]
     fn entry_names_that_escape_are_refused() {
-        for bad in ["", "/etc/passwd", "pkg/../../x", "pkg/./x", "pkg//x", "pkg\\..\\x", "pkg/x\nRECORD", "../x"] {
-            assert!(matches!(check_entry_name(bad), Err(ArchiveError::BadName(..))), "{bad:?}");
+        for bad in [
+            "",
+            "/etc/passwd",
+            "pkg/../../x",
+            "pkg/./x",
+            "pkg//x",
+            "pkg\\..\\x",
+            "pkg/x\nRECORD",
+            "../x",
+        ] {
+            assert!(
+                matches!(check_entry_name(bad), Err(ArchiveError::BadName(..))),
+                "{bad:?}"
+            );
         }
-        for good in ["pkg/__init__.py", "pkg/data/x.json", "pkg-1.0.dist-info/RECORD", "a..b/c"] {
+        for good in [
+            "pkg/__init__.py",
+            "pkg/data/x.json",
+            "pkg-1.0.dist-info/RECORD",
+            "a..b/c",
+        ] {
             check_entry_name(good).unwrap();
         }
     }

@@ -53,7 +53,10 @@ pub fn python_with_cffi() -> Option<String> {
 pub fn cffi_dir() -> Option<std::path::PathBuf> {
     let py = python_with_cffi()?;
     let out = Command::new(&py)
-        .args(["-c", "import cffi, os; print(os.path.dirname(cffi.__file__))"])
+        .args([
+            "-c",
+            "import cffi, os; print(os.path.dirname(cffi.__file__))",
+        ])
         .output()
         .expect("the Python found with cffi runs");
     Some(String::from_utf8_lossy(&out.stdout).trim().into())
