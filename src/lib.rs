@@ -11,6 +11,7 @@
 //! with `cache` (the `.headerkit/` store) beside it, and a thin pyo3 layer
 //! (`py`, behind the `python` feature) and the CLI (`cli`) on top.
 //! All `unsafe` code lives in `headers::clang`; everything else is safe.
+//! Files of trees that are not ours are read through `untrusted`.
 #![deny(unsafe_code)]
 
 pub mod build;
@@ -25,6 +26,7 @@ pub mod init;
 pub mod migrate;
 pub mod model;
 pub mod portable;
+pub mod untrusted;
 pub mod wheel;
 
 #[cfg(feature = "python")]
