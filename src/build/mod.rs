@@ -167,10 +167,23 @@ struct Settings {
     /// A glibc baseline to build for with `zig cc` (`-C target=`), as zig
     /// names it (`x86_64-linux-gnu.2.17`).
     target: Option<String>,
+    /// Words run before the compiler (`-C compiler-launcher=ccache`, else
+    /// `HEADERWHEEL_COMPILER_LAUNCHER`).
+    launcher: Vec<String>,
 }
 
 fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildError> {
     let mut s = Settings::default();
+    let launcher_words = |from: &str, v: &str| {
+        shlex::split(v).ok_or_else(|| {
+            BuildError::Setting(format!(
+                "{from}: '{v}' has an unbalanced quote or a trailing backslash"
+            ))
+        })
+    };
+    if let Ok(v) = std::env::var("HEADERWHEEL_COMPILER_LAUNCHER") {
+        s.launcher = launcher_words("HEADERWHEEL_COMPILER_LAUNCHER", &v)?;
+    }
     let as_str = |k: &str, v: &serde_json::Value| -> Result<String, BuildError> {
         match v {
             serde_json::Value::String(s) => Ok(s.clone()),
@@ -212,6 +225,9 @@ fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildE
             }
             "bundle-libs" => s.bundle_libs = Some(as_bool(k, v)?),
             "target" => s.target = Some(zig_target(&as_str(k, v)?)?),
+            "compiler-launcher" => {
+                s.launcher = launcher_words("config setting 'compiler-launcher'", &as_str(k, v)?)?;
+            }
             "split" => {
                 let v = as_str(k, v)?;
                 s.split = match v.as_str() {
@@ -224,7 +240,7 @@ fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildE
             }
             other => {
                 return Err(BuildError::Setting(format!(
-                    "unknown config setting '{other}'; known: build-dir, opt-level, verbose, skip-cache, no-cache, bundle-libs, split, target"
+                    "unknown config setting '{other}'; known: build-dir, opt-level, verbose, skip-cache, no-cache, bundle-libs, split, target, compiler-launcher"
                 )));
             }
         }
@@ -524,7 +540,10 @@ fn dist_info(project: &Project, tags: Vec<String>, purelib: bool) -> Result<Dist
     let m = &project.metadata;
     let mut license_files = Vec::new();
     for f in &m.license_files {
-        let data = std::fs::read(project.root.join(f)).map_err(|e| BuildError::io(&f, e))?;
+        let data = project
+            .paths
+            .read(f, crate::untrusted::TEXT_LIMIT)
+            .map_err(|e| BuildError::Other(e.to_string()))?;
         license_files.push((f.to_string_lossy().replace('\\', "/"), data));
     }
     Ok(DistInfo {
@@ -548,6 +567,7 @@ fn prepare_metadata(project: &Project, out: &Path) -> Result<String, BuildError>
         std::fs::write(dir.join("entry_points.txt"), ep).map_err(io)?;
     }
     for (p, data) in &info.license_files {
+        wheel::check_entry_name(&format!("{dir_name}/licenses/{p}"))?;
         let target = dir.join("licenses").join(p);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;
@@ -601,9 +621,9 @@ struct BuiltModule {
 }
 
 fn read_rel(project: &Project, p: &Path, module: &str) -> Result<String, BuildError> {
-    std::fs::read_to_string(project.root.join(p)).map_err(|e| BuildError::Emit {
+    project.paths.read_text(p).map_err(|e| BuildError::Emit {
         module: module.to_string(),
-        message: format!("{}: {e}", p.display()),
+        message: e.to_string(),
     })
 }
 
@@ -756,6 +776,7 @@ fn build_modules(
                         output,
                         opt_level: s.opt_level.clone(),
                         prefix_maps: vec![build_dir.to_path_buf(), project.root.clone()],
+                        launcher: s.launcher.clone(),
                         verbose: s.verbose,
                         cache: compile_cache(s),
                     },
@@ -796,6 +817,7 @@ fn build_modules(
                 output: dir.join(&file_name),
                 opt_level: s.opt_level.clone(),
                 prefix_maps: vec![build_dir.to_path_buf(), project.root.clone()],
+                launcher: s.launcher.clone(),
                 verbose: s.verbose,
                 cache: compile_cache(s),
             },
@@ -993,7 +1015,13 @@ fn package_files(
         if module_outputs.contains(&rel) || is_stale_build_output(&rel, module_outputs) {
             continue;
         }
-        let data = std::fs::read(&f).map_err(|e| BuildError::io(&f, e))?;
+        // Checked by `package_paths` (no symlink out); bounded, regular.
+        let data = crate::untrusted::read_regular(
+            &f,
+            crate::untrusted::ARCHIVE_FILE_LIMIT,
+            crate::untrusted::Links::Follow,
+        )
+        .map_err(|e| BuildError::Other(format!("{}: {e}", f.display())))?;
         out.push(ArchiveFile {
             path: rel,
             data,
@@ -1348,7 +1376,10 @@ fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, BuildError> 
             continue;
         }
         let abs = root.join(&rel);
-        let data = std::fs::read(&abs).map_err(|e| BuildError::io(&rel, e))?;
+        let data = project
+            .paths
+            .read(&rel, crate::untrusted::ARCHIVE_FILE_LIMIT)
+            .map_err(|e| BuildError::Other(e.to_string()))?;
         #[cfg(unix)]
         let executable = {
             use std::os::unix::fs::PermissionsExt;

@@ -54,6 +54,8 @@ pub struct Job {
     pub opt_level: Option<String>,
     /// Path prefixes to map to `.` in debug info (reproducibility).
     pub prefix_maps: Vec<PathBuf>,
+    /// Launcher words put before the compiler (`-C compiler-launcher=ccache`).
+    pub launcher: Vec<String>,
     /// Print the commands.
     pub verbose: bool,
     /// The compile cache (a store of linked modules, keyed by everything
@@ -98,8 +100,76 @@ pub enum CompileError {
     },
 }
 
-fn shell_split(s: &str) -> Vec<String> {
-    s.split_whitespace().map(str::to_string).collect()
+/// `value` (of the variable `what`) split into words as a POSIX shell does
+/// (quotes and backslashes honoured, as make and setuptools pass `CFLAGS`).
+fn shell_split(module: &str, what: &str, value: &str) -> Result<Vec<String>, CompileError> {
+    shlex::split(value).ok_or_else(|| CompileError::Setup {
+        module: module.to_string(),
+        message: format!("{what} ({value:?}) has an unbalanced quote or a trailing backslash"),
+    })
+}
+
+/// Programs that run the compiler named after them without changing its
+/// output (compiler caches, distributed compilers): they are left out of the
+/// compile cache's key, so a build with and without one shares entries.
+const LAUNCHERS: &[&str] = &[
+    "ccache",
+    "sccache",
+    "distcc",
+    "icecc",
+    "buildcache",
+    "cachepot",
+];
+
+/// The compiler command, as make and setuptools run `$(CC)`: every word of
+/// the launcher and of `CC`, in order, before the flags (`ccache gcc -c ...`,
+/// `gcc -pthread -c ...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompilerCommand {
+    /// Every word.
+    pub words: Vec<String>,
+    /// How many leading words are launchers.
+    pub launchers: usize,
+}
+
+impl CompilerCommand {
+    /// `launcher` (the `-C compiler-launcher` words) then `cc`.
+    pub fn new(module: &str, launcher: &[String], cc: &str) -> Result<Self, CompileError> {
+        let mut words = launcher.to_vec();
+        words.extend(shell_split(module, "CC", cc)?);
+        if words.len() == launcher.len() {
+            words.push("cc".to_string());
+        }
+        let is_launcher = |w: &String| {
+            let base = Path::new(w)
+                .file_name()
+                .map_or(w.as_str(), |n| n.to_str().unwrap_or(""));
+            LAUNCHERS.contains(&base)
+        };
+        let launchers = launcher.len()
+            + words[launcher.len()..]
+                .iter()
+                .take_while(|w| is_launcher(w))
+                .count()
+                .min(words.len() - launcher.len() - 1);
+        Ok(CompilerCommand { words, launchers })
+    }
+
+    /// The compiler itself (what cc probes for its family).
+    pub fn compiler(&self) -> &str {
+        &self.words[self.launchers]
+    }
+
+    /// A command running the compiler (through its launchers) with `args`.
+    fn command<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = Command::new(&self.words[0]);
+        cmd.args(&self.words[1..]).args(args);
+        cmd
+    }
 }
 
 fn show(cmd: &Command) -> String {
@@ -141,11 +211,8 @@ fn triple(machine: &str) -> String {
 
 /// Compiles and links `job`; returns the shared object's path.
 pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
-    let cc_words = shell_split(&tc.cc);
-    let compiler = cc_words
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "cc".to_string());
+    let cc = CompilerCommand::new(&job.module, &job.launcher, &tc.cc)?;
+    let compiler = cc.compiler().to_string();
     let mut b = cc::Build::new();
     // cc would read CC, CFLAGS, TARGET_CFLAGS, CRATE_CC_NO_DEFAULTS... from
     // the process environment on its own; the shim already folded what
@@ -170,15 +237,15 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
         .debug(false)
         .out_dir(&job.build_dir)
         .compiler(&compiler);
-    for w in cc_words.iter().skip(1) {
-        b.flag(w);
-    }
-    let mut cflags = shell_split(&tc.cflags);
+    let mut cflags = shell_split(&job.module, "CFLAGS", &tc.cflags)?;
     if let Some(o) = &job.opt_level {
         cflags.retain(|f| !f.starts_with("-O"));
         cflags.push(format!("-O{o}"));
     }
-    for f in cflags.iter().chain(shell_split(&tc.ccshared).iter()) {
+    for f in cflags
+        .iter()
+        .chain(shell_split(&job.module, "CCSHARED", &tc.ccshared)?.iter())
+    {
         b.flag(f);
     }
     // GCC applies the last matching map, so the most specific prefix goes
@@ -189,6 +256,13 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
     maps.sort_by_key(|p| p.as_os_str().len());
     for p in maps {
         b.flag(format!("-ffile-prefix-map={}=.", p.display()));
+    }
+    // The interpreter's headers and include directories outside the
+    // project: their paths are the build machine's (a pyenv prefix, a
+    // vendored SDK), so they are named by what they are. Most specific
+    // last, after the project's own maps.
+    for (p, to) in outside_maps(tc, job) {
+        b.flag(format!("-ffile-prefix-map={}={to}", p.display()));
     }
     for d in &tc.include_dirs {
         b.include(d);
@@ -218,7 +292,7 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
         .as_ref()
         .map(|dir| crate::cache::Store::new(dir.clone()));
     let key = match &cache {
-        Some(_) => Some(cache_key(job, tc, &tool, &compiler)?),
+        Some(_) => Some(cache_key(job, tc, &tool, &cc)?),
         None => None,
     };
     if let (Some(store), Some(key)) = (&cache, &key) {
@@ -260,7 +334,8 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
             .iter()
             .zip(&objects)
             .map(|(src, obj)| {
-                let mut cmd = tool.to_command();
+                let mut cmd = cc.command(tool.args());
+                cmd.envs(tool.get_envs());
                 cmd.arg("-c").arg(src).arg("-o").arg(obj);
                 if cache.is_some() {
                     cmd.arg("-MD").arg("-MF").arg(obj.with_extension("d"));
@@ -282,12 +357,8 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
         r?;
     }
     // Link.
-    let mut link = Command::new(&compiler);
-    for w in cc_words.iter().skip(1) {
-        link.arg(w);
-    }
-    link.arg("-shared");
-    link.args(shell_split(&tc.ldflags));
+    let mut link = cc.command(["-shared"]);
+    link.args(shell_split(&job.module, "LDFLAGS", &tc.ldflags)?);
     link.args(&objects);
     for d in &job.library_dirs {
         link.arg(format!("-L{}", d.display()));
@@ -316,8 +387,26 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
     Ok(job.output.clone())
 }
 
+/// `-ffile-prefix-map` targets for directories of the build machine the
+/// compiler reads headers from: the interpreter's include directories become
+/// `/python-include/N`, the job's include directories outside every mapped
+/// prefix `/include/N` (N: their position, which the configuration fixes).
+fn outside_maps(tc: &Toolchain, job: &Job) -> Vec<(PathBuf, String)> {
+    let mapped = |d: &Path| job.prefix_maps.iter().any(|p| d.starts_with(p));
+    let mut out: Vec<(PathBuf, String)> = Vec::new();
+    for (i, d) in tc.include_dirs.iter().enumerate() {
+        out.push((d.clone(), format!("/python-include/{i}")));
+    }
+    for (i, d) in job.include_dirs.iter().enumerate() {
+        if !mapped(d) && !out.iter().any(|(p, _)| p == d) {
+            out.push((d.clone(), format!("/include/{i}")));
+        }
+    }
+    out
+}
+
 /// Bump when what goes into a cached module changes.
-const COMPILE_CACHE_VERSION: &str = "headerwheel-compile-1";
+const COMPILE_CACHE_VERSION: &str = "headerwheel-compile-2";
 
 /// The compile cache key: the compiler (its real path, size and mtime),
 /// every compile and link argument that can change the bytes (not the
@@ -327,10 +416,11 @@ fn cache_key(
     job: &Job,
     tc: &Toolchain,
     tool: &cc::Tool,
-    compiler: &str,
+    cc: &CompilerCommand,
 ) -> Result<crate::cache::CacheKey, CompileError> {
     let mut parts: Vec<(String, Vec<u8>)> =
         vec![("version".into(), COMPILE_CACHE_VERSION.as_bytes().to_vec())];
+    let compiler = cc.compiler();
     let resolved = which(compiler).unwrap_or_else(|| PathBuf::from(compiler));
     let real = std::fs::canonicalize(&resolved).unwrap_or(resolved);
     let meta = std::fs::metadata(&real).ok();
@@ -344,6 +434,10 @@ fn cache_key(
         )
         .into_bytes(),
     ));
+    // The compiler's own words (`-pthread`), not its launchers'.
+    for w in &cc.words[cc.launchers + 1..] {
+        parts.push(("ccword".into(), w.as_bytes().to_vec()));
+    }
     for a in tool.args() {
         let a = a.to_string_lossy();
         if !a.starts_with("-ffile-prefix-map=") {
@@ -539,6 +633,137 @@ pub fn default_build_dir(root: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn words(launcher: &[&str], cc: &str) -> Result<CompilerCommand, String> {
+        let l: Vec<String> = launcher.iter().map(|s| s.to_string()).collect();
+        CompilerCommand::new("m", &l, cc).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn cc_is_split_as_a_shell_and_make_do() {
+        let c = words(&[], "ccache gcc -pthread").unwrap();
+        assert_eq!(
+            (c.words.join(" "), c.launchers, c.compiler()),
+            ("ccache gcc -pthread".into(), 1, "gcc")
+        );
+        let c = words(&[], "/usr/bin/sccache cc").unwrap();
+        assert_eq!((c.launchers, c.compiler()), (1, "cc"));
+        let c = words(&["sccache"], "'/opt/my cc/gcc' -m64").unwrap();
+        assert_eq!(c.words, ["sccache", "/opt/my cc/gcc", "-m64"]);
+        assert_eq!((c.launchers, c.compiler()), (1, "/opt/my cc/gcc"));
+        // A wrapper we do not know is the command; its words follow it.
+        let c = words(&[], "mywrap --fast gcc").unwrap();
+        assert_eq!((c.launchers, c.compiler()), (0, "mywrap"));
+        let c = words(&[], "ccache").unwrap();
+        assert_eq!((c.launchers, c.compiler()), (0, "ccache"));
+        assert_eq!(words(&[], "").unwrap().words, ["cc"]);
+        assert_eq!(
+            words(&[], "gcc '-DX=1").unwrap_err(),
+            "module m: cannot set up the C compiler: CC (\"gcc '-DX=1\") has an unbalanced quote or a trailing backslash"
+        );
+    }
+
+    /// A compiler that records its argv (one line per call) and makes the
+    /// file `-o` names; `cc`'s probe (`-E`) gets an empty answer.
+    #[cfg(unix)]
+    fn fake_compiler(dir: &Path, name: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let p = dir.join(name);
+        let log = dir.join(format!("{name}.log"));
+        std::fs::write(
+            &p,
+            format!(
+                "#!/bin/sh\necho \"$0 $*\" >> '{}'\nout=\nwhile [ $# -gt 0 ]; do [ \"$1\" = -o ] && out=$2; shift; done\n[ -n \"$out\" ] && : > \"$out\"\nexit 0\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn launchers_and_cc_words_come_before_every_flag_and_leave_the_cache_key_alone() {
+        let d = tempfile::tempdir().unwrap();
+        let launcher = fake_compiler(d.path(), "ccache");
+        let gcc = fake_compiler(d.path(), "gcc");
+        let src = d.path().join("m.c");
+        std::fs::write(&src, "int x;\n").unwrap();
+        let job = |launcher: Vec<String>, out: &str| Job {
+            module: "m".into(),
+            sources: vec![src.clone()],
+            include_dirs: vec![d.path().join("inc")],
+            defines: vec![],
+            libraries: vec![],
+            library_dirs: vec![],
+            extra_compile_args: vec![],
+            extra_link_args: vec![],
+            build_dir: d.path().join("obj"),
+            output: d.path().join(out),
+            opt_level: None,
+            prefix_maps: vec![],
+            launcher,
+            verbose: false,
+            cache: Some(d.path().join("cache")),
+        };
+        let tc = Toolchain {
+            cc: format!("{} -pthread", gcc.display()),
+            cflags: "-O2 '-DGREETING=\"a b\"'".into(),
+            ccshared: "-fPIC".into(),
+            include_dirs: vec![PathBuf::from("/opt/py/include/python3.11")],
+            machine: "x86_64".into(),
+            ldflags: String::new(),
+        };
+        let with = job(vec![launcher.display().to_string()], "a.so");
+        build(&with, &tc).unwrap();
+        let log = std::fs::read_to_string(d.path().join("ccache.log")).unwrap();
+        let compile = log.lines().find(|l| l.contains(" -c ")).unwrap();
+        let expected_start = format!("{} {} -pthread ", launcher.display(), gcc.display());
+        assert!(compile.starts_with(&expected_start), "{compile}");
+        assert!(compile.contains(" -DGREETING=\"a b\" "), "{compile}");
+        assert!(
+            compile.contains(" -ffile-prefix-map=/opt/py/include/python3.11=/python-include/0 "),
+            "{compile}"
+        );
+        let link = log.lines().find(|l| l.contains(" -shared")).unwrap();
+        assert!(
+            link.starts_with(&format!("{expected_start}-shared ")),
+            "{link}"
+        );
+        // The same module without the launcher: the key is the same.
+        let key = |j: &Job| {
+            let cc = CompilerCommand::new("m", &j.launcher, &tc.cc).unwrap();
+            let tool = cc::Build::new()
+                .cargo_metadata(false)
+                .no_default_flags(true)
+                .target("x86_64-unknown-linux-gnu")
+                .host("x86_64-unknown-linux-gnu")
+                .opt_level(0)
+                .compiler(cc.compiler())
+                .get_compiler();
+            cache_key(j, &tc, &tool, &cc).unwrap()
+        };
+        assert_eq!(key(&with).as_str(), key(&job(vec![], "a.so")).as_str());
+        let other = Toolchain {
+            cc: format!("{} -pthread -m32", gcc.display()),
+            ..tc.clone()
+        };
+        let cc = CompilerCommand::new("m", &[], &other.cc).unwrap();
+        let tool = cc::Build::new()
+            .cargo_metadata(false)
+            .no_default_flags(true)
+            .target("x86_64-unknown-linux-gnu")
+            .host("x86_64-unknown-linux-gnu")
+            .opt_level(0)
+            .compiler(cc.compiler())
+            .get_compiler();
+        assert_ne!(
+            cache_key(&with, &other, &tool, &cc).unwrap().as_str(),
+            key(&with).as_str(),
+            "the compiler's own words are in the key"
+        );
+    }
 
     #[test]
     fn depfiles_are_read_with_continuations_and_escaped_spaces() {

@@ -20,6 +20,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::paths::{Expect, PathError, ProjectDir};
 use super::toml::{ConfigError, Node};
 
 /// One `[[tool.headerkit.headers]]` entry.
@@ -109,10 +110,26 @@ fn string(n: &Node<'_>, env: &dyn Fn(&str) -> Option<String>) -> Result<String, 
     expand(n.str()?, n, env)
 }
 
+/// A header pattern is a path or glob under the project, an include
+/// directory or the system's (absolute for a system header); a relative one
+/// may not climb out through `..`.
+fn check_pattern(pattern: &str, n: &Node<'_>) -> Result<(), ConfigError> {
+    let p = Path::new(pattern);
+    if !p.is_absolute() && super::paths::normalize(p).is_none_or(|n| n.as_os_str().is_empty()) {
+        return Err(n.error(format!(
+            "the header pattern '{pattern}' climbs out of the directory it is found in: give a path under the project or an include directory, or an absolute path"
+        )));
+    }
+    Ok(())
+}
+
 impl HeaderkitConfig {
-    /// Reads `[tool.headerkit]`; `env` looks up environment variables.
+    /// Reads `[tool.headerkit]`; `dir` confines the paths it names (the
+    /// output and the store go inside the project), `env` looks up
+    /// environment variables.
     pub fn from_node(
         t: &Node<'_>,
+        dir: &ProjectDir,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<HeaderkitConfig, ConfigError> {
         t.only_keys(&[
@@ -154,7 +171,14 @@ impl HeaderkitConfig {
         c.backend_args = strs(t.get("backend_args")?, env)?;
         c.exclude = strs(t.get("exclude")?, env)?;
         if let Some(s) = t.get("store_dir")? {
-            c.store_dir = Some(string(&s, env)?);
+            let v = string(&s, env)?;
+            let rel = dir.resolve(&v, Expect::Any).map_err(|e| match e {
+                PathError::Outside(_) => s.error(format!(
+                    "'{v}' is outside the project: the store goes inside it, relative to the directory of pyproject.toml"
+                )),
+                e => s.error(e.to_string()),
+            })?;
+            c.store_dir = Some(rel.to_string_lossy().to_string());
         }
         if let Some(h) = t.get("headers")? {
             let entry = |n: &Node<'_>, pattern: String| -> Result<HeaderEntry, ConfigError> {
@@ -175,12 +199,14 @@ impl HeaderkitConfig {
                             .get("pattern")?
                             .ok_or_else(|| n.error("each headers entry needs a 'pattern' key"))?;
                         let pattern = string(&p, env)?;
+                        check_pattern(&pattern, &p)?;
                         c.headers.push(entry(&n, pattern)?);
                     }
                 }
                 Err(_) => {
                     for (path, n) in h.table()? {
                         let pattern = expand(&path, &n, env)?;
+                        check_pattern(&pattern, &n)?;
                         c.headers.push(entry(&n, pattern)?);
                     }
                 }
@@ -189,13 +215,14 @@ impl HeaderkitConfig {
         if let Some(o) = t.get("output")? {
             for (writer, n) in o.table()? {
                 let v = string(&n, env)?;
-                if super::lexically_escapes(Path::new(&v)) {
-                    return Err(n.error(format!(
+                let rel = dir.resolve(&v, Expect::Any).map_err(|e| match e {
+                    PathError::Outside(_) => n.error(format!(
                         "'{v}' is outside the project: the output goes inside it, relative to the directory of pyproject.toml"
-                    )));
-                }
+                    )),
+                    e => n.error(e.to_string()),
+                })?;
                 if writer == "cffi" {
-                    c.output_cffi = Some(PathBuf::from(v));
+                    c.output_cffi = Some(rel);
                 }
             }
         }
@@ -251,7 +278,7 @@ mod tests {
             .get("headerkit")
             .unwrap()
             .unwrap();
-        HeaderkitConfig::from_node(&t, env)
+        HeaderkitConfig::from_node(&t, &ProjectDir::new(Path::new(".")), env)
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::paths::{Expect, ProjectDir};
 use super::spdx_ids;
 use super::toml::{ConfigError, Node};
 
@@ -489,7 +490,8 @@ fn entry_table(node: &Node<'_>) -> Result<Vec<(String, String)>, ConfigError> {
 impl Metadata {
     /// Reads and validates `[project]`; `root` is the project directory (for
     /// the readme and license files).
-    pub fn from_project(project: &Node<'_>, root: &Path) -> Result<Metadata, ConfigError> {
+    pub fn from_project(project: &Node<'_>, dir: &ProjectDir) -> Result<Metadata, ConfigError> {
+        let root = dir.root();
         project.only_keys(PROJECT_KEYS)?;
         let mut m = Metadata::default();
         if let Some(d) = project.get("dynamic")? {
@@ -530,7 +532,7 @@ impl Metadata {
             m.summary = Some(s.to_string());
         }
         if let Some(r) = project.get("readme")? {
-            m.readme = Some(read_readme(&r, root)?);
+            m.readme = Some(read_readme(&r, dir)?);
         }
         if let Some(r) = project.get("requires-python")? {
             let s = r.str()?;
@@ -548,11 +550,9 @@ impl Metadata {
                     if let Some(t) = l.get("text")? {
                         m.license_text = Some(t.str()?.to_string());
                     } else if let Some(f) = l.get("file")? {
-                        let rel = f.str()?;
-                        let text = std::fs::read_to_string(root.join(rel))
-                            .map_err(|e| f.error(format!("cannot read '{rel}': {e}")))?;
+                        let (rel, text) = project_text(dir, &f)?;
                         m.license_text = Some(text);
-                        m.license_files.push(PathBuf::from(rel));
+                        m.license_files.push(rel);
                     } else {
                         return Err(l.error(
                             "expected an SPDX expression string, or a table with 'file' or 'text'",
@@ -795,7 +795,16 @@ fn split_people(people: &[Person]) -> (Vec<String>, Vec<String>) {
     (names, emails)
 }
 
-fn read_readme(r: &Node<'_>, root: &Path) -> Result<Readme, ConfigError> {
+/// The project file a string node names (confined to the project, a
+/// regular file, bounded), as its normalised path and its text.
+fn project_text(dir: &ProjectDir, n: &Node<'_>) -> Result<(PathBuf, String), ConfigError> {
+    let located = |e: super::paths::PathError| n.error(e.to_string());
+    let rel = dir.resolve(n.str()?, Expect::File).map_err(located)?;
+    let text = dir.read_text(&rel).map_err(located)?;
+    Ok((rel, text))
+}
+
+fn read_readme(r: &Node<'_>, dir: &ProjectDir) -> Result<Readme, ConfigError> {
     let type_for = |file: &str| -> Option<&'static str> {
         let lower = file.to_ascii_lowercase();
         if lower.ends_with(".md") || lower.ends_with(".markdown") {
@@ -809,25 +818,22 @@ fn read_readme(r: &Node<'_>, root: &Path) -> Result<Readme, ConfigError> {
         }
     };
     if let Ok(file) = r.str() {
-        let text = std::fs::read_to_string(root.join(file))
-            .map_err(|e| r.error(format!("cannot read '{file}': {e}")))?;
         let ct = type_for(file).ok_or_else(|| {
             r.error(format!("cannot tell the content type of '{file}': use a table with 'file' and 'content-type'"))
         })?;
+        let (rel, text) = project_text(dir, r)?;
         return Ok(Readme {
             text,
             content_type: ct.to_string(),
-            file: Some(PathBuf::from(file)),
+            file: Some(rel),
         });
     }
     r.only_keys(&["file", "text", "content-type"])?;
     let ct = r.get("content-type")?;
     let (text, file) = match (r.get("file")?, r.get("text")?) {
         (Some(f), None) => {
-            let rel = f.str()?;
-            let t = std::fs::read_to_string(root.join(rel))
-                .map_err(|e| f.error(format!("cannot read '{rel}': {e}")))?;
-            (t, Some(rel.to_string()))
+            let (rel, t) = project_text(dir, &f)?;
+            (t, Some(rel))
         }
         (None, Some(t)) => (t.str()?.to_string(), None),
         (Some(_), Some(t)) => return Err(t.error("give either 'file' or 'text', not both")),
@@ -846,7 +852,7 @@ fn read_readme(r: &Node<'_>, root: &Path) -> Result<Readme, ConfigError> {
             }
             s.to_string()
         }
-        None => match file.as_deref().and_then(type_for) {
+        None => match file.as_deref().and_then(|f| f.to_str()).and_then(type_for) {
             Some(t) => t.to_string(),
             None => return Err(r.error("the readme table needs 'content-type'")),
         },
@@ -854,7 +860,7 @@ fn read_readme(r: &Node<'_>, root: &Path) -> Result<Readme, ConfigError> {
     Ok(Readme {
         text,
         content_type,
-        file: file.map(PathBuf::from),
+        file,
     })
 }
 
@@ -951,7 +957,7 @@ mod tests {
         )
         .unwrap();
         let project = file.root().get("project").unwrap().unwrap();
-        let m = Metadata::from_project(&project, root.path()).unwrap();
+        let m = Metadata::from_project(&project, &ProjectDir::new(root.path())).unwrap();
         assert!(
             m.to_core_metadata(&[])
                 .starts_with("Metadata-Version: 2.1\nName: a\n")

@@ -18,12 +18,14 @@
 
 pub mod headerkit;
 pub mod metadata;
+pub mod paths;
 mod spdx_ids;
 pub mod toml;
 
 use std::path::{Path, PathBuf};
 
 pub use metadata::Metadata;
+pub use paths::{Expect, PathError, ProjectDir};
 pub use toml::{ConfigError, Node, TomlFile};
 
 /// Where a module's cdef comes from.
@@ -139,6 +141,8 @@ pub struct ToolConfig {
 pub struct Project {
     /// The project directory.
     pub root: PathBuf,
+    /// The resolver of every path the project names.
+    pub paths: ProjectDir,
     /// `pyproject.toml`.
     pub pyproject: TomlFile,
     /// `[project]`.
@@ -177,6 +181,7 @@ const MODULE_KEYS: &[&str] = &[
 impl Project {
     /// Loads `root/pyproject.toml`.
     pub fn load(root: &Path) -> Result<Project, ConfigError> {
+        let dir = ProjectDir::new(root);
         let pyproject = TomlFile::read(&root.join("pyproject.toml"), Path::new("pyproject.toml"))?;
         let doc = pyproject.root();
         doc.only_keys(&["build-system", "project", "tool", "dependency-groups"])?;
@@ -187,7 +192,7 @@ impl Project {
                 "the [project] table is missing (headerwheel reads the PEP 621 metadata)",
             )
         })?;
-        let metadata = Metadata::from_project(&project, root)?;
+        let metadata = Metadata::from_project(&project, &dir)?;
         let tool_node = match doc.get("tool")? {
             Some(t) => t.get("headerwheel")?,
             None => None,
@@ -197,10 +202,16 @@ impl Project {
             None => None,
         };
         let headerkit = hk_node
-            .map(|n| headerkit::HeaderkitConfig::from_node(&n, &|v| std::env::var(v).ok()))
+            .map(|n| headerkit::HeaderkitConfig::from_node(&n, &dir, &|v| std::env::var(v).ok()))
             .transpose()?;
         let output = headerkit.as_ref().and_then(|h| h.output_cffi.clone());
-        let tool = read_tool(tool_node.as_ref(), root, &metadata, output.as_deref())?;
+        let tool = read_tool(
+            &pyproject,
+            tool_node.as_ref(),
+            &dir,
+            &metadata,
+            output.as_deref(),
+        )?;
         if tool.packages.is_empty() && tool.modules.is_empty() {
             let dir = if tool.package_dir.as_os_str().is_empty() {
                 ".".to_string()
@@ -225,6 +236,7 @@ impl Project {
         }
         Ok(Project {
             root: root.to_path_buf(),
+            paths: dir,
             pyproject,
             metadata,
             tool,
@@ -233,45 +245,30 @@ impl Project {
     }
 }
 
-/// Whether `path` is absolute or climbs out of the directory it is
-/// relative to (`../x`, `a/../../x`).
-pub(crate) fn lexically_escapes(path: &Path) -> bool {
-    let mut depth = 0i32;
-    for c in path.components() {
-        match c {
-            std::path::Component::Normal(_) => depth += 1,
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                depth -= 1;
-                if depth < 0 {
-                    return true;
-                }
+/// A path naming something the project owns (a cdef, a preamble, a
+/// source, a package): inside the project (see [`paths`]), of the expected
+/// kind; `what` names it in messages (`the cdef file 'x' does not exist`).
+fn inside_project(
+    dir: &ProjectDir,
+    p: &str,
+    n: &Node<'_>,
+    expect: Expect,
+    what: &str,
+) -> Result<PathBuf, ConfigError> {
+    dir.resolve(p, expect).map_err(|e| {
+        n.error(match e {
+            PathError::Missing(p) => format!("the {what} '{p}' does not exist"),
+            PathError::WrongKind { path, kind, .. } => {
+                let want = if expect == Expect::Dir {
+                    "a directory"
+                } else {
+                    "a regular file"
+                };
+                format!("the {what} '{path}' is {kind}, not {want}")
             }
-            std::path::Component::RootDir | std::path::Component::Prefix(_) => return true,
-        }
-    }
-    false
-}
-
-/// A path naming a file the project owns (a cdef, a preamble, a source, a
-/// package): relative to the project root and inside it, not reaching out
-/// through `..` or a symlink (what the sdist carries must be the project's).
-fn inside_project(root: &Path, p: &str, n: &Node<'_>) -> Result<PathBuf, ConfigError> {
-    let path = PathBuf::from(p);
-    if lexically_escapes(&path) {
-        return Err(n.error(format!(
-            "'{p}' is outside the project: give a path inside it, relative to the directory of pyproject.toml"
-        )));
-    }
-    if let (Ok(real), Ok(real_root)) = (root.join(&path).canonicalize(), root.canonicalize()) {
-        if !real.starts_with(&real_root) {
-            return Err(n.error(format!(
-                "'{p}' leads outside the project through a symlink (to {})",
-                real.display()
-            )));
-        }
-    }
-    Ok(path)
+            e => e.to_string(),
+        })
+    })
 }
 
 fn paths(node: Option<Node<'_>>) -> Result<Vec<PathBuf>, ConfigError> {
@@ -286,20 +283,13 @@ fn paths(node: Option<Node<'_>>) -> Result<Vec<PathBuf>, ConfigError> {
 }
 
 /// `sources = [...]`: paths relative to the root, each an existing file.
-fn source_files(node: Option<Node<'_>>, root: &Path) -> Result<Vec<PathBuf>, ConfigError> {
+fn source_files(node: Option<Node<'_>>, dir: &ProjectDir) -> Result<Vec<PathBuf>, ConfigError> {
     let Some(node) = node else {
         return Ok(Vec::new());
     };
     node.str_array()?
         .into_iter()
-        .map(|(p, n)| {
-            let path = inside_project(root, &p, &n)?;
-            if root.join(&path).is_file() {
-                Ok(path)
-            } else {
-                Err(n.error(format!("the source file '{p}' does not exist")))
-            }
-        })
+        .map(|(p, n)| inside_project(dir, &p, &n, Expect::File, "source file"))
         .collect()
 }
 
@@ -310,23 +300,110 @@ fn strings(node: Option<Node<'_>>) -> Result<Vec<String>, ConfigError> {
     })
 }
 
+/// Python's hard keywords: a name made of one cannot be imported
+/// (`import pkg.class` is a syntax error). Soft keywords (`match`, `type`)
+/// are identifiers.
+const KEYWORDS: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
+
+/// The longest dotted module name: it names the module's files (the emitted
+/// C, the object, the module itself) and its `PyInit_` function, and file
+/// names stop at 255 bytes.
+const MAX_IMPORT_NAME: usize = 200;
+
 fn valid_module_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.split('.').all(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .next()
-                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        })
+    check_import_name(name, "module").is_ok()
+}
+
+/// Whether `name` is a dotted name Python can import: ASCII identifiers
+/// (what C symbols and file names can carry), no keyword, no `__init__`
+/// (the package itself), not too long. `what` names it in the message.
+fn check_import_name(name: &str, what: &str) -> Result<(), String> {
+    let identifier = |p: &str| {
+        p.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    if name.is_empty() || !name.split('.').all(identifier) {
+        return Err(format!(
+            "'{name}' is not a valid {what} import name (dotted identifiers of ASCII letters, digits and '_', not starting with a digit)"
+        ));
+    }
+    if let Some(k) = name.split('.').find(|p| KEYWORDS.contains(p)) {
+        return Err(format!(
+            "'{name}' cannot be imported: '{k}' is a Python keyword"
+        ));
+    }
+    if name.split('.').any(|p| p == "__init__") {
+        return Err(format!(
+            "'{name}' cannot be a {what}: '__init__' is the package's own module (its __init__.py)"
+        ));
+    }
+    if name.len() > MAX_IMPORT_NAME {
+        return Err(format!(
+            "'{}...' is {} characters long: a {what} name is at most {MAX_IMPORT_NAME} (it names the module's files and its init function)",
+            &name[..40],
+            name.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Where a shared library may go in the wheel: a normalised relative path
+/// (no `.`, `..`, empty part or backslash), ending in `.so` (or a versioned
+/// `.so.N`), outside the `.dist-info`/`.data` directories installers own.
+fn check_wheel_destination(path: &str) -> Result<(), String> {
+    let normal = !path.is_empty()
+        && !path.contains('\\')
+        && path
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..");
+    let file = path.rsplit('/').next().unwrap_or(path);
+    if !normal || !(file.ends_with(".so") || file.contains(".so.")) {
+        return Err(format!(
+            "'{path}' must be a relative path inside the wheel ending in .so (like 'pkg/libx.so')"
+        ));
+    }
+    let first = path.split('/').next().unwrap_or(path);
+    if first.ends_with(".dist-info") || first.ends_with(".data") {
+        return Err(format!(
+            "'{path}' is inside '{first}', which installers own: put the library in a package directory (like 'pkg/libx.so')"
+        ));
+    }
+    Ok(())
+}
+
+fn collision_message(module: &str, clash: &Path) -> String {
+    format!(
+        "the module '{module}' would replace or shadow the project's own '{}': rename the module or that file",
+        clash.display()
+    )
+}
+
+/// A module's files go where the package's own would be (`pkg/_x.py`
+/// beside the module `pkg._x`, or a subpackage `pkg/_x/`): the module would
+/// silently replace or shadow them. Returns the clashing project path.
+fn module_collision(root: &Path, package_dir: &Path, module: &str) -> Option<PathBuf> {
+    let stem = package_dir.join(module.replace('.', "/"));
+    let py = stem.with_file_name(format!("{}.py", stem.file_name()?.to_string_lossy()));
+    [py, stem]
+        .into_iter()
+        .find(|p| std::fs::symlink_metadata(root.join(p)).is_ok())
 }
 
 fn read_tool(
+    file: &TomlFile,
     node: Option<&Node<'_>>,
-    root: &Path,
+    dir: &ProjectDir,
     metadata: &Metadata,
     headers_output: Option<&Path>,
 ) -> Result<ToolConfig, ConfigError> {
+    let root = dir.root();
     if let Some(n) = node {
         n.only_keys(TOOL_KEYS)?;
     }
@@ -354,13 +431,7 @@ fn read_tool(
     // Packages.
     let import_name = metadata::filename_name(&metadata.name);
     let package_dir = match get("package-dir")? {
-        Some(n) => {
-            let d = inside_project(root, n.str()?, &n)?;
-            if !root.join(&d).is_dir() {
-                return Err(n.error(format!("'{}' is not a directory", d.display())));
-            }
-            d
-        }
+        Some(n) => inside_project(dir, n.str()?, &n, Expect::Dir, "package directory")?,
         None => {
             if root.join("src").is_dir() {
                 PathBuf::from("src")
@@ -372,23 +443,26 @@ fn read_tool(
     let mut packages = Vec::new();
     if let Some(n) = get("python-packages")? {
         for (p, pn) in n.str_array()? {
-            if !valid_module_name(&p) || p.contains('.') {
+            if p.contains('.') {
                 return Err(pn.error(format!("'{p}' is not a top-level package name")));
             }
-            let dir = package_dir.join(&p);
+            check_import_name(&p, "package").map_err(|e| pn.error(e))?;
+            let pkg_dir = package_dir.join(&p);
             let file = package_dir.join(format!("{p}.py"));
-            let path = if root.join(&dir).is_dir() {
-                dir
+            let path = if root.join(&pkg_dir).is_dir() {
+                pkg_dir
             } else if root.join(&file).is_file() {
                 file
             } else {
                 return Err(pn.error(format!(
                     "neither '{}' nor '{}' exists",
-                    dir.display(),
+                    pkg_dir.display(),
                     file.display()
                 )));
             };
-            inside_project(root, &path.to_string_lossy(), &pn)?;
+            let shown = path.to_string_lossy().to_string();
+            dir.check(&shown, &path, Expect::Any)
+                .map_err(|e| pn.error(e.to_string()))?;
             packages.push(PythonPackage { name: p, path });
         }
     } else {
@@ -398,8 +472,9 @@ fn read_tool(
     let mut modules: Vec<ModuleConfig> = Vec::new();
     if let Some(mods) = get("modules")? {
         for (name, m) in mods.table()? {
-            if !valid_module_name(&name) {
-                return Err(m.error(format!("'{name}' is not a valid module import name")));
+            check_import_name(&name, "module").map_err(|e| m.error(e))?;
+            if let Some(clash) = module_collision(root, &package_dir, &name) {
+                return Err(m.error(collision_message(&name, &clash)));
             }
             m.only_keys(MODULE_KEYS)?;
             let mode = match m.get("mode")? {
@@ -418,15 +493,12 @@ fn read_tool(
             let cdef = match (m.get("cdef")?, m.get("cdef-code")?) {
                 (Some(_), Some(c)) => return Err(c.error("give 'cdef' or 'cdef-code', not both")),
                 (Some(f), None) => {
-                    let p = inside_project(root, f.str()?, &f)?;
+                    let p = inside_project(dir, f.str()?, &f, Expect::Any, "cdef file")?;
                     if Some(p.as_path()) == headers_output {
                         CdefSource::Headers(p)
                     } else {
-                        if !root.join(&p).is_file() {
-                            return Err(
-                                f.error(format!("the cdef file '{}' does not exist", p.display()))
-                            );
-                        }
+                        let shown = p.to_string_lossy().to_string();
+                        inside_project(dir, &shown, &f, Expect::File, "cdef file")?;
                         CdefSource::File(p)
                     }
                 }
@@ -450,16 +522,13 @@ fn read_tool(
                 (Some(_), Some(c)) => {
                     return Err(c.error("give 'preamble' or 'preamble-code', not both"));
                 }
-                (Some(f), None) => {
-                    let p = inside_project(root, f.str()?, &f)?;
-                    if !root.join(&p).is_file() {
-                        return Err(f.error(format!(
-                            "the preamble file '{}' does not exist",
-                            p.display()
-                        )));
-                    }
-                    Some(Preamble::File(p))
-                }
+                (Some(f), None) => Some(Preamble::File(inside_project(
+                    dir,
+                    f.str()?,
+                    &f,
+                    Expect::File,
+                    "preamble file",
+                )?)),
                 (None, Some(c)) => Some(Preamble::Code(c.str()?.to_string())),
                 (None, None) => match &convention {
                     Some((_, s)) if root.join(s).is_file() => Some(Preamble::File(s.clone())),
@@ -493,7 +562,7 @@ fn read_tool(
                     define_macros.push((k, val));
                 }
             }
-            let sources = source_files(m.get("sources")?, root)?;
+            let sources = source_files(m.get("sources")?, dir)?;
             modules.push(ModuleConfig {
                 name: name.clone(),
                 cdef,
@@ -563,14 +632,18 @@ fn read_tool(
         }
     }
     modules.sort_by(|a, b| a.name.cmp(&b.name));
+    for m in &modules {
+        // Modules of the convention (a table's were checked at their key).
+        if let Some(clash) = module_collision(root, &package_dir, &m.name) {
+            return Err(file.error(None, &m.declared_at, collision_message(&m.name, &clash)));
+        }
+    }
     let mut shared_libraries = Vec::new();
     if let Some(libs) = get("shared-libraries")? {
         for (path, l) in libs.table()? {
             l.only_keys(&["sources", "include-dirs", "define-macros", "libraries"])?;
-            if path.starts_with('/') || path.contains("..") || !path.contains(".so") {
-                return Err(l.error(format!("'{path}' must be a relative path inside the wheel ending in .so (like 'pkg/libx.so')")));
-            }
-            let sources = source_files(l.get("sources")?, root)?;
+            check_wheel_destination(&path).map_err(|e| l.error(e))?;
+            let sources = source_files(l.get("sources")?, dir)?;
             if sources.is_empty() {
                 return Err(l.error("a shared library needs 'sources'"));
             }
@@ -823,5 +896,286 @@ mod package_discovery_tests {
             "{e}"
         );
         assert!(e.contains("python-packages"), "{e}");
+    }
+}
+
+/// Hostile projects: every path a project names is confined, every name
+/// importable, every destination its own; the errors name the key.
+#[cfg(test)]
+mod hostile_project_tests {
+    use super::*;
+
+    /// A project `p/` inside a temporary directory that also holds
+    /// `secret.txt` (what must never be read).
+    fn project(pyproject: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+        let base = tempfile::tempdir().unwrap();
+        let root = base.path().join("p");
+        std::fs::create_dir_all(root.join("pkg")).unwrap();
+        std::fs::write(root.join("pkg/__init__.py"), "").unwrap();
+        std::fs::write(base.path().join("secret.txt"), "secret\n").unwrap();
+        std::fs::write(
+            root.join("pyproject.toml"),
+            format!("[project]\nname = \"pkg\"\nversion = \"1.0\"\n{pyproject}"),
+        )
+        .unwrap();
+        for (rel, text) in files {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        base
+    }
+
+    fn load_err(base: &tempfile::TempDir) -> String {
+        let e = Project::load(&base.path().join("p"))
+            .unwrap_err()
+            .to_string();
+        e.replace(&base.path().display().to_string(), "<tmp>")
+    }
+
+    fn first_line(e: &str) -> &str {
+        e.lines().next().unwrap()
+    }
+
+    #[test]
+    fn readme_and_license_files_outside_the_project_are_refused() {
+        for (key, value) in [
+            ("readme", "\"../secret.txt\""),
+            ("readme", "\"/etc/passwd\""),
+            (
+                "readme",
+                "{ file = \"../secret.txt\", content-type = \"text/plain\" }",
+            ),
+            ("license", "{ file = \"../../../../etc/hostname\" }"),
+            ("license", "{ file = \"pkg/../../secret.txt\" }"),
+        ] {
+            let b = project(&format!("{key} = {value}\n"), &[]);
+            let e = load_err(&b);
+            assert!(
+                e.contains("is outside the project: give a path inside it, relative to the directory of pyproject.toml"),
+                "{key} = {value}: {e}"
+            );
+            assert!(e.starts_with("pyproject.toml:4:"), "{e}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn readme_symlinks_fifos_and_devices_are_refused_without_reading() {
+        let b = project("readme = \"README.txt\"\n", &[]);
+        let root = b.path().join("p");
+        std::os::unix::fs::symlink(b.path().join("secret.txt"), root.join("README.txt")).unwrap();
+        assert_eq!(
+            first_line(&load_err(&b)),
+            "pyproject.toml:4:10: project.readme: 'README.txt' leads outside the project through a symlink (to <tmp>/secret.txt)"
+        );
+        std::fs::remove_file(root.join("README.txt")).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(root.join("README.txt"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert_eq!(
+            first_line(&load_err(&b)),
+            "pyproject.toml:4:10: project.readme: 'README.txt' is a FIFO (named pipe), not a regular file"
+        );
+        std::fs::remove_file(root.join("README.txt")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", root.join("README.txt")).unwrap();
+        assert_eq!(
+            first_line(&load_err(&b)),
+            "pyproject.toml:4:10: project.readme: 'README.txt' leads outside the project through a symlink (to /dev/zero)"
+        );
+        std::fs::remove_file(root.join("README.txt")).unwrap();
+        std::fs::create_dir(root.join("README.txt")).unwrap();
+        assert_eq!(
+            first_line(&load_err(&b)),
+            "pyproject.toml:4:10: project.readme: 'README.txt' is a directory, not a regular file"
+        );
+    }
+
+    #[test]
+    fn a_readme_inside_is_read_with_its_normalised_path() {
+        let b = project(
+            "readme = \"pkg/../README.md\"\n",
+            &[("README.md", "# hello\n")],
+        );
+        let p = Project::load(&b.path().join("p")).unwrap();
+        let r = p.metadata.readme.unwrap();
+        assert_eq!(
+            (r.text.as_str(), r.file),
+            ("# hello\n", Some(PathBuf::from("README.md")))
+        );
+    }
+
+    #[test]
+    fn the_store_and_the_output_stay_inside_the_project() {
+        let b = project("[tool.headerkit]\nstore_dir = \"../../elsewhere\"\n", &[]);
+        assert_eq!(
+            first_line(&load_err(&b)),
+            "pyproject.toml:5:13: tool.headerkit.store_dir: '../../elsewhere' is outside the project: the store goes inside it, relative to the directory of pyproject.toml"
+        );
+        let b = project("[tool.headerkit]\nstore_dir = \"/var/tmp/store\"\n", &[]);
+        assert!(load_err(&b).contains("'/var/tmp/store' is outside the project"));
+        let b = project("[tool.headerkit]\nstore_dir = \"cache/../.hk\"\n", &[]);
+        let p = Project::load(&b.path().join("p")).unwrap();
+        assert_eq!(p.headerkit.unwrap().store_dir.as_deref(), Some(".hk"));
+        let b = project(
+            "[[tool.headerkit.headers]]\npattern = \"../../x/*.h\"\n",
+            &[],
+        );
+        assert_eq!(
+            first_line(&load_err(&b)),
+            "pyproject.toml:5:11: tool.headerkit.headers[0].pattern: the header pattern '../../x/*.h' climbs out of the directory it is found in: give a path under the project or an include directory, or an absolute path"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_store_behind_a_symlink_out_is_refused() {
+        let b = project("[tool.headerkit]\nstore_dir = \"store\"\n", &[]);
+        std::os::unix::fs::symlink(b.path(), b.path().join("p/store")).unwrap();
+        let real = b.path().canonicalize().unwrap();
+        let e = Project::load(&b.path().join("p")).unwrap_err().to_string();
+        assert_eq!(
+            first_line(&e),
+            format!(
+                "pyproject.toml:5:13: tool.headerkit.store_dir: 'store' leads outside the project through a symlink (to {})",
+                real.display()
+            )
+        );
+    }
+
+    const ABI: &str = "mode = \"abi\"\ncdef-code = \"int f(int);\"\n";
+
+    fn module(name: &str) -> String {
+        format!("[tool.headerwheel.modules.\"{name}\"]\n{ABI}")
+    }
+
+    #[test]
+    fn module_names_must_be_importable_and_their_own() {
+        let cases = [
+            (
+                "pkg.class",
+                "'pkg.class' cannot be imported: 'class' is a Python keyword",
+            ),
+            (
+                "pkg.__init__",
+                "'pkg.__init__' cannot be a module: '__init__' is the package's own module (its __init__.py)",
+            ),
+            (
+                "pkg.1x",
+                "'pkg.1x' is not a valid module import name (dotted identifiers of ASCII letters, digits and '_', not starting with a digit)",
+            ),
+            (
+                "pkg.é",
+                "'pkg.é' is not a valid module import name (dotted identifiers of ASCII letters, digits and '_', not starting with a digit)",
+            ),
+            (
+                "pkg._x",
+                "the module 'pkg._x' would replace or shadow the project's own 'pkg/_x.py': rename the module or that file",
+            ),
+            (
+                "pkg.sub",
+                "the module 'pkg.sub' would replace or shadow the project's own 'pkg/sub': rename the module or that file",
+            ),
+        ];
+        for (name, want) in cases {
+            let b = project(
+                &module(name),
+                &[("pkg/_x.py", "x = 1\n"), ("pkg/sub/__init__.py", "")],
+            );
+            let e = load_err(&b);
+            let line = first_line(&e);
+            assert!(
+                line.starts_with("pyproject.toml:4:1: tool.headerwheel.modules."),
+                "{line}"
+            );
+            assert!(line.ends_with(want), "{name}: {line}");
+        }
+        let long = format!("pkg.{}", "m".repeat(300));
+        let b = project(&module(&long), &[]);
+        let e = load_err(&b);
+        assert!(
+            first_line(&e).ends_with(&format!(
+                "'pkg.mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm...' is 304 characters long: a module name is at most {MAX_IMPORT_NAME} (it names the module's files and its init function)"
+            )),
+            "{e}"
+        );
+        // Soft keywords are names.
+        let b = project(&module("pkg.match"), &[]);
+        Project::load(&b.path().join("p")).unwrap();
+    }
+
+    #[test]
+    fn a_convention_module_that_shadows_a_package_file_is_refused() {
+        let b = project(
+            "",
+            &[
+                ("pkg/_x.cdef.txt", "int f(int);\n"),
+                ("pkg/_x.csrc.c", "int f(int x) { return x; }\n"),
+                ("pkg/_x_cffi.py", "x = 1\n"),
+            ],
+        );
+        assert_eq!(
+            first_line(&load_err(&b)),
+            "pyproject.toml: pkg/_x.cdef.txt: the module 'pkg._x_cffi' would replace or shadow the project's own 'pkg/_x_cffi.py': rename the module or that file"
+        );
+    }
+
+    #[test]
+    fn shared_libraries_go_in_packages_not_in_installer_directories() {
+        for (dest, want) in [
+            (
+                "pkg-1.0.dist-info/libx.so",
+                "'pkg-1.0.dist-info/libx.so' is inside 'pkg-1.0.dist-info', which installers own: put the library in a package directory (like 'pkg/libx.so')",
+            ),
+            (
+                "pkg-1.0.data/scripts/libx.so",
+                "'pkg-1.0.data/scripts/libx.so' is inside 'pkg-1.0.data', which installers own: put the library in a package directory (like 'pkg/libx.so')",
+            ),
+            (
+                "pkg/../../libx.so",
+                "'pkg/../../libx.so' must be a relative path inside the wheel ending in .so (like 'pkg/libx.so')",
+            ),
+            (
+                "pkg/./libx.so",
+                "'pkg/./libx.so' must be a relative path inside the wheel ending in .so (like 'pkg/libx.so')",
+            ),
+            (
+                "pkg/libx.sox",
+                "'pkg/libx.sox' must be a relative path inside the wheel ending in .so (like 'pkg/libx.so')",
+            ),
+        ] {
+            let b = project(
+                &format!("[tool.headerwheel.shared-libraries.\"{dest}\"]\nsources = [\"x.c\"]\n"),
+                &[("x.c", "int x;\n")],
+            );
+            let e = load_err(&b);
+            assert!(first_line(&e).ends_with(want), "{dest}: {e}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_cdef_that_is_a_directory_or_a_fifo_is_named_as_such() {
+        let b = project(
+            "[tool.headerwheel.modules.\"pkg._m\"]\nmode = \"abi\"\ncdef = \"m.cdef\"\n",
+            &[],
+        );
+        let root = b.path().join("p");
+        std::fs::create_dir(root.join("m.cdef")).unwrap();
+        assert_eq!(
+            first_line(&load_err(&b)),
+            "pyproject.toml:6:8: tool.headerwheel.modules.\"pkg._m\".cdef: the cdef file 'm.cdef' is a directory, not a regular file"
+        );
+        std::fs::remove_dir(root.join("m.cdef")).unwrap();
+        std::process::Command::new("mkfifo")
+            .arg(root.join("m.cdef"))
+            .status()
+            .unwrap();
+        assert_eq!(
+            first_line(&load_err(&b)),
+            "pyproject.toml:6:8: tool.headerwheel.modules.\"pkg._m\".cdef: the cdef file 'm.cdef' is a FIFO (named pipe), not a regular file"
+        );
     }
 }

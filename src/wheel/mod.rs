@@ -214,13 +214,15 @@ pub fn write_wheel(
 ) -> Result<PathBuf, ArchiveError> {
     let dist_info = format!("{dist_name}-{version}.dist-info");
     let mut files = files;
-    files.sort_by(|a, b| a.path.cmp(&b.path));
     for f in &files {
-        check_entry_name(&f.path)?;
-    }
-    for w in files.windows(2) {
-        if w[0].path == w[1].path {
-            return Err(ArchiveError::Duplicate(w[0].path.clone()));
+        // `.dist-info` and `.data` are the installer's: a project file there
+        // would rewrite the metadata or install outside site-packages.
+        let first = f.path.split('/').next().unwrap_or("");
+        if first.ends_with(".dist-info") || first.ends_with(".data") {
+            return Err(ArchiveError::BadName(
+                f.path.clone(),
+                "the .dist-info and .data directories hold only what headerwheel writes",
+            ));
         }
     }
     let mut meta_files = vec![ArchiveFile::new(
@@ -248,8 +250,22 @@ pub fn write_wheel(
             data.clone(),
         ));
     }
-    meta_files.sort_by(|a, b| a.path.cmp(&b.path));
     files.extend(meta_files);
+    // One rule for every entry, the .dist-info ones included, before any
+    // byte is written; sorted by bytes (`.dist-info` sorts after the
+    // packages' names of the same prefix, as installers expect it last).
+    files.sort_by(|a, b| {
+        let meta = |f: &ArchiveFile| f.path.starts_with(&dist_info);
+        (meta(a), &a.path).cmp(&(meta(b), &b.path))
+    });
+    for f in &files {
+        check_entry_name(&f.path)?;
+    }
+    for w in files.windows(2) {
+        if w[0].path == w[1].path {
+            return Err(ArchiveError::Duplicate(w[0].path.clone()));
+        }
+    }
     let mut record = String::new();
     for f in &files {
         record.push_str(&format!(
@@ -457,6 +473,55 @@ mod tests {
         );
         // Nothing else left behind in the output directory.
         assert_eq!(std::fs::read_dir(dir.path().join("a")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn dist_info_entries_are_checked_and_project_files_kept_out_of_installer_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let info = |license: &str| DistInfo {
+            metadata: "Metadata-Version: 2.1\nName: x\nVersion: 1.0\n".into(),
+            entry_points: None,
+            license_files: vec![(license.to_string(), b"secret".to_vec())],
+            tags: vec!["py3-none-any".into()],
+            purelib: true,
+        };
+        let e = write_wheel(
+            dir.path(),
+            "x",
+            "1.0",
+            vec![],
+            &info("../../../tmp/secret.txt"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "'x-1.0.dist-info/licenses/../../../tmp/secret.txt' cannot be an archive entry: it has an empty, '.' or '..' component"
+        );
+        for path in [
+            "x-1.0.dist-info/RECORD",
+            "y.dist-info/METADATA",
+            "x-1.0.data/scripts/evil",
+        ] {
+            let e = write_wheel(
+                dir.path(),
+                "x",
+                "1.0",
+                vec![ArchiveFile::new(path, "evil")],
+                &info("LICENSE"),
+            )
+            .unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "'{path}' cannot be an archive entry: the .dist-info and .data directories hold only what headerwheel writes"
+                )
+            );
+        }
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing written"
+        );
     }
 
     #[test]
