@@ -237,6 +237,9 @@ pub fn lex(text: &str, filename: &str) -> Result<Lexed, LexError> {
     let bytes = text.as_bytes();
     let mut pos = 0usize;
     let mut line: u32 = 1;
+    // Where the line starts, moved forward past the extra bytes of non-ASCII
+    // literals (see `multibyte_excess`): `pos - line_start + 1` is the
+    // character column.
     let mut line_start = 0usize;
     let mut file: u16 = 0;
     let err = |msg: String, line: u32, col: usize, file: u16| LexError {
@@ -347,7 +350,9 @@ pub fn lex(text: &str, filename: &str) -> Result<Lexed, LexError> {
                 let quote_follows =
                     end < bytes.len() && (bytes[end] == b'\'' || bytes[end] == b'"');
                 if quote_follows && matches!(word, "L" | "u8" | "u" | "U") {
+                    let start = pos;
                     pos = lex_slow(text, pos, line, line_start, file, &mut out)?;
+                    line_start += multibyte_excess(&text[start..pos]);
                     continue;
                 }
                 out.tokens.push(Token {
@@ -404,11 +409,27 @@ pub fn lex(text: &str, filename: &str) -> Result<Lexed, LexError> {
                 pos = end;
             }
             _ => {
+                let start = pos;
                 pos = lex_slow(text, pos, line, line_start, file, &mut out)?;
+                line_start += multibyte_excess(&text[start..pos]);
             }
         }
     }
     Ok(out)
+}
+
+/// How many more bytes than characters `token` has. Columns count
+/// characters, as pycparser's do (they index a Python `str`); only string
+/// and character literals can hold non-ASCII text (a non-ASCII character
+/// anywhere else is an illegal character, an error at its own column), so
+/// after such a literal `line_start` moves forward by this much and every
+/// later `pos - line_start + 1` on the line is a character column.
+fn multibyte_excess(token: &str) -> usize {
+    if token.is_ascii() {
+        0
+    } else {
+        token.len() - token.chars().count()
+    }
 }
 
 /// The length of the decimal integer at the start of `bytes` when nothing
