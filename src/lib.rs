@@ -25,6 +25,7 @@ pub mod init;
 pub mod migrate;
 pub mod model;
 pub mod portable;
+pub mod text;
 pub mod wheel;
 
 #[cfg(feature = "python")]

@@ -380,7 +380,7 @@ pub fn lex(text: &str, filename: &str) -> Result<Lexed, LexError> {
                 let Some(p) = punct_at(rest.as_bytes()) else {
                     let ch = rest.chars().next().expect("not at end");
                     return Err(err(
-                        format!("Illegal character {ch:?}"),
+                        format!("Illegal character {}", py_repr(ch)),
                         line,
                         pos - line_start + 1,
                         file,
@@ -416,6 +416,31 @@ pub fn lex(text: &str, filename: &str) -> Result<Lexed, LexError> {
         }
     }
     Ok(out)
+}
+
+/// `repr(ch)` as Python writes it (pycparser's "Illegal character %r"):
+/// `'\ufeff'`, `'\x01'`, `"'"`, not Rust's `'\u{feff}'`.
+fn py_repr(ch: char) -> String {
+    match ch {
+        '\'' => return "\"'\"".into(),
+        '"' => return "'\"'".into(),
+        '\\' => return "'\\\\'".into(),
+        '\t' => return "'\\t'".into(),
+        '\n' => return "'\\n'".into(),
+        '\r' => return "'\\r'".into(),
+        _ => {}
+    }
+    // Rust's escapes follow the same idea of "printable" as Python's
+    // `str.isprintable()`; after a letter, a combining mark is printed.
+    let plain: String = ['a', ch].iter().collect();
+    if plain.escape_debug().to_string() == plain {
+        return format!("'{ch}'");
+    }
+    match ch as u32 {
+        n @ 0..=0xff => format!("'\\x{n:02x}'"),
+        n @ 0x100..=0xffff => format!("'\\u{n:04x}'"),
+        n => format!("'\\U{n:08x}'"),
+    }
 }
 
 /// How many more bytes than characters `token` has. Columns count
@@ -532,7 +557,12 @@ fn lex_slow(
     }
     let Some((len, kind, s)) = best else {
         let ch = rest.chars().next().expect("not at end");
-        return Err(err(format!("Illegal character {ch:?}"), line, col, file));
+        return Err(err(
+            format!("Illegal character {}", py_repr(ch)),
+            line,
+            col,
+            file,
+        ));
     };
     out.tokens.push(Token {
         kind,
@@ -547,6 +577,30 @@ fn lex_slow(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn illegal_characters_are_written_as_python_writes_them() {
+        // repr() in CPython 3.11 of each character.
+        let cases = [
+            ('\u{feff}', r"'\ufeff'"),
+            ('\u{1}', r"'\x01'"),
+            ('\u{7f}', r"'\x7f'"),
+            ('\u{a0}', r"'\xa0'"),
+            ('\u{200b}', r"'\u200b'"),
+            ('\u{e0001}', r"'\U000e0001'"),
+            ('\u{301}', "'\u{301}'"),
+            ('😀', "'😀'"),
+            ('é', "'é'"),
+            ('@', "'@'"),
+            ('\'', r#""'""#),
+            ('"', r#"'"'"#),
+            ('\\', r"'\\'"),
+            ('\r', r"'\r'"),
+        ];
+        for (ch, want) in cases {
+            assert_eq!(py_repr(ch), want, "{ch:?}");
+        }
+    }
 
     fn kinds(s: &str) -> Vec<(Tok, String)> {
         lex(s, "<t>")

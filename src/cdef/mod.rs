@@ -151,12 +151,7 @@ impl fmt::Display for CdefError {
                 if let Some((src, caret)) = &self.source_line {
                     let src = src.trim_end();
                     write!(f, "\n    {src}")?;
-                    // Characters, not bytes: no slicing inside a character.
-                    let pad: String = src
-                        .chars()
-                        .take((*caret as usize).saturating_sub(1))
-                        .map(|c| if c == '\t' { '\t' } else { ' ' })
-                        .collect();
+                    let pad = crate::text::caret_pad(src, *caret as usize);
                     write!(f, "\n    {pad}^")?;
                 }
                 Ok(())
@@ -333,6 +328,14 @@ mod tests {
         assert_eq!(
             first_error("// c\nint 日本 y;"),
             "<cdef source string>:2:5: cannot parse: Illegal character '日'\n    int 日本 y;\n        ^"
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_an_illegal_character_as_in_cffi() {
+        assert_eq!(
+            first_error("\u{feff}int x;"),
+            "<cdef source string>:1:1: cannot parse: Illegal character '\\ufeff'\n    \u{feff}int x;\n    ^"
         );
     }
 
