@@ -601,10 +601,13 @@ struct BuiltModule {
 }
 
 fn read_rel(project: &Project, p: &Path, module: &str) -> Result<String, BuildError> {
-    std::fs::read_to_string(project.root.join(p)).map_err(|e| BuildError::Emit {
+    let error = |message: String| BuildError::Emit {
         module: module.to_string(),
-        message: format!("{}: {e}", p.display()),
-    })
+        message,
+    };
+    let bytes =
+        std::fs::read(project.root.join(p)).map_err(|e| error(format!("{}: {e}", p.display())))?;
+    crate::text::utf8(bytes, p).map_err(|e| error(e.to_string()))
 }
 
 /// A module's cdef and preamble, as the build reads them (files, inline
