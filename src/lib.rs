@@ -26,6 +26,7 @@ pub mod init;
 pub mod migrate;
 pub mod model;
 pub mod portable;
+pub mod text;
 pub mod untrusted;
 pub mod wheel;
 

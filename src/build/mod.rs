@@ -621,10 +621,11 @@ struct BuiltModule {
 }
 
 fn read_rel(project: &Project, p: &Path, module: &str) -> Result<String, BuildError> {
-    project.paths.read_text(p).map_err(|e| BuildError::Emit {
+    let error = |message: String| BuildError::Emit {
         module: module.to_string(),
-        message: e.to_string(),
-    })
+        message,
+    };
+    project.paths.read_text(p).map_err(|e| error(e.to_string()))
 }
 
 /// A module's cdef and preamble, as the build reads them (files, inline

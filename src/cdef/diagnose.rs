@@ -51,7 +51,6 @@ fn parse(inputs: &[CdefInput]) -> Result<(Types, Ffi), (usize, CdefError)> {
 /// `input`'s text with the declaration holding `error` replaced by spaces,
 /// or None when the error cannot be placed in the text.
 fn blank_declaration(input: &CdefInput, error: &CdefError) -> Option<String> {
-    let (line, col) = error.line?;
     if error.file != input.origin
         || input.text.contains("#line")
         || input.text.lines().any(is_line_marker)
@@ -59,15 +58,7 @@ fn blank_declaration(input: &CdefInput, error: &CdefError) -> Option<String> {
         return None;
     }
     let text = &input.text;
-    let line_start = if line <= 1 {
-        0
-    } else {
-        text.match_indices('\n').nth(line as usize - 2)?.0 + 1
-    };
-    let line_end = text[line_start..]
-        .find('\n')
-        .map_or(text.len(), |i| line_start + i);
-    let at = (line_start + (col as usize).saturating_sub(1)).min(line_end);
+    let at = error.offset_in(text)?;
     let (start, end) = declaration_span(text, at);
     if start >= end {
         return None;
@@ -222,6 +213,16 @@ mod tests {
             .err()
             .unwrap();
         assert_eq!(all[0], first);
+    }
+
+    #[test]
+    fn errors_after_non_ascii_comments_are_each_found() {
+        let text = "/*é*/ foo_t y;\n/* 日本 */ bar_t w; int ok;\n/*😀*/ baz_t v;\n";
+        let es = errors(text);
+        assert_eq!(es.len(), 3, "{es:?}");
+        assert!(es[0].starts_with("1:cannot parse: unknown type name 'foo_t'"));
+        assert!(es[1].starts_with("2:cannot parse: unknown type name 'bar_t'"));
+        assert!(es[2].starts_with("3:cannot parse: unknown type name 'baz_t'"));
     }
 
     #[test]

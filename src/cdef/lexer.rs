@@ -237,6 +237,9 @@ pub fn lex(text: &str, filename: &str) -> Result<Lexed, LexError> {
     let bytes = text.as_bytes();
     let mut pos = 0usize;
     let mut line: u32 = 1;
+    // Where the line starts, moved forward past the extra bytes of non-ASCII
+    // literals (see `multibyte_excess`): `pos - line_start + 1` is the
+    // character column.
     let mut line_start = 0usize;
     let mut file: u16 = 0;
     let err = |msg: String, line: u32, col: usize, file: u16| LexError {
@@ -347,7 +350,9 @@ pub fn lex(text: &str, filename: &str) -> Result<Lexed, LexError> {
                 let quote_follows =
                     end < bytes.len() && (bytes[end] == b'\'' || bytes[end] == b'"');
                 if quote_follows && matches!(word, "L" | "u8" | "u" | "U") {
+                    let start = pos;
                     pos = lex_slow(text, pos, line, line_start, file, &mut out)?;
+                    line_start += multibyte_excess(&text[start..pos]);
                     continue;
                 }
                 out.tokens.push(Token {
@@ -375,7 +380,7 @@ pub fn lex(text: &str, filename: &str) -> Result<Lexed, LexError> {
                 let Some(p) = punct_at(rest.as_bytes()) else {
                     let ch = rest.chars().next().expect("not at end");
                     return Err(err(
-                        format!("Illegal character {ch:?}"),
+                        format!("Illegal character {}", py_repr(ch)),
                         line,
                         pos - line_start + 1,
                         file,
@@ -404,11 +409,52 @@ pub fn lex(text: &str, filename: &str) -> Result<Lexed, LexError> {
                 pos = end;
             }
             _ => {
+                let start = pos;
                 pos = lex_slow(text, pos, line, line_start, file, &mut out)?;
+                line_start += multibyte_excess(&text[start..pos]);
             }
         }
     }
     Ok(out)
+}
+
+/// `repr(ch)` as Python writes it (pycparser's "Illegal character %r"):
+/// `'\ufeff'`, `'\x01'`, `"'"`, not Rust's `'\u{feff}'`.
+fn py_repr(ch: char) -> String {
+    match ch {
+        '\'' => return "\"'\"".into(),
+        '"' => return "'\"'".into(),
+        '\\' => return "'\\\\'".into(),
+        '\t' => return "'\\t'".into(),
+        '\n' => return "'\\n'".into(),
+        '\r' => return "'\\r'".into(),
+        _ => {}
+    }
+    // Rust's escapes follow the same idea of "printable" as Python's
+    // `str.isprintable()`; after a letter, a combining mark is printed.
+    let plain: String = ['a', ch].iter().collect();
+    if plain.escape_debug().to_string() == plain {
+        return format!("'{ch}'");
+    }
+    match ch as u32 {
+        n @ 0..=0xff => format!("'\\x{n:02x}'"),
+        n @ 0x100..=0xffff => format!("'\\u{n:04x}'"),
+        n => format!("'\\U{n:08x}'"),
+    }
+}
+
+/// How many more bytes than characters `token` has. Columns count
+/// characters, as pycparser's do (they index a Python `str`); only string
+/// and character literals can hold non-ASCII text (a non-ASCII character
+/// anywhere else is an illegal character, an error at its own column), so
+/// after such a literal `line_start` moves forward by this much and every
+/// later `pos - line_start + 1` on the line is a character column.
+fn multibyte_excess(token: &str) -> usize {
+    if token.is_ascii() {
+        0
+    } else {
+        token.len() - token.chars().count()
+    }
 }
 
 /// The length of the decimal integer at the start of `bytes` when nothing
@@ -511,7 +557,12 @@ fn lex_slow(
     }
     let Some((len, kind, s)) = best else {
         let ch = rest.chars().next().expect("not at end");
-        return Err(err(format!("Illegal character {ch:?}"), line, col, file));
+        return Err(err(
+            format!("Illegal character {}", py_repr(ch)),
+            line,
+            col,
+            file,
+        ));
     };
     out.tokens.push(Token {
         kind,
@@ -526,6 +577,30 @@ fn lex_slow(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn illegal_characters_are_written_as_python_writes_them() {
+        // repr() in CPython 3.11 of each character.
+        let cases = [
+            ('\u{feff}', r"'\ufeff'"),
+            ('\u{1}', r"'\x01'"),
+            ('\u{7f}', r"'\x7f'"),
+            ('\u{a0}', r"'\xa0'"),
+            ('\u{200b}', r"'\u200b'"),
+            ('\u{e0001}', r"'\U000e0001'"),
+            ('\u{301}', "'\u{301}'"),
+            ('😀', "'😀'"),
+            ('é', "'é'"),
+            ('@', "'@'"),
+            ('\'', r#""'""#),
+            ('"', r#"'"'"#),
+            ('\\', r"'\\'"),
+            ('\r', r"'\r'"),
+        ];
+        for (ch, want) in cases {
+            assert_eq!(py_repr(ch), want, "{ch:?}");
+        }
+    }
 
     fn kinds(s: &str) -> Vec<(Tok, String)> {
         lex(s, "<t>")

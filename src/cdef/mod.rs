@@ -63,6 +63,9 @@ pub enum CffiErrorKind {
 }
 
 /// An error in a cdef: what is wrong and where.
+///
+/// Build one with [`CdefError::at`] (or [`CdefError::new`]): it quotes the
+/// line and places the caret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CdefError {
     /// The class of error CFFI raises for it.
@@ -71,10 +74,73 @@ pub struct CdefError {
     pub message: String,
     /// The file (the cdef's origin, or a `#line` file name).
     pub file: String,
-    /// 1-based line and column, when known.
+    /// 1-based line and column, when known, as CFFI reports them: the
+    /// column counts characters (not bytes) of the preprocessed text, in
+    /// which a comment is one space.
     pub line: Option<(u32, u32)>,
-    /// The offending source line, quoted in the display.
-    pub source_line: Option<String>,
+    /// The offending line of the original text, quoted in the display, and
+    /// the 1-based character column in it of the caret (under the
+    /// offending token, comments before it counted).
+    pub source_line: Option<(String, u32)>,
+}
+
+impl CdefError {
+    /// An error without a location in the text.
+    pub fn new(kind: CffiErrorKind, message: impl Into<String>, file: impl Into<String>) -> Self {
+        Self::at(kind, message, file, None, None)
+    }
+
+    /// An error at `line` (line and column as CFFI counts them, see
+    /// [`CdefError::line`]) of `file`; `text` is the file's original text
+    /// when it is at hand (the line is then quoted, with a caret under the
+    /// character the position names once comments are put back).
+    pub fn at(
+        kind: CffiErrorKind,
+        message: impl Into<String>,
+        file: impl Into<String>,
+        line: Option<(u32, u32)>,
+        text: Option<&str>,
+    ) -> Self {
+        let source_line = match (line, text) {
+            (Some((l, c)), Some(text)) => quote_line(text, l, c),
+            _ => None,
+        };
+        CdefError {
+            kind,
+            message: message.into(),
+            file: file.into(),
+            line,
+            source_line,
+        }
+    }
+
+    /// The byte offset in `text` (the text the error was found in) of the
+    /// character under the caret, when the error quotes a line of it.
+    pub fn offset_in(&self, text: &str) -> Option<usize> {
+        let (l, c) = self.line?;
+        self.source_line.as_ref()?;
+        preprocess::original_offset(text, l, c)
+    }
+}
+
+/// Line `line` of `text` holding the character at preprocessed position
+/// (`line`, `col`), and the character column of that character in it.
+fn quote_line(text: &str, line: u32, col: u32) -> Option<(String, u32)> {
+    match preprocess::original_offset(text, line, col) {
+        Some(offset) => {
+            let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = text[offset..].find('\n').map_or(text.len(), |i| i + offset);
+            let caret = text[line_start..offset].chars().count() as u32 + 1;
+            Some((text[line_start..line_end].to_string(), caret))
+        }
+        // A position the text does not have: the line by its number, the
+        // caret at its end at most.
+        None => {
+            let src = text.lines().nth((line as usize).checked_sub(1)?)?;
+            let caret = col.min(src.chars().count() as u32 + 1);
+            Some((src.to_string(), caret))
+        }
+    }
 }
 
 impl fmt::Display for CdefError {
@@ -82,14 +148,10 @@ impl fmt::Display for CdefError {
         match self.line {
             Some((line, col)) => {
                 write!(f, "{}:{}:{}: {}", self.file, line, col, self.message)?;
-                if let Some(src) = &self.source_line {
+                if let Some((src, caret)) = &self.source_line {
                     let src = src.trim_end();
                     write!(f, "\n    {src}")?;
-                    let caret_at = (col as usize).saturating_sub(1).min(src.len());
-                    let pad: String = src[..caret_at]
-                        .chars()
-                        .map(|c| if c == '\t' { '\t' } else { ' ' })
-                        .collect();
+                    let pad = crate::text::caret_pad(src, *caret as usize);
                     write!(f, "\n    {pad}^")?;
                 }
                 Ok(())
@@ -206,4 +268,82 @@ pub fn debug_dump(types: &Types, ffi: &Ffi) -> serde_json::Value {
         .map(|(k, v)| (k.clone(), json!(v.to_string())))
         .collect();
     json!({"decls": decls, "consts": consts})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first_error(text: &str) -> String {
+        let mut types = Types::new();
+        Ffi::new()
+            .cdef(&mut types, &CdefInput::new(text, ""))
+            .unwrap_err()
+            .to_string()
+    }
+
+    const UNKNOWN_X: &str = "cannot parse: unknown type name 'x' (declare it first, e.g. 'typedef ... x;', 'typedef int... x;' or 'typedef struct { ...; } x;')";
+
+    #[test]
+    fn a_non_ascii_comment_before_an_error_is_quoted_not_a_panic() {
+        // CFFI: `<cdef source string>:1:3: Invalid function definition`.
+        assert_eq!(
+            first_error("/*é*/ x y;"),
+            format!("<cdef source string>:1:3: {UNKNOWN_X}\n    /*é*/ x y;\n          ^")
+        );
+    }
+
+    #[test]
+    fn the_caret_is_under_the_token_after_a_comment() {
+        // CFFI's column (3) counts the comment as one space; the caret is
+        // under `x` in the line as written.
+        assert_eq!(
+            first_error("/* c */ x y;"),
+            format!("<cdef source string>:1:3: {UNKNOWN_X}\n    /* c */ x y;\n            ^")
+        );
+        // CFFI: 2:2 (the line after a comment spanning two lines).
+        assert_eq!(
+            first_error("/* a\n b */ x y;"),
+            format!("<cdef source string>:2:2: {UNKNOWN_X}\n     b */ x y;\n          ^")
+        );
+        assert_eq!(
+            first_error("int a; // c\nint b; /* d */ /* e */ int c d;"),
+            "<cdef source string>:2:18: cannot parse: before: d\n    int b; /* d */ /* e */ int c d;\n                                 ^"
+        );
+    }
+
+    #[test]
+    fn columns_count_characters_as_cffi_does() {
+        // CFFI 2.1.1 gives 1:17, 1:14 and 2:5 (characters, not bytes).
+        assert_eq!(
+            first_error("char *s = \"日本\"; x y;"),
+            format!(
+                "<cdef source string>:1:17: {UNKNOWN_X}\n    char *s = \"日本\"; x y;\n                    ^"
+            )
+        );
+        assert_eq!(
+            first_error("int x; /*é*/ int 😀;"),
+            "<cdef source string>:1:14: cannot parse: Illegal character '😀'\n    int x; /*é*/ int 😀;\n                     ^"
+        );
+        assert_eq!(
+            first_error("// c\nint 日本 y;"),
+            "<cdef source string>:2:5: cannot parse: Illegal character '日'\n    int 日本 y;\n        ^"
+        );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_an_illegal_character_as_in_cffi() {
+        assert_eq!(
+            first_error("\u{feff}int x;"),
+            "<cdef source string>:1:1: cannot parse: Illegal character '\\ufeff'\n    \u{feff}int x;\n    ^"
+        );
+    }
+
+    #[test]
+    fn a_tab_before_the_caret_is_kept() {
+        assert_eq!(
+            first_error("\t/*\té*/\tx y;"),
+            format!("<cdef source string>:1:4: {UNKNOWN_X}\n    \t/*\té*/\tx y;\n    \t  \t   \t^")
+        );
+    }
 }

@@ -85,13 +85,11 @@ impl Ffi {
     /// leading blank lines removed and the common indentation stripped.
     pub fn embedding_init_code(&mut self, pysource: &str) -> Result<(), CdefError> {
         if self.embedding.as_deref().is_some_and(|e| !e.is_empty()) {
-            return Err(CdefError {
-                kind: CffiErrorKind::ValueError,
-                message: "embedding_init_code() can only be called once".into(),
-                file: "<embedding>".into(),
-                line: None,
-                source_line: None,
-            });
+            return Err(CdefError::new(
+                CffiErrorKind::ValueError,
+                "embedding_init_code() can only be called once",
+                "<embedding>",
+            ));
         }
         // Remove the longest run of leading whitespace that ends in '\n'.
         let mut src = pysource;
@@ -181,13 +179,8 @@ impl Ffi {
         } else {
             input.origin.clone()
         };
-        let value_error = |message: String| CdefError {
-            kind: CffiErrorKind::ValueError,
-            message,
-            file: file.clone(),
-            line: None,
-            source_line: None,
-        };
+        let value_error =
+            |message: String| CdefError::new(CffiErrorKind::ValueError, message, file.clone());
         let packed = if input.packed {
             if input.pack.is_some_and(|p| p != 0) {
                 return Err(value_error("cannot give both 'pack' and 'packed'".into()));
@@ -207,18 +200,23 @@ impl Ffi {
             }
         };
         let pre = preprocess::preprocess(&input.text).map_err(|e| {
+            // The offset is in a rewritten text (maybe not at a character
+            // boundary of this one): only the line it is on is kept.
             let line = e.offset.map(|o| {
-                let before = &input.text[..o.min(input.text.len())];
-                (before.matches('\n').count() as u32 + 1, 1)
+                let before = input
+                    .text
+                    .as_bytes()
+                    .get(..o)
+                    .unwrap_or(input.text.as_bytes());
+                (before.iter().filter(|&&b| b == b'\n').count() as u32 + 1, 1)
             });
-            CdefError {
-                kind: CffiErrorKind::CDefError,
-                message: e.message,
-                file: file.clone(),
+            CdefError::at(
+                CffiErrorKind::CDefError,
+                e.message,
+                file.clone(),
                 line,
-                source_line: line
-                    .and_then(|(l, _)| input.text.lines().nth(l as usize - 1).map(str::to_string)),
-            }
+                Some(&input.text),
+            )
         })?;
         // Type names known before parsing: earlier typedefs, common types used.
         let mut typenames: Vec<String> = self
@@ -247,24 +245,14 @@ impl Ffi {
                 ),
                 None => (file.clone(), None),
             };
-            let source_line = line.and_then(|(l, _)| {
-                if f == file {
-                    input
-                        .text
-                        .lines()
-                        .nth((l as usize).saturating_sub(1))
-                        .map(str::to_string)
-                } else {
-                    None
-                }
-            });
-            CdefError {
-                kind: CffiErrorKind::CDefError,
-                message: format!("cannot parse: {message}"),
-                file: f,
+            let text = (f == file).then_some(input.text.as_str());
+            CdefError::at(
+                CffiErrorKind::CDefError,
+                format!("cannot parse: {message}"),
+                f,
                 line,
-                source_line,
-            }
+                text,
+            )
         };
         let lexed = lexer::lex(&pre.csource, &file).map_err(|e| {
             syntax_error(
@@ -1376,21 +1364,8 @@ impl Cx<'_> {
             ),
             _ => (self.file.clone(), None),
         };
-        let source_line = match line {
-            Some((l, _)) if file == self.file => self
-                .text
-                .lines()
-                .nth((l as usize).saturating_sub(1))
-                .map(str::to_string),
-            _ => None,
-        };
-        CdefError {
-            kind,
-            message,
-            file,
-            line,
-            source_line,
-        }
+        let text = (file == self.file).then_some(self.text);
+        CdefError::at(kind, message, file, line, text)
     }
 
     fn unsupported_expr(&self, c: Coord) -> CdefError {
@@ -1414,7 +1389,7 @@ impl Cx<'_> {
                     if rest.trim_start().starts_with(name) {
                         return Some(Coord {
                             line: i as u32 + 1,
-                            col: (line.len() - t.len()) as u32 + 1,
+                            col: line[..line.len() - t.len()].chars().count() as u32 + 1,
                             file: 0,
                         });
                     }

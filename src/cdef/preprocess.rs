@@ -173,6 +173,55 @@ pub fn preprocess(csource: &str) -> Result<Preprocessed, PreprocessError> {
 }
 
 /// CFFI's `_preprocess_extern_python`: `extern "Python" int f(int);` and
+/// The byte offset in `text` (a cdef as given) of the character at 1-based
+/// `line` and `col` (in characters) of its preprocessed text, where each
+/// comment is one space plus the newlines it held; a position past the end
+/// of its line is that line's end. None if the text has no such line.
+///
+/// Only comments are put back: the other rewrites (`[...]`, `...`,
+/// `__cdecl`, `extern "Python"`, a `#define` taking the blank lines above
+/// it) can leave the caret a few characters off on their line. Error
+/// messages keep CFFI's numbers, which count the preprocessed text; only
+/// the caret under the quoted original line uses this.
+pub fn original_offset(text: &str, line: u32, col: u32) -> Option<usize> {
+    // Comments as `preprocess` finds them: after the line directives are set
+    // aside (blanked here, so that every offset stays that of `text`).
+    let blanked = R_LINE_DIRECTIVE.replace_all(text, |c: &Captures<'_>| " ".repeat(c[0].len()));
+    let mut comments = R_COMMENT.find_iter(&blanked).peekable();
+    let (mut l, mut c) = (1u32, 1u32);
+    let mut pos = 0usize;
+    while pos < text.len() && l <= line {
+        if (l, c) == (line, col) {
+            return Some(pos);
+        }
+        if let Some(m) = comments.next_if(|m| m.start() == pos) {
+            c += 1;
+            let newlines = text[m.range()].matches('\n').count() as u32;
+            if newlines > 0 {
+                l += newlines;
+                c = 1;
+            }
+            pos = m.end();
+            continue;
+        }
+        let ch = text[pos..]
+            .chars()
+            .next()
+            .expect("pos < len, at a boundary");
+        if ch == '\n' {
+            if l == line {
+                return Some(pos);
+            }
+            l += 1;
+            c = 1;
+        } else {
+            c += 1;
+        }
+        pos += ch.len_utf8();
+    }
+    (l == line).then_some(pos.min(text.len()))
+}
+
 /// `extern "Python" { ... }` become start/stop marker declarations.
 fn preprocess_extern_python(mut csource: String) -> Result<String, PreprocessError> {
     let mut parts = String::new();

@@ -186,7 +186,10 @@ fn gen_src(args: &[String]) -> Result<(), String> {
     if pos.first().map(String::as_str) != Some("read-sources") {
         return Err(USAGE.to_string());
     }
-    let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"));
+    let read = |p: &str| {
+        let bytes = std::fs::read(p).map_err(|e| format!("{p}: {e}"))?;
+        crate::text::utf8(bytes, Path::new(p)).map_err(|e| e.to_string())
+    };
     if a.abi {
         let [_, module, cdef, out] = pos.as_slice() else {
             return Err(USAGE.to_string());

@@ -51,6 +51,8 @@ pub enum PathError {
         /// What was expected.
         expected: Expect,
     },
+    /// It is not UTF-8 text (where text is expected).
+    NotUtf8(crate::text::InvalidUtf8),
     /// It could not be read.
     Read {
         /// The path as given.
@@ -85,6 +87,7 @@ impl fmt::Display for PathError {
                 };
                 write!(f, "'{path}' is {kind}, not {want}")
             }
+            PathError::NotUtf8(e) => write!(f, "{e}"),
             PathError::Read { path, source } => write!(f, "cannot read '{path}': {source}"),
         }
     }
@@ -244,24 +247,7 @@ impl ProjectDir {
     /// cdef), at most [`untrusted::TEXT_LIMIT`] bytes.
     pub fn read_text(&self, rel: &Path) -> Result<String, PathError> {
         let bytes = self.read(rel, untrusted::TEXT_LIMIT)?;
-        String::from_utf8(bytes).map_err(|e| {
-            let at = e.utf8_error().valid_up_to();
-            let before = &e.as_bytes()[..at];
-            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-            let col = at
-                - before
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map_or(0, |i| i + 1)
-                + 1;
-            PathError::Read {
-                path: rel.to_string_lossy().to_string(),
-                source: ReadError::Io(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("it is not UTF-8 text (an invalid byte at line {line}, column {col})"),
-                )),
-            }
-        })
+        crate::text::utf8(bytes, rel).map_err(PathError::NotUtf8)
     }
 }
 
@@ -393,7 +379,7 @@ mod tests {
         std::fs::write(d.root().join("bad.txt"), b"ok\nab\xffc").unwrap();
         assert_eq!(
             d.read_text(Path::new("bad.txt")).unwrap_err().to_string(),
-            "cannot read 'bad.txt': it is not UTF-8 text (an invalid byte at line 2, column 3)"
+            "bad.txt:2:3: invalid UTF-8 (byte 0xff): the file must be UTF-8 text\n    ab\u{fffd}c\n      ^"
         );
     }
 }

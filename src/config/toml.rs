@@ -69,12 +69,19 @@ pub struct TomlFile {
 impl TomlFile {
     /// Reads and parses `path`; `display` is how messages name it.
     pub fn read(path: &Path, display: &Path) -> Result<TomlFile, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let bytes = std::fs::read(path).map_err(|e| ConfigError {
             file: display.to_path_buf(),
             position: None,
             key: String::new(),
             message: format!("cannot read: {e}"),
             snippet: None,
+        })?;
+        let text = crate::text::utf8(bytes, display).map_err(|e| ConfigError {
+            file: e.file.clone(),
+            position: Some((e.line, e.col)),
+            key: String::new(),
+            message: e.message(),
+            snippet: Some((e.line_text.clone(), 1)),
         })?;
         Self::parse(text, display)
     }

@@ -57,6 +57,12 @@ pub enum ArchiveError {
     /// between platforms (absolute, `..`, a backslash, a control character).
     #[error("'{0}' cannot be an archive entry: {1}")]
     BadName(String, &'static str),
+    /// `SOURCE_DATE_EPOCH` is set to something that is not a time.
+    #[error(
+        "SOURCE_DATE_EPOCH='{0}' is not an integer number of seconds since 1970-01-01 \
+         (see https://reproducible-builds.org/specs/source-date-epoch/)"
+    )]
+    SourceDateEpoch(String),
 }
 
 /// Checks an archive entry name: relative, `/`-separated, no `.`/`..` or
@@ -82,14 +88,43 @@ pub fn check_entry_name(name: &str) -> Result<(), ArchiveError> {
     Ok(())
 }
 
+/// 1980-01-01 00:00:00 UTC, the zip format's first instant.
+const ZIP_FIRST: i64 = 315_532_800;
+/// 2107-12-31 23:59:58 UTC, the zip format's last instant (DOS times count
+/// years 1980 + 0..=127 and seconds in steps of two).
+const ZIP_LAST: i64 = 4_354_819_198;
+
 /// The timestamp of archive entries: `SOURCE_DATE_EPOCH` if set (clamped to
-/// 1980, the zip format's first year), else 1980-01-01.
-pub fn source_date_epoch() -> i64 {
-    std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        .unwrap_or(315_532_800)
-        .max(315_532_800)
+/// 1980, the zip format's first year), else 1980-01-01; an error if it is
+/// set to something other than an integer.
+pub fn source_date_epoch() -> Result<i64, ArchiveError> {
+    parse_source_date_epoch(std::env::var_os("SOURCE_DATE_EPOCH").as_deref())
+}
+
+/// [`source_date_epoch`] for the variable's value (`None`: unset). An empty
+/// value counts as unset; anything else must be a decimal integer, as
+/// <https://reproducible-builds.org/specs/source-date-epoch/> says: a build
+/// that was asked to be reproducible fails rather than guess.
+fn parse_source_date_epoch(value: Option<&std::ffi::OsStr>) -> Result<i64, ArchiveError> {
+    let Some(value) = value else {
+        return Ok(ZIP_FIRST);
+    };
+    let bad = || ArchiveError::SourceDateEpoch(value.to_string_lossy().into_owned());
+    let text = value.to_str().ok_or_else(bad)?.trim();
+    if text.is_empty() {
+        return Ok(ZIP_FIRST);
+    }
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    // An integer too large for i64 is still a time: past the zip range.
+    let epoch = text.parse::<i64>().unwrap_or(if text.starts_with('-') {
+        i64::MIN
+    } else {
+        i64::MAX
+    });
+    Ok(epoch.max(ZIP_FIRST))
 }
 
 /// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
@@ -106,20 +141,23 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// The zip entry time of `epoch`: clamped to the zip format's range and
+/// rounded down to its two-second steps.
 fn zip_time(epoch: i64) -> zip::DateTime {
+    let epoch = epoch.clamp(ZIP_FIRST, ZIP_LAST);
+    let epoch = epoch - epoch.rem_euclid(2);
     let days = epoch.div_euclid(86_400);
     let secs = epoch.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    let y = y.clamp(1980, 2107) as u16;
     zip::DateTime::from_date_and_time(
-        y,
+        y as u16,
         m as u8,
         d as u8,
         (secs / 3600) as u8,
         ((secs / 60) % 60) as u8,
         (secs % 60) as u8,
     )
-    .unwrap_or_default()
+    .expect("a time in the zip range")
 }
 
 /// `sha256=<urlsafe base64, no padding>` of `data`, as RECORD wants it.
@@ -280,7 +318,7 @@ pub fn write_wheel(
 
     let tag = compress_tags(&info.tags);
     let filename = format!("{dist_name}-{version}-{tag}.whl");
-    let time = zip_time(source_date_epoch());
+    let time = zip_time(source_date_epoch()?);
     let target_for_err = out_dir.join(&filename);
     write_atomic(out_dir, &filename, |file| {
         let zerr = |e: zip::result::ZipError| ArchiveError::Zip {
@@ -362,7 +400,7 @@ pub fn write_sdist(
             return Err(ArchiveError::Duplicate(w[0].path.clone()));
         }
     }
-    let mtime = source_date_epoch() as u64;
+    let mtime = source_date_epoch()? as u64;
     let target = out_dir.join(&filename);
     write_atomic(out_dir, &filename, |file| {
         let io = |e: std::io::Error| ArchiveError::Io {
@@ -420,6 +458,67 @@ pub fn write_sdist(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn epoch(value: Option<&str>) -> Result<i64, String> {
+        parse_source_date_epoch(value.map(std::ffi::OsStr::new)).map_err(|e| e.to_string())
+    }
+
+    /// The zip time of `epoch` as `YYYY-MM-DD hh:mm:ss`.
+    fn zip_text(epoch: i64) -> String {
+        let t = zip_time(epoch);
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    }
+
+    #[test]
+    fn source_date_epoch_unset_or_empty_is_1980() {
+        assert_eq!(epoch(None), Ok(ZIP_FIRST));
+        assert_eq!(epoch(Some("")), Ok(ZIP_FIRST));
+        assert_eq!(epoch(Some("  ")), Ok(ZIP_FIRST));
+    }
+
+    #[test]
+    fn source_date_epoch_must_be_an_integer() {
+        insta::assert_snapshot!(epoch(Some("yesterday")).unwrap_err(), @"SOURCE_DATE_EPOCH='yesterday' is not an integer number of seconds since 1970-01-01 (see https://reproducible-builds.org/specs/source-date-epoch/)");
+        insta::assert_snapshot!(epoch(Some("1.5")).unwrap_err(), @"SOURCE_DATE_EPOCH='1.5' is not an integer number of seconds since 1970-01-01 (see https://reproducible-builds.org/specs/source-date-epoch/)");
+        for bad in ["-", "+", "1e9", "0x10", "12 34"] {
+            assert!(epoch(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn source_date_epoch_values() {
+        assert_eq!(epoch(Some("-5")), Ok(ZIP_FIRST));
+        assert_eq!(epoch(Some("315532799")), Ok(ZIP_FIRST));
+        assert_eq!(epoch(Some("315532800")), Ok(ZIP_FIRST));
+        assert_eq!(epoch(Some(" 1700000000\n")), Ok(1_700_000_000));
+        assert_eq!(epoch(Some("99999999999999999999")), Ok(i64::MAX));
+        assert_eq!(epoch(Some("-99999999999999999999")), Ok(ZIP_FIRST));
+    }
+
+    #[test]
+    fn zip_times_are_clamped_to_the_zip_range() {
+        assert_eq!(zip_text(i64::MIN), "1980-01-01 00:00:00");
+        assert_eq!(zip_text(-1), "1980-01-01 00:00:00");
+        assert_eq!(zip_text(315_532_799), "1980-01-01 00:00:00");
+        assert_eq!(zip_text(315_532_800), "1980-01-01 00:00:00");
+        assert_eq!(zip_text(315_532_801), "1980-01-01 00:00:00");
+        assert_eq!(zip_text(1_700_000_000), "2023-11-14 22:13:20");
+        assert_eq!(zip_text(1_700_000_001), "2023-11-14 22:13:20");
+        assert_eq!(zip_text(1_700_000_059), "2023-11-14 22:14:18");
+        assert_eq!(zip_text(4_354_819_198), "2107-12-31 23:59:58");
+        assert_eq!(zip_text(4_354_819_199), "2107-12-31 23:59:58");
+        assert_eq!(zip_text(4_354_819_200), "2107-12-31 23:59:58");
+        assert_eq!(zip_text(5_000_000_000), "2107-12-31 23:59:58");
+        assert_eq!(zip_text(i64::MAX), "2107-12-31 23:59:58");
+    }
 
     #[test]
     fn dates_from_epochs() {
