@@ -30,10 +30,14 @@ HOOK = (
 )
 
 
-def hook(src, out, build_dir, env=None, name="build_wheel"):
+def hook(src, out, build_dir, env=None, name="build_wheel", timeout=600, memory=None):
     """Calls a PEP 517 hook in a fresh interpreter, as a frontend does (pip
-    itself refuses a malformed pyproject.toml before reaching the backend)."""
-    return run([PY, "-c", HOOK, src, out, name, build_dir], env=env, check=False)
+    itself refuses a malformed pyproject.toml before reaching the backend);
+    `memory` caps its address space (prlimit --as) in bytes."""
+    cmd = [PY, "-c", HOOK, src, out, name, build_dir]
+    if memory:
+        cmd = ["prlimit", "--as=%d" % memory, "--"] + cmd
+    return run(cmd, env=env, check=False, timeout=timeout)
 
 
 def tree_state(*dirs):
@@ -157,6 +161,86 @@ def _zip_slip_name(src, tmp):
     (src / "src" / "zlibcffi" / "..\\..\\evil.py").write_text("x = 1\n")
 
 
+def _secret(src):
+    """A file of the build machine beside the project: never to be read."""
+    (src.parent / "secret.txt").write_text("build machine secret\n")
+
+
+def _license_table_outside(src, tmp):
+    _secret(src)
+    edit(src / "pyproject.toml", 'license = "MIT"\nlicense-files = ["LICENSE"]', 'license = {file = "../../../..%s/p/secret.txt"}' % tmp)
+
+
+def _license_table_absolute(src, tmp):
+    edit(src / "pyproject.toml", 'license = "MIT"\nlicense-files = ["LICENSE"]', 'license = {file = "/etc/hostname"}')
+
+
+def _readme_outside(src, tmp):
+    _secret(src)
+    edit(src / "pyproject.toml", 'readme = "README.md"', 'readme = "../secret.txt"')
+
+
+def _readme_absolute(src, tmp):
+    edit(src / "pyproject.toml", 'readme = "README.md"', 'readme = "/etc/passwd"')
+
+
+def _readme_fifo(src, tmp):
+    (src / "README.md").unlink()
+    os.mkfifo(src / "README.md")
+
+
+def _readme_dev_zero(src, tmp):
+    (src / "README.md").unlink()
+    os.symlink("/dev/zero", src / "README.md")
+
+
+def _cdef_fifo(src, tmp):
+    cdef = src / "src" / "zlibcffi" / "_zlib.cdef.txt"
+    cdef.unlink()
+    os.mkfifo(cdef)
+    edit(src / "pyproject.toml", 'libraries = ["z"]', 'libraries = ["z"]\ncdef = "src/zlibcffi/_zlib.cdef.txt"')
+
+
+def _store_outside(src, tmp):
+    edit(src / "pyproject.toml", 'include_dirs = ["include"]', 'include_dirs = ["include"]\nstore_dir = "../../elsewhere"')
+
+
+def _abi_module(name):
+    def prepare(src, tmp):
+        (src / "src" / "zlibcffi" / "_x.py").write_text("x = 1\n")
+        with open(src / "pyproject.toml", "a") as f:
+            f.write('\n[tool.headerwheel.modules."%s"]\nmode = "abi"\ncdef-code = "int f(int);"\n' % name)
+    return prepare
+
+
+def _shared_lib_in_dist_info(src, tmp):
+    with open(src / "pyproject.toml", "a") as f:
+        f.write('\n[tool.headerwheel.shared-libraries."zlibcffi-1.0.0.dist-info/libx.so"]\nsources = ["src/zlibcffi/_zlib.csrc.c"]\n')
+
+
+def _cdef_non_ascii_error(src, tmp):
+    cd = src / "src" / "zlibcffi" / "_zlib.cdef.txt"
+    cd.write_text(cd.read_text() + "/* é */ x y;\n", encoding="utf-8")
+
+
+def _cdef_invalid_utf8(src, tmp):
+    cd = src / "src" / "zlibcffi" / "_zlib.cdef.txt"
+    cd.write_bytes(cd.read_bytes() + b"int caf\xe9(void);\n")
+
+
+def _pyproject_invalid_utf8(src, tmp):
+    pp = src / "pyproject.toml"
+    pp.write_bytes(pp.read_bytes().replace(b'description = "zlib', b'description = "\xff zlib', 1))
+
+
+def _bad_source_date_epoch(src, tmp):
+    return {"SOURCE_DATE_EPOCH": "yesterday"}
+
+
+def _cc_unbalanced_quote(src, tmp):
+    return {"CC": "gcc '-DX=1"}
+
+
 CASES = {
     "malformed-toml": ("zlibcffi", _malformed),
     "unknown-key": ("zlibcffi", _unknown_key),
@@ -175,6 +259,24 @@ CASES = {
     "output-outside-project": ("localhdr", _output_outside),
     "package-symlink-out": ("zlibcffi", _package_symlink_out),
     "zip-slip-name": ("zlibcffi", _zip_slip_name),
+    "license-table-outside": ("zlibcffi", _license_table_outside),
+    "license-table-absolute": ("zlibcffi", _license_table_absolute),
+    "readme-outside": ("zlibcffi", _readme_outside),
+    "readme-absolute": ("zlibcffi", _readme_absolute),
+    "readme-fifo": ("zlibcffi", _readme_fifo),
+    "readme-dev-zero": ("zlibcffi", _readme_dev_zero),
+    "cdef-fifo": ("zlibcffi", _cdef_fifo),
+    "store-dir-outside": ("localhdr", _store_outside),
+    "module-keyword": ("zlibcffi", _abi_module("zlibcffi.class")),
+    "module-replaces-init": ("zlibcffi", _abi_module("zlibcffi.__init__")),
+    "module-shadows-package-file": ("zlibcffi", _abi_module("zlibcffi._x")),
+    "module-name-too-long": ("zlibcffi", _abi_module("zlibcffi." + "m" * 300)),
+    "shared-library-in-dist-info": ("zlibcffi", _shared_lib_in_dist_info),
+    "cdef-non-ascii-before-error": ("zlibcffi", _cdef_non_ascii_error),
+    "cdef-invalid-utf8": ("zlibcffi", _cdef_invalid_utf8),
+    "pyproject-invalid-utf8": ("zlibcffi", _pyproject_invalid_utf8),
+    "source-date-epoch-not-a-number": ("zlibcffi", _bad_source_date_epoch),
+    "cc-unbalanced-quote": ("zlibcffi", _cc_unbalanced_quote),
 }
 
 
@@ -190,7 +292,9 @@ def test_bad_input_matrix(tmp_path, case):
     out = tmp_path / "out"
     out.mkdir()
     before = tree_state(src / ".headerkit", cache)
-    p = hook(src, out, tmp_path / "build", env=env)
+    # A hostile input must fail fast: never hang on a FIFO or read /dev/zero
+    # until memory runs out (a regression fails here instead of hanging CI).
+    p = hook(src, out, tmp_path / "build", env=env, timeout=120, memory=2 << 30)
     assert p.returncode == 1, "exit %d\n%s" % (p.returncode, p.stderr)
     assert p.stdout == ""
     assert "Traceback" not in p.stderr and "panicked" not in p.stderr, p.stderr
