@@ -136,7 +136,10 @@ pub fn open_regular(path: &Path, links: Links) -> Result<(File, Metadata), ReadE
         Ok(f) => f,
         // O_NOFOLLOW on a symlink: ELOOP (Linux, macOS); EMLINK (FreeBSD).
         #[cfg(unix)]
-        Err(e) if links == Links::Refuse && matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::EMLINK)) => {
+        Err(e)
+            if links == Links::Refuse
+                && matches!(e.raw_os_error(), Some(libc::ELOOP) | Some(libc::EMLINK)) =>
+        {
             return Err(ReadError::Symlink);
         }
         Err(e) => {
@@ -205,7 +208,10 @@ mod tests {
             std::os::unix::fs::symlink(&target, d.path().join("l")).unwrap();
             let e = read_regular(&d.path().join("l"), 9, Links::Refuse).unwrap_err();
             assert_eq!(e.to_string(), "it is a symlink, which is not followed here");
-            assert_eq!(read_regular(&d.path().join("l"), 9, Links::Follow).unwrap(), b"x");
+            assert_eq!(
+                read_regular(&d.path().join("l"), 9, Links::Follow).unwrap(),
+                b"x"
+            );
         }
     }
 
@@ -215,10 +221,16 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let fifo = d.path().join("fifo");
         // mkfifo(1), not libc::mkfifo: the crate's unsafe stays in one module.
-        let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
         assert!(status.success());
         let e = read_regular(&fifo, 1 << 20, Links::Follow).unwrap_err();
-        assert_eq!(e.to_string(), "it is a FIFO (named pipe), not a regular file");
+        assert_eq!(
+            e.to_string(),
+            "it is a FIFO (named pipe), not a regular file"
+        );
         let e = read_regular(Path::new("/dev/zero"), 1 << 20, Links::Follow).unwrap_err();
         assert_eq!(e.to_string(), "it is a device, not a regular file");
         std::os::unix::fs::symlink("/dev/zero", d.path().join("z")).unwrap();
