@@ -699,3 +699,33 @@ fn sorted_subdirs(dir: &Path) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_dependency_outside_the_project_or_not_a_regular_file_is_a_mismatch() {
+        let project = tempfile::tempdir().unwrap();
+        let root = project.path();
+        std::fs::write(root.join("ok.h"), b"int x;\n").unwrap();
+        let fifo = root.join("fifo.h");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let mut memo = HashMap::new();
+        assert_eq!(
+            dependency_hash(root, "ok.h", &mut memo),
+            Some(crate::cache::store::sha256_hex(b"int x;\n"))
+        );
+        // A FIFO is refused without blocking; a relative path out of the
+        // project is never read.
+        assert_eq!(dependency_hash(root, "fifo.h", &mut memo), None);
+        assert_eq!(dependency_hash(root, "../ok.h", &mut memo), None);
+        assert_eq!(dependency_hash(root, "/dev/zero", &mut memo), None);
+    }
+}
