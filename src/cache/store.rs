@@ -725,32 +725,46 @@ impl Store {
         })
     }
 
-    /// Every entry file (`*.json` in a key directory) with its type as
-    /// listed, and the damage of directories not entered.
-    fn all_entries(&self) -> Result<(Vec<Listed>, Vec<Damage>), CacheError> {
+    /// The files of every subdirectory of `<root>/<top>` (the two levels of
+    /// `entries/` and `objects/`), by subdirectory name, and the damage of
+    /// what is not entered: a linked or non-directory name at either level.
+    #[allow(clippy::type_complexity)]
+    fn list_two_levels(
+        &self,
+        top: &str,
+    ) -> Result<(Vec<(String, Vec<Listed>)>, Vec<Damage>), CacheError> {
         let mut out = Vec::new();
         let mut damage = Vec::new();
-        let keys = match self.list(Path::new("entries"))? {
+        let subdirs = match self.list(Path::new(top))? {
             Ok(l) => l,
             Err(d) => return Ok((out, vec![d])),
         };
-        for (key_dir, t) in keys {
+        for (sub, t) in subdirs {
             if !t.is_dir() {
                 damage.push(Damage {
-                    what: listed_kind(&key_dir, t, "a directory"),
-                    path: key_dir,
+                    what: listed_kind(&sub, t, "a directory"),
+                    path: sub,
                 });
                 continue;
             }
-            let rel = Path::new("entries").join(key_dir.file_name().expect("listed"));
-            match self.list(&rel)? {
-                Ok(l) => out.extend(
-                    l.into_iter()
-                        .filter(|(p, _)| p.extension().is_some_and(|e| e == "json")),
-                ),
+            let name = sub.file_name().expect("listed");
+            match self.list(&Path::new(top).join(name))? {
+                Ok(l) => out.push((name.to_str().unwrap_or("").to_string(), l)),
                 Err(d) => damage.push(d),
             }
         }
+        Ok((out, damage))
+    }
+
+    /// Every entry file (`*.json` in a key directory) with its type as
+    /// listed, and the damage of directories not entered.
+    fn all_entries(&self) -> Result<(Vec<Listed>, Vec<Damage>), CacheError> {
+        let (dirs, damage) = self.list_two_levels("entries")?;
+        let out = dirs
+            .into_iter()
+            .flat_map(|(_, l)| l)
+            .filter(|(p, _)| p.extension().is_some_and(|e| e == "json"))
+            .collect();
         Ok((out, damage))
     }
 
@@ -761,29 +775,9 @@ impl Store {
     fn all_objects(
         &self,
     ) -> Result<(Vec<(PathBuf, fs::FileType, Option<ObjectId>)>, Vec<Damage>), CacheError> {
+        let (fans, damage) = self.list_two_levels("objects")?;
         let mut out = Vec::new();
-        let mut damage = Vec::new();
-        let fans = match self.list(Path::new("objects"))? {
-            Ok(l) => l,
-            Err(d) => return Ok((out, vec![d])),
-        };
-        for (fan, t) in fans {
-            if !t.is_dir() {
-                damage.push(Damage {
-                    what: listed_kind(&fan, t, "a directory"),
-                    path: fan,
-                });
-                continue;
-            }
-            let name = fan.file_name().expect("listed");
-            let prefix = name.to_str().unwrap_or("").to_string();
-            let listed = match self.list(&Path::new("objects").join(name))? {
-                Ok(l) => l,
-                Err(d) => {
-                    damage.push(d);
-                    continue;
-                }
-            };
+        for (prefix, listed) in fans {
             for (path, t) in listed {
                 let rest = path.file_name().and_then(|s| s.to_str()).unwrap_or("");
                 let id = ObjectId::try_from(format!("{prefix}{rest}")).ok();
