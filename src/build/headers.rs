@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::BuildError;
+use crate::cache::store::{DEPENDENCY_LIMIT, dependency_path, hash_dependency};
 use crate::cache::{CacheKey, Dependency, Entry, Store};
 use crate::cdef::writer::{self, WriterOptions};
 use crate::config::headerkit::HeaderkitConfig;
 use crate::config::{ModuleConfig, Project};
 use crate::headers::{self, ParseRequest, exports};
+use crate::untrusted::{self, Links, ReadError};
 
 /// Bump when the header model changes (what the walk produces).
 const MODEL_VERSION: &str = "headerwheel-model-3";
@@ -117,14 +119,44 @@ fn resolve_headers(
     Ok(out)
 }
 
+/// The sha256 of a dependency file, memoized. A file that cannot be hashed
+/// (gone, not a regular file, over [`DEPENDENCY_LIMIT`]) is `None`, so an
+/// entry listing it is a miss; why is said once, unless the file is simply
+/// gone (a changed include).
 fn sha256_file(path: &Path, memo: &mut HashMap<PathBuf, Option<String>>) -> Option<String> {
     memo.entry(path.to_path_buf())
-        .or_insert_with(|| {
-            std::fs::read(path)
-                .ok()
-                .map(|b| crate::cache::store::sha256_hex(&b))
+        .or_insert_with(|| match hash_dependency(path, DEPENDENCY_LIMIT) {
+            Ok(h) => Some(h),
+            Err(ReadError::NotFound) => None,
+            Err(e) => {
+                eprintln!(
+                    "headerwheel: warning: {}: not hashed as a cache dependency: {e}",
+                    path.display()
+                );
+                None
+            }
         })
         .clone()
+}
+
+/// The current sha256 of an entry's dependency `dep` (relative to the
+/// project `root`, or absolute for a system header). The entry comes from
+/// the store, which is untrusted: a relative path that leaves the project is
+/// never read, only a mismatch.
+fn dependency_hash(
+    root: &Path,
+    dep: &str,
+    memo: &mut HashMap<PathBuf, Option<String>>,
+) -> Option<String> {
+    match dependency_path(root, dep) {
+        Some(path) => sha256_file(&path, memo),
+        None => {
+            eprintln!(
+                "headerwheel: warning: a cache entry lists the dependency {dep:?}, which is not a path inside the project; the entry does not apply"
+            );
+            None
+        }
+    }
 }
 
 /// Where a module's cdef came from.
@@ -362,14 +394,7 @@ fn lookup(
     let found = store
         .lookup_where(
             key,
-            |p| {
-                let path = if Path::new(p).is_absolute() {
-                    PathBuf::from(p)
-                } else {
-                    root.join(p)
-                };
-                sha256_file(&path, memo)
-            },
+            |p| dependency_hash(root, p, memo),
             |entry| {
                 local_clang
                     .is_none_or(|id| entry.meta.get("libclang-id").map(String::as_str) == Some(id))
@@ -508,14 +533,7 @@ pub fn status(project: &Project, module: &ModuleConfig) -> Result<(bool, String)
         let found = store
             .lookup_where(
                 key,
-                |p| {
-                    let path = if Path::new(p).is_absolute() {
-                        PathBuf::from(p)
-                    } else {
-                        root.join(p)
-                    };
-                    sha256_file(&path, &mut memo)
-                },
+                |p| dependency_hash(root, p, &mut memo),
                 |entry| {
                     local_clang.as_deref().is_none_or(|id| {
                         entry.meta.get("libclang-id").map(String::as_str) == Some(id)
@@ -555,7 +573,9 @@ pub fn status(project: &Project, module: &ModuleConfig) -> Result<(bool, String)
 /// per output: imported, or skipped and why.
 pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, BuildError> {
     let read_json = |p: &Path| -> Option<serde_json::Value> {
-        serde_json::from_slice(&std::fs::read(p).ok()?).ok()
+        // Another tool's store, as untrusted as ours: regular files only.
+        let bytes = untrusted::read_regular(p, untrusted::TEXT_LIMIT, Links::Refuse).ok()?;
+        serde_json::from_slice(&bytes).ok()
     };
     let mut ir_headers: HashMap<String, String> = HashMap::new();
     for dir in sorted_subdirs(&from.join("ir")) {
@@ -608,7 +628,13 @@ pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, B
             report.push(format!("skipped {name}: no output file"));
             continue;
         };
-        let cdef = std::fs::read(&output).map_err(|e| BuildError::io(&output, e))?;
+        let cdef = match untrusted::read_regular(&output, untrusted::TEXT_LIMIT, Links::Refuse) {
+            Ok(b) => b,
+            Err(e) => {
+                report.push(format!("skipped {name}: {}: {e}", output.display()));
+                continue;
+            }
+        };
         let matches = |f: &PathBuf| {
             let h = Path::new(header);
             f == h
@@ -663,12 +689,43 @@ pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, B
 fn sorted_subdirs(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|rd| {
+            // The type as listed: a symlinked directory is not entered.
             rd.flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
                 .map(|e| e.path())
-                .filter(|p| p.is_dir())
                 .collect()
         })
         .unwrap_or_default();
     v.sort();
     v
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_dependency_outside_the_project_or_not_a_regular_file_is_a_mismatch() {
+        let project = tempfile::tempdir().unwrap();
+        let root = project.path();
+        std::fs::write(root.join("ok.h"), b"int x;\n").unwrap();
+        let fifo = root.join("fifo.h");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let mut memo = HashMap::new();
+        assert_eq!(
+            dependency_hash(root, "ok.h", &mut memo),
+            Some(crate::cache::store::sha256_hex(b"int x;\n"))
+        );
+        // A FIFO is refused without blocking; a relative path out of the
+        // project is never read.
+        assert_eq!(dependency_hash(root, "fifo.h", &mut memo), None);
+        assert_eq!(dependency_hash(root, "../ok.h", &mut memo), None);
+        assert_eq!(dependency_hash(root, "/dev/zero", &mut memo), None);
+    }
 }

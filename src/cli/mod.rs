@@ -471,7 +471,12 @@ fn cache(args: &[String]) -> Result<i32, String> {
                 "removed {} unreferenced objects, {} damaged items, {} temporary files",
                 r.objects_removed, r.damaged_removed, r.temp_removed
             );
-            Ok(0)
+            // Not regular files of the store (symlinks, FIFOs, directories):
+            // gc never deletes through them; they are for a person to remove.
+            for d in &r.left {
+                println!("left in place: {}: {}", d.path.display(), d.what);
+            }
+            Ok(i32::from(!r.left.is_empty()))
         }
         Some("merge") => {
             let from = args
@@ -503,19 +508,14 @@ fn cache(args: &[String]) -> Result<i32, String> {
         }
         Some("status") => {
             let s = store_at(args.get(1));
-            let dir = s.root().join("entries");
-            let mut keys: Vec<String> = match std::fs::read_dir(&dir) {
-                Ok(rd) => rd
-                    .flatten()
-                    .map(|e| e.file_name().to_string_lossy().to_string())
-                    .collect(),
-                Err(_) => Vec::new(),
-            };
-            keys.sort();
-            for k in &keys {
-                let (entries, damage) = s
-                    .entries(&crate::cache::CacheKey::from_hex(k))
-                    .map_err(|e| e.to_string())?;
+            // Real key directories only: a symlinked one is damage, not listed.
+            let (keys, key_damage) = s.keys().map_err(|e| e.to_string())?;
+            for d in &key_damage {
+                println!("damaged: {}: {}", d.path.display(), d.what);
+            }
+            for key in &keys {
+                let k = key.as_str();
+                let (entries, damage) = s.entries(key).map_err(|e| e.to_string())?;
                 for e in entries {
                     let module = e.meta.get("module").cloned().unwrap_or_default();
                     println!(
