@@ -298,11 +298,15 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
     if let (Some(store), Some(key)) = (&cache, &key) {
         let mut memo = std::collections::HashMap::new();
         if let Ok(found) = store.lookup(key, |p| {
+            // Bounded, never blocking: a dependency that is no longer a
+            // regular file is a miss.
             memo.entry(p.to_string())
                 .or_insert_with(|| {
-                    std::fs::read(p)
-                        .ok()
-                        .map(|b| crate::cache::store::sha256_hex(&b))
+                    crate::cache::store::hash_dependency(
+                        Path::new(p),
+                        crate::cache::store::DEPENDENCY_LIMIT,
+                    )
+                    .ok()
                 })
                 .clone()
         }) {
@@ -445,10 +449,14 @@ fn cache_key(
         }
     }
     for src in &job.sources {
-        let bytes = std::fs::read(src).map_err(|e| CompileError::Spawn {
+        let bytes = crate::untrusted::read_regular(
+            src,
+            crate::untrusted::ARCHIVE_FILE_LIMIT,
+            crate::untrusted::Links::Follow,
+        )
+        .map_err(|e| CompileError::Setup {
             module: job.module.clone(),
-            command: format!("read {}", src.display()),
-            source: e,
+            message: format!("cannot read {}: {e}", src.display()),
         })?;
         parts.push(("source".into(), bytes));
     }
@@ -505,11 +513,10 @@ fn remember(
             if abs.starts_with(&job.build_dir) || job.sources.iter().any(|s| *s == abs) {
                 continue;
             }
-            let bytes = std::fs::read(&abs).map_err(|e| format!("{}: {e}", abs.display()))?;
-            deps.insert(
-                abs.to_string_lossy().to_string(),
-                crate::cache::store::sha256_hex(&bytes),
-            );
+            let hash =
+                crate::cache::store::hash_dependency(&abs, crate::cache::store::DEPENDENCY_LIMIT)
+                    .map_err(|e| format!("{}: {e}", abs.display()))?;
+            deps.insert(abs.to_string_lossy().to_string(), hash);
         }
     }
     let data = std::fs::read(&job.output).map_err(|e| format!("{}: {e}", job.output.display()))?;
