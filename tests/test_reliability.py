@@ -9,6 +9,7 @@ writes only where it may and ships no path of the build machine.
 HEADERWHEEL_UPDATE_SNAPSHOTS=1 rewrites the snapshots."""
 import difflib
 import hashlib
+import json
 import os
 import random
 import re
@@ -25,16 +26,18 @@ from conftest import FIXTURES, PY, ROOT, run, sha256
 
 SNAPSHOTS = ROOT / "tests" / "snapshots" / "bad-input"
 HOOK = (
-    "import os, sys; os.chdir(sys.argv[1]); import headerwheel as h; "
-    "print(getattr(h, sys.argv[3])(sys.argv[2], {'build-dir': sys.argv[4]}))"
+    "import json, os, sys; os.chdir(sys.argv[1]); import headerwheel as h; "
+    "s = dict(json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}, **{'build-dir': sys.argv[4]}); "
+    "print(getattr(h, sys.argv[3])(sys.argv[2], s))"
 )
 
 
-def hook(src, out, build_dir, env=None, name="build_wheel", timeout=600, memory=None):
+def hook(src, out, build_dir, env=None, name="build_wheel", timeout=600, memory=None, settings=None, python=PY):
     """Calls a PEP 517 hook in a fresh interpreter, as a frontend does (pip
     itself refuses a malformed pyproject.toml before reaching the backend);
-    `memory` caps its address space (prlimit --as) in bytes."""
-    cmd = [PY, "-c", HOOK, src, out, name, build_dir]
+    `settings` are config settings besides build-dir; `memory` caps its
+    address space (prlimit --as) in bytes."""
+    cmd = [python, "-c", HOOK, src, out, name, build_dir, json.dumps(settings or {})]
     if memory:
         cmd = ["prlimit", "--as=%d" % memory, "--"] + cmd
     return run(cmd, env=env, check=False, timeout=timeout)
@@ -502,3 +505,89 @@ def test_a_build_writes_only_its_output_build_and_cache_directories_and_ships_no
             data = z.read(info)
             for marker in (b"project-path-marker", b"build-path-marker", str(tmp_path).encode(), str(home).encode()):
                 assert marker not in data, (info.filename, marker)
+
+
+def _ccache_stats(ccache_dir):
+    p = run(["ccache", "--print-stats"], env={"CCACHE_DIR": str(ccache_dir)})
+    stats = dict(l.split("\t", 1) for l in p.stdout.splitlines() if "\t" in l)
+    hits = int(stats.get("direct_cache_hit", 0)) + int(stats.get("preprocessed_cache_hit", 0))
+    return hits, int(stats.get("cache_miss", 0))
+
+
+@pytest.mark.parametrize("how", ["CC", "setting", "environment"])
+def test_ccache_in_front_of_the_compiler_is_used_and_changes_no_byte(tmp_path, how):
+    """CC="ccache gcc", -C compiler-launcher=ccache and
+    HEADERWHEEL_COMPILER_LAUNCHER=ccache build the fixture; after the compile
+    cache is emptied, the next build is a ccache hit with the same bytes."""
+    if shutil.which("ccache") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("ccache is missing: scripts/setup installs it")
+        pytest.skip("ccache is not installed (scripts/setup installs it)")
+    src = tmp_path / "zlibcffi"
+    shutil.copytree(FIXTURES / "zlibcffi", src)
+    ccache_dir = tmp_path / "ccache"
+    env = {"CCACHE_DIR": str(ccache_dir), "SOURCE_DATE_EPOCH": "1700000000"}
+    settings = {}
+    if how == "CC":
+        env["CC"] = "ccache gcc"
+    elif how == "setting":
+        settings["compiler-launcher"] = "ccache"
+    else:
+        env["HEADERWHEEL_COMPILER_LAUNCHER"] = "ccache"
+    wheels = []
+    for i in range(2):
+        cache = tmp_path / ("compile-cache-%d" % i)  # empty each time
+        out = tmp_path / ("out%d" % i)
+        p = hook(src, out, tmp_path / "build", env=dict(env, HEADERWHEEL_CACHE_DIR=str(cache)), settings=settings)
+        assert p.returncode == 0, p.stderr
+        assert "taken from the compile cache" not in p.stderr
+        wheels.append(sha256(next(out.glob("*.whl"))))
+        hits, misses = _ccache_stats(ccache_dir)
+        if i == 0:
+            assert (hits, misses > 0) == (0, True), (hits, misses)
+        else:
+            assert hits > 0, (hits, misses)
+    # Without ccache: the same bytes.
+    p = hook(src, tmp_path / "plain", tmp_path / "build", env={"SOURCE_DATE_EPOCH": "1700000000", "HEADERWHEEL_CACHE_DIR": str(tmp_path / "c-plain")})
+    assert p.returncode == 0, p.stderr
+    assert wheels == [sha256(next((tmp_path / "plain").glob("*.whl")))] * 2
+
+
+def _interpreter_at(prefix):
+    """The running CPython under another prefix: its binary copied to
+    PREFIX/bin/python3, its lib/ and include/ linked, so sysconfig names
+    PREFIX/include/... while the headers' bytes stay the same."""
+    import sys
+    import sysconfig
+    base = Path(sys.base_prefix)
+    (prefix / "bin").mkdir(parents=True)
+    exe = prefix / "bin" / "python3"
+    shutil.copy2(os.path.realpath(sys.executable), exe)
+    for d in ("lib", "include"):
+        os.symlink(base / d, prefix / d)
+    site = sysconfig.get_paths()["purelib"]  # headerwheel and cffi of this venv
+    return exe, site
+
+
+def test_the_same_bytes_under_two_interpreter_prefixes(tmp_path):
+    """No path of the build machine's interpreter in the built module: its
+    include directory is mapped (-ffile-prefix-map), so two prefixes of the
+    same interpreter give the same wheel."""
+    src = tmp_path / "zlibcffi"
+    shutil.copytree(FIXTURES / "zlibcffi", src)
+    results = {}
+    for name in ("prefix-one", "prefix-two-is-longer"):
+        prefix = tmp_path / name / "py"
+        exe, site = _interpreter_at(prefix)
+        out = tmp_path / ("out-" + name)
+        env = {"PYTHONPATH": site, "SOURCE_DATE_EPOCH": "1700000000", "HEADERWHEEL_CACHE_DIR": str(tmp_path / ("c-" + name))}
+        probe = run([exe, "-c", "import sysconfig; print(sysconfig.get_paths()['include'])"], env=env)
+        assert probe.stdout.startswith(str(prefix)), probe.stdout
+        p = hook(src, out, tmp_path / "build", env=env, python=exe)
+        assert p.returncode == 0, p.stderr
+        whl = next(out.glob("*.whl"))
+        with zipfile.ZipFile(whl) as z:
+            for info in z.infolist():
+                assert str(prefix).encode() not in z.read(info), (info.filename, name)
+        results[name] = (whl.name, sha256(whl))
+    assert len(set(results.values())) == 1, results
