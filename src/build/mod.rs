@@ -472,7 +472,10 @@ pub fn run_hook(req: &Request) -> Result<String, BuildError> {
         .canonicalize()
         .map_err(|e| BuildError::io(&req.source_dir, e))?;
     let project = Project::load(&root)?;
-    if matches!(req.hook.as_str(), "build_wheel" | "build_editable" | "build_sdist") {
+    if matches!(
+        req.hook.as_str(),
+        "build_wheel" | "build_editable" | "build_sdist"
+    ) {
         // A bad SOURCE_DATE_EPOCH is found before anything is compiled.
         wheel::source_date_epoch()?;
     }

@@ -387,13 +387,19 @@ fn collision_message(module: &str, clash: &Path) -> String {
 
 /// A module's files go where the package's own would be (`pkg/_x.py`
 /// beside the module `pkg._x`, or a subpackage `pkg/_x/`): the module would
-/// silently replace or shadow them. Returns the clashing project path.
+/// silently replace or shadow them. Returns the clashing project path. An
+/// ABI-mode module an editable install placed there earlier (CFFI's
+/// `# auto-generated file` first lines) is ours, not the package's.
 fn module_collision(root: &Path, package_dir: &Path, module: &str) -> Option<PathBuf> {
     let stem = package_dir.join(module.replace('.', "/"));
     let py = stem.with_file_name(format!("{}.py", stem.file_name()?.to_string_lossy()));
+    let generated = |p: &Path| {
+        crate::untrusted::read_regular(&root.join(p), 1 << 20, crate::untrusted::Links::Refuse)
+            .is_ok_and(|b| b.starts_with(b"# auto-generated file\nimport _cffi_backend\n"))
+    };
     [py, stem]
         .into_iter()
-        .find(|p| std::fs::symlink_metadata(root.join(p)).is_ok())
+        .find(|p| std::fs::symlink_metadata(root.join(p)).is_ok() && !generated(p))
 }
 
 fn read_tool(
@@ -1101,6 +1107,15 @@ mod hostile_project_tests {
             )),
             "{e}"
         );
+        // An ABI-mode module an editable install left there is ours.
+        let b = project(
+            &module("pkg._x"),
+            &[(
+                "pkg/_x.py",
+                "# auto-generated file\nimport _cffi_backend\n\nffi = None\n",
+            )],
+        );
+        Project::load(&b.path().join("p")).unwrap();
         // Soft keywords are names.
         let b = project(&module("pkg.match"), &[]);
         Project::load(&b.path().join("p")).unwrap();
