@@ -106,6 +106,24 @@ fn strs(
         .collect()
 }
 
+/// `include_dirs`: expanded, then absolute (the system's) or inside the
+/// project (normalised).
+fn dirs(
+    n: Option<Node<'_>>,
+    dir: &ProjectDir,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, ConfigError> {
+    let Some(n) = n else { return Ok(Vec::new()) };
+    n.str_array()?
+        .into_iter()
+        .map(|(s, node)| {
+            let v = expand(&s, &node, env)?;
+            let p = dir.search_dir(&v).map_err(|e| node.error(e.to_string()))?;
+            Ok(p.to_string_lossy().to_string())
+        })
+        .collect()
+}
+
 fn string(n: &Node<'_>, env: &dyn Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
     expand(n.str()?, n, env)
 }
@@ -166,7 +184,7 @@ impl HeaderkitConfig {
                 }
             }
         }
-        c.include_dirs = strs(t.get("include_dirs")?, env)?;
+        c.include_dirs = dirs(t.get("include_dirs")?, dir, env)?;
         c.defines = strs(t.get("defines")?, env)?;
         c.backend_args = strs(t.get("backend_args")?, env)?;
         c.exclude = strs(t.get("exclude")?, env)?;
@@ -186,7 +204,7 @@ impl HeaderkitConfig {
                 Ok(HeaderEntry {
                     pattern,
                     code: n.get("code")?.map(|c| string(&c, env)).transpose()?,
-                    include_dirs: strs(n.get("include_dirs")?, env)?,
+                    include_dirs: dirs(n.get("include_dirs")?, dir, env)?,
                     defines: strs(n.get("defines")?, env)?,
                     backend_args: strs(n.get("backend_args")?, env)?,
                     key: n.key.clone(),

@@ -271,15 +271,16 @@ fn inside_project(
     })
 }
 
-fn paths(node: Option<Node<'_>>) -> Result<Vec<PathBuf>, ConfigError> {
-    Ok(match node {
-        Some(n) => n
-            .str_array()?
-            .into_iter()
-            .map(|(s, _)| PathBuf::from(s))
-            .collect(),
-        None => Vec::new(),
-    })
+/// Include or library directories: absolute (the system's), or inside the
+/// project (see [`ProjectDir::search_dir`]).
+fn search_dirs(node: Option<Node<'_>>, dir: &ProjectDir) -> Result<Vec<PathBuf>, ConfigError> {
+    let Some(node) = node else {
+        return Ok(Vec::new());
+    };
+    node.str_array()?
+        .into_iter()
+        .map(|(s, n)| dir.search_dir(&s).map_err(|e| n.error(e.to_string())))
+        .collect()
 }
 
 /// `sources = [...]`: paths relative to the root, each an existing file.
@@ -575,8 +576,8 @@ fn read_tool(
                 preamble: if mode == Mode::Abi { None } else { preamble },
                 mode,
                 libraries: strings(m.get("libraries")?)?,
-                include_dirs: paths(m.get("include-dirs")?)?,
-                library_dirs: paths(m.get("library-dirs")?)?,
+                include_dirs: search_dirs(m.get("include-dirs")?, dir)?,
+                library_dirs: search_dirs(m.get("library-dirs")?, dir)?,
                 define_macros,
                 sources,
                 extra_compile_args: strings(m.get("extra-compile-args")?)?,
@@ -662,7 +663,7 @@ fn read_tool(
             shared_libraries.push(SharedLibrary {
                 wheel_path: path,
                 sources,
-                include_dirs: paths(l.get("include-dirs")?)?,
+                include_dirs: search_dirs(l.get("include-dirs")?, dir)?,
                 define_macros,
                 libraries: strings(l.get("libraries")?)?,
             });

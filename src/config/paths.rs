@@ -33,6 +33,9 @@ pub enum Expect {
 pub enum PathError {
     /// Empty, absolute, or climbing out of the project through `..`.
     Outside(String),
+    /// A relative include or library directory climbing out of the
+    /// project.
+    OutsideDir(String),
     /// A symlink on the way leads out of the project.
     SymlinkOut {
         /// The path as given.
@@ -68,6 +71,10 @@ impl fmt::Display for PathError {
             PathError::Outside(p) => write!(
                 f,
                 "'{p}' is outside the project: give a path inside it, relative to the directory of pyproject.toml"
+            ),
+            PathError::OutsideDir(p) => write!(
+                f,
+                "'{p}' is outside the project: a relative directory stays inside it (an absolute path names a system directory)"
             ),
             PathError::SymlinkOut { path, to } => write!(
                 f,
@@ -142,6 +149,19 @@ impl ProjectDir {
             .ok_or_else(|| PathError::Outside(p.to_string()))?;
         self.check(p, &rel, expect)?;
         Ok(rel)
+    }
+
+    /// An include or library directory: an absolute path names a system
+    /// directory and is kept as it is (nothing under it is ever packaged); a
+    /// relative one is the project's and resolved like any other path.
+    pub fn search_dir(&self, p: &str) -> Result<PathBuf, PathError> {
+        if Path::new(p).is_absolute() {
+            return Ok(PathBuf::from(p));
+        }
+        self.resolve(p, Expect::Any).map_err(|e| match e {
+            PathError::Outside(p) => PathError::OutsideDir(p),
+            e => e,
+        })
     }
 
     /// Checks a normalised relative path `rel` (named `shown` in messages):
@@ -366,6 +386,21 @@ mod tests {
         assert_eq!(d.read_text(Path::new("inside.txt")).unwrap(), "a");
         let e = d.read(Path::new("fifo"), 10).unwrap_err().to_string();
         assert_eq!(e, "'fifo' is a FIFO (named pipe), not a regular file");
+    }
+
+    #[test]
+    fn search_directories_are_absolute_or_inside() {
+        let (_base, d) = project();
+        assert_eq!(
+            d.search_dir("/usr/include").unwrap(),
+            PathBuf::from("/usr/include")
+        );
+        assert_eq!(d.search_dir("./pkg/sub/..").unwrap(), PathBuf::from("pkg"));
+        assert_eq!(d.search_dir(".").unwrap(), PathBuf::new());
+        assert_eq!(
+            d.search_dir("../../etc").unwrap_err().to_string(),
+            "'../../etc' is outside the project: a relative directory stays inside it (an absolute path names a system directory)"
+        );
     }
 
     #[test]
