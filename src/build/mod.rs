@@ -672,11 +672,14 @@ fn build_modules(
 ) -> Result<Vec<BuiltModule>, BuildError> {
     let runtime = CffiRuntime::from_dir(&interp.cffi_dir)
         .map_err(|e| BuildError::Other(format!("cannot read CFFI's headers: {e}")))?;
+    let cffi_version =
+        emit::CffiVersion::from_dir(&interp.cffi_dir).map_err(|e| BuildError::Other(e.0))?;
     let options = EmitOptions::for_interpreter(
         interp.version,
         interp.free_threaded,
         interp.sizeof_int,
         interp.sizeof_long,
+        cffi_version,
     );
     // Emit every module first (fast), then compile them in parallel.
     let mut jobs = Vec::new();

@@ -151,10 +151,15 @@ fn parse_gen_src(args: &[String]) -> Result<GenSrcArgs, String> {
 fn gen_src(args: &[String]) -> Result<(), String> {
     use crate::emit::{self, EmitOptions};
     let a = parse_gen_src(args)?;
-    let options = EmitOptions {
+    // ABI-mode output is the same for every supported cffi: its version is
+    // only read when a cffi is named or needed for C.
+    let mut options = EmitOptions {
         no_limited_api: a.no_limited_api,
         ..EmitOptions::default()
     };
+    if let Some(dir) = &a.cffi_dir {
+        options.cffi_version = emit::CffiVersion::from_dir(dir).map_err(|e| e.0)?;
+    }
     if let Some(case_path) = &a.case_json {
         let out = a.out.as_ref().ok_or("--case-json needs --out")?;
         let text = std::fs::read_to_string(case_path)
@@ -167,7 +172,8 @@ fn gen_src(args: &[String]) -> Result<(), String> {
             .remove(&case.target_ffi)
             .expect("the target FFI exists");
         let result = if case.target == "c" {
-            let runtime = runtime(a.cffi_dir.as_deref())?;
+            let (runtime, cffi_version) = runtime(a.cffi_dir.as_deref())?;
+            options.cffi_version = cffi_version;
             emit::emit_c(
                 &mut r.types,
                 &ffi,
@@ -203,7 +209,8 @@ fn gen_src(args: &[String]) -> Result<(), String> {
         };
         let input = crate::cdef::CdefInput::new(read(cdef)?, cdef.as_str());
         let preamble = read(csrc)?;
-        let runtime = runtime(a.cffi_dir.as_deref())?;
+        let (runtime, cffi_version) = runtime(a.cffi_dir.as_deref())?;
+        options.cffi_version = cffi_version;
         if a.bench > 0 {
             // One untimed run first (page faults, the allocator's first
             // growth), as the peer's loop in bench/run does.
@@ -236,14 +243,18 @@ fn gen_src(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// CFFI's headers, from `dir`, `$HEADERWHEEL_CFFI_DIR`, or the `cffi`
-/// package of `python3`.
-fn runtime(dir: Option<&Path>) -> Result<crate::emit::CffiRuntime, String> {
+/// CFFI's headers and version, from `dir`, `$HEADERWHEEL_CFFI_DIR`, or the
+/// `cffi` package of `python3`.
+fn runtime(
+    dir: Option<&Path>,
+) -> Result<(crate::emit::CffiRuntime, crate::emit::CffiVersion), String> {
     let dir = match dir {
         Some(d) => d.to_path_buf(),
         None => crate::emit::locate_cffi_dir().map_err(|e| e.to_string())?,
     };
-    crate::emit::CffiRuntime::from_dir(&dir).map_err(|e| e.to_string())
+    let version = crate::emit::CffiVersion::from_dir(&dir).map_err(|e| e.0)?;
+    let runtime = crate::emit::CffiRuntime::from_dir(&dir).map_err(|e| e.to_string())?;
+    Ok((runtime, version))
 }
 
 /// Writes `text` to `path` through a temporary file in the same directory.

@@ -1,6 +1,7 @@
 //! The CFFI recompiler in Rust: C source for API mode and Python source for
-//! ABI mode, byte-identical to CFFI 2.1.1's `ffi.emit_c_code()` /
-//! `ffi.emit_python_code()`.
+//! ABI mode, byte-identical to `ffi.emit_c_code()` / `ffi.emit_python_code()`
+//! of the cffi the build environment has (1.17.x, 2.0.x or 2.1.x: see
+//! [`CffiVersion`]).
 //!
 //! This file pins the API the rest of the crate calls. The emitter itself
 //! (type table, step tables, writers) lives in submodules.
@@ -10,8 +11,11 @@ use std::path::Path;
 use crate::cdef::Ffi;
 use crate::model::Types;
 
+mod cffi_version;
 mod recompiler;
 pub mod split;
+
+pub use cffi_version::{CffiVersion, SUPPORTED_CFFI, UnsupportedCffi};
 
 /// CFFI's C headers, read from the installed `cffi` package, which the
 /// emitted C source inlines (`_cffi_include.h` with `parse_c_type.h` spliced
@@ -59,6 +63,9 @@ pub struct EmitOptions {
     pub sizeof_int: u8,
     /// `sizeof(long)` on the target.
     pub sizeof_long: u8,
+    /// The cffi of the build environment, whose recompiler's text is
+    /// reproduced (its headers come with the [`CffiRuntime`]).
+    pub cffi_version: CffiVersion,
 }
 
 impl Default for EmitOptions {
@@ -68,6 +75,7 @@ impl Default for EmitOptions {
             no_limited_api: false,
             sizeof_int: 4,
             sizeof_long: 8,
+            cffi_version: CffiVersion::V2_1,
         }
     }
 }
@@ -75,22 +83,29 @@ impl Default for EmitOptions {
 impl EmitOptions {
     /// The options for a CPython `version` (`sys.version_info[:2]`), built
     /// with or without the GIL (`Py_GIL_DISABLED`), with the C `int` and
-    /// `long` sizes of its platform.
+    /// `long` sizes of its platform, and the build environment's cffi.
     ///
-    /// CFFI 2.1.1 decides `USE_LIMITED_API` from the interpreter running it:
-    /// the limited API is used except on free-threaded builds older than
-    /// 3.15 (its Windows clause only excludes Pythons older than 3.5, which
-    /// cffi 2 does not support).
+    /// cffi decides `USE_LIMITED_API` from the interpreter running it: 2.1
+    /// uses the limited API except on free-threaded builds older than 3.15,
+    /// 2.0 except on any free-threaded build, 1.17 always (the Windows
+    /// clause of each only excludes Pythons older than 3.5).
     pub fn for_interpreter(
         version: (u32, u32),
         free_threaded: bool,
         sizeof_int: u8,
         sizeof_long: u8,
+        cffi_version: CffiVersion,
     ) -> Self {
+        let no_limited_api = match cffi_version {
+            CffiVersion::V1_17 => false,
+            CffiVersion::V2_0 => free_threaded,
+            CffiVersion::V2_1 => free_threaded && version < (3, 15),
+        };
         EmitOptions {
-            no_limited_api: free_threaded && version < (3, 15),
+            no_limited_api,
             sizeof_int,
             sizeof_long,
+            cffi_version,
         }
     }
 }
@@ -193,7 +208,7 @@ pub fn locate_cffi_dir() -> std::io::Result<std::path::PathBuf> {
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot run {py} to find cffi: {e}")))?;
     if !out.status.success() {
         return Err(std::io::Error::other(format!(
-            "{py} cannot import cffi (install cffi==2.1.1, or set HEADERWHEEL_CFFI_DIR): {}",
+            "{py} cannot import cffi (install {SUPPORTED_CFFI}, or set HEADERWHEEL_CFFI_DIR): {}",
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }

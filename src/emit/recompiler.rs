@@ -1,6 +1,9 @@
 //! The port of CFFI 2.1.1's `recompiler.py`: the type table, the step tables
 //! (globals, fields, struct_unions, enums, typenames) and the C and Python
 //! writers. Method names follow CFFI's so the two can be read side by side.
+//! Where 1.17 and 2.0 wrote other text, the writers branch on
+//! [`EmitOptions::cffi_version`] (the differences are listed in
+//! `cffi_version.rs`).
 
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -17,7 +20,7 @@ macro_rules! pf {
     }};
 }
 
-use super::{CffiRuntime, EmitError, EmitOptions};
+use super::{CffiRuntime, CffiVersion, EmitError, EmitOptions};
 use crate::cdef::Ffi;
 use crate::model::{ArrayLength, DeclKind, DeclValue, Quals, StructKind, TypeId, TypeKind, Types};
 
@@ -1196,10 +1199,14 @@ impl<'a> Recompiler<'a> {
                 let offset = if cname.is_none() || f.bitsize >= 0 {
                     "(size_t)-1".to_string()
                 } else if let Some(n) = &np_name {
-                    format!(
-                        "(size_t)(((char *)&(({n})4096)->{}) - (char *)4096)",
-                        f.name
-                    )
+                    if self.options.cffi_version == CffiVersion::V1_17 {
+                        format!("((char *)&(({n})4096)->{}) - (char *)4096", f.name)
+                    } else {
+                        format!(
+                            "(size_t)(((char *)&(({n})4096)->{}) - (char *)4096)",
+                            f.name
+                        )
+                    }
                 } else {
                     format!("offsetof({}, {})", self.cn(tp, "")?, f.name)
                 };
@@ -1878,6 +1885,12 @@ impl<'a> Recompiler<'a> {
 
     fn print_string_literal_in_array(&mut self, s: &str) {
         self.prnt("// # NB. this is not a string because of a size limit in MSVC");
+        // cffi before 2.1 declared the encoding of non-ASCII code.
+        let s: Cow<str> = if self.options.cffi_version < CffiVersion::V2_1 && !s.is_ascii() {
+            Cow::Owned(format!("# -*- encoding: utf8 -*-\n{s}"))
+        } else {
+            Cow::Borrowed(s)
+        };
         for line in split_lines_keep(s.as_bytes()) {
             let comment = bytes_ascii_repr_tail(line);
             let c = format!("// {comment}");
@@ -1935,11 +1948,24 @@ impl<'a> Recompiler<'a> {
                 self,
                 "# define _CFFI_PYTHON_STARTUP_FUNC  _cffi_pypyinit_{base_module_name}"
             );
-            self.prnt("#else");
-            pf!(
-                self,
-                "# define _CFFI_PYTHON_STARTUP_FUNC  PyInit_{base_module_name}"
-            );
+            if self.options.cffi_version < CffiVersion::V2_1 {
+                self.prnt("#elif PY_MAJOR_VERSION >= 3");
+                pf!(
+                    self,
+                    "# define _CFFI_PYTHON_STARTUP_FUNC  PyInit_{base_module_name}"
+                );
+                self.prnt("#else");
+                pf!(
+                    self,
+                    "# define _CFFI_PYTHON_STARTUP_FUNC  init{base_module_name}"
+                );
+            } else {
+                self.prnt("#else");
+                pf!(
+                    self,
+                    "# define _CFFI_PYTHON_STARTUP_FUNC  PyInit_{base_module_name}"
+                );
+            }
             self.prnt("#endif");
             let emb = splice(
                 &runtime.embedding_h,
@@ -2054,7 +2080,8 @@ impl<'a> Recompiler<'a> {
                 )];
                 let a = e.allenums.as_str();
                 let mut pending = 0usize;
-                while a.len() > pending + 110 {
+                // cffi before 2.1 wrote the list as one literal.
+                while self.options.cffi_version >= CffiVersion::V2_1 && a.len() > pending + 110 {
                     let Some(j) = a[pending + 100..].find(',').map(|j| j + pending + 100) else {
                         break;
                     };
@@ -2135,18 +2162,38 @@ impl<'a> Recompiler<'a> {
             );
             self.prnt("    }");
         }
+        // cffi before 2.1 still wrote the Python 2 branches.
+        let py2 = self.options.cffi_version < CffiVersion::V2_1;
         pf!(self, "    p[0] = (const void *)0x{:x};", self.version);
         self.prnt("    p[1] = &_cffi_type_context;");
+        if py2 {
+            self.prnt("#if PY_MAJOR_VERSION >= 3");
+        }
         self.prnt("    return NULL;");
+        if py2 {
+            self.prnt("#endif");
+        }
         self.prnt("}");
         self.prnt("#  ifdef _MSC_VER");
         self.prnt("     PyMODINIT_FUNC");
+        if py2 {
+            self.prnt("#  if PY_MAJOR_VERSION >= 3");
+        }
         pf!(
             self,
             "     PyInit_{base_module_name}(void) {{ return NULL; }}"
         );
+        if py2 {
+            self.prnt("#  else");
+            pf!(self, "     init{base_module_name}(void) {{ }}");
+            self.prnt("#  endif");
+        }
         self.prnt("#  endif");
-        self.prnt("#else");
+        self.prnt(if py2 {
+            "#elif PY_MAJOR_VERSION >= 3"
+        } else {
+            "#else"
+        });
         self.prnt("PyMODINIT_FUNC");
         pf!(self, "PyInit_{base_module_name}(void)");
         self.prnt("{");
@@ -2157,6 +2204,19 @@ impl<'a> Recompiler<'a> {
             self.version
         );
         self.prnt("}");
+        if py2 {
+            self.prnt("#else");
+            self.prnt("PyMODINIT_FUNC");
+            pf!(self, "init{base_module_name}(void)");
+            self.prnt("{");
+            pf!(
+                self,
+                "  _cffi_init(\"{}\", 0x{:x}, &_cffi_type_context);",
+                self.module_name,
+                self.version
+            );
+            self.prnt("}");
+        }
         self.prnt("#endif");
         self.prnt("");
         self.prnt("#ifdef __GNUC__");

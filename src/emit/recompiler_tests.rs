@@ -279,16 +279,27 @@ fn abi_mode_enum_base_type_follows_sizeof_long() {
 
 #[test]
 fn limited_api_as_cffi_decides_it() {
-    let opts = |v, ft| EmitOptions::for_interpreter(v, ft, 4, 8).no_limited_api;
-    assert!(!opts((3, 11), false));
-    assert!(!opts((3, 13), false));
-    assert!(opts((3, 13), true), "3.13t cannot use the limited API");
-    assert!(opts((3, 14), true), "3.14t cannot use the limited API");
-    assert!(!opts((3, 15), true), "3.15t supports the stable ABI");
-    let llp64 = EmitOptions::for_interpreter((3, 12), false, 4, 4);
+    use crate::emit::CffiVersion::{V1_17, V2_0, V2_1};
+    let opts = |v, ft, c| EmitOptions::for_interpreter(v, ft, 4, 8, c).no_limited_api;
+    assert!(!opts((3, 11), false, V2_1));
+    assert!(!opts((3, 13), false, V2_1));
+    assert!(
+        opts((3, 13), true, V2_1),
+        "3.13t cannot use the limited API"
+    );
+    assert!(
+        opts((3, 14), true, V2_1),
+        "3.14t cannot use the limited API"
+    );
+    assert!(!opts((3, 15), true, V2_1), "3.15t supports the stable ABI");
+    // cffi 2.0 never uses it on a free-threaded build, 1.17 always does.
+    assert!(opts((3, 15), true, V2_0));
+    assert!(!opts((3, 14), false, V2_0));
+    assert!(!opts((3, 14), true, V1_17));
+    let llp64 = EmitOptions::for_interpreter((3, 12), false, 4, 4, V2_1);
     assert_eq!((llp64.sizeof_int, llp64.sizeof_long), (4, 4));
     assert_eq!(
-        EmitOptions::for_interpreter((3, 11), false, 4, 8),
+        EmitOptions::for_interpreter((3, 11), false, 4, 8, V2_1),
         EmitOptions::default()
     );
 }
@@ -324,4 +335,155 @@ fn every_cdef_error_is_reported_at_once() {
         e.message
     );
     assert!(e.message.ends_with("2 errors in the cdef"), "{}", e.message);
+}
+
+/// Headers that only carry the lines the writer splices at.
+fn bare_runtime() -> CffiRuntime {
+    CffiRuntime {
+        include_h: "#include \"parse_c_type.h\"\n".into(),
+        parse_c_type_h: String::new(),
+        errors_h: String::new(),
+        embedding_h: "#include \"_cffi_errors.h\"\n".into(),
+    }
+}
+
+/// An embedding module with non-ASCII init code and a long enum, as each
+/// cffi series writes it (the fragments are cffi 2.0.0's and 2.1.1's output
+/// for the same FFI).
+#[test]
+fn each_cffi_version_writes_its_own_text() {
+    use crate::emit::CffiVersion::{V1_17, V2_0, V2_1};
+    let emit = |cffi_version| {
+        let mut types = Types::new();
+        let mut ffi = Ffi::new();
+        ffi.embedding_api(&mut types, &CdefInput::new("int f(void);", ""))
+            .unwrap();
+        ffi.embedding_init_code("s = '\u{e9}'\n").unwrap();
+        let enumerators: Vec<String> = (0..12).map(|i| format!("E_NUMBER_{i}")).collect();
+        let cdef = format!(
+            "enum e {{ {} }};\ntypedef struct {{ int x; }} *sp;",
+            enumerators.join(", ")
+        );
+        ffi.cdef(&mut types, &CdefInput::new(&cdef, "")).unwrap();
+        let options = EmitOptions {
+            cffi_version,
+            ..EmitOptions::default()
+        };
+        crate::emit::emit_c(&mut types, &ffi, "pkg._m", "", &bare_runtime(), &options).unwrap()
+    };
+    let old = emit(V2_0);
+    assert_eq!(
+        emit(V1_17),
+        old.replace(
+            "(size_t)(((char *)&((sp)4096)->x) - (char *)4096)",
+            "((char *)&((sp)4096)->x) - (char *)4096"
+        ),
+        "1.17 differs from 2.0 only in offsets"
+    );
+    let new = emit(V2_1);
+    let all = "E_NUMBER_0,E_NUMBER_1,E_NUMBER_2,E_NUMBER_3,E_NUMBER_4,E_NUMBER_5,\
+               E_NUMBER_6,E_NUMBER_7,E_NUMBER_8,E_NUMBER_9,";
+    let has = |text: &str, fragment: &str| {
+        assert!(text.contains(fragment), "{fragment}\nnot in:\n{text}");
+    };
+    has(&old, &format!("    \"{all}E_NUMBER_10,E_NUMBER_11\" }},\n"));
+    has(
+        &new,
+        &format!("    \"{all}\"\n    \"E_NUMBER_10,E_NUMBER_11\" }},\n"),
+    );
+    has(
+        &old,
+        "// '# -*- encoding: utf8 -*-\\n\n\
+         35,32,45,42,45,32,101,110,99,111,100,105,110,103,58,32,117,116,102,56,32,45,\n\
+         42,45,10,\n\
+         // \"s = '\\xc3\\xa9'\\n\n",
+    );
+    has(
+        &new,
+        "MSVC\n// \"s = '\\xc3\\xa9'\\n\n115,32,61,32,39,195,169,39,10,\n0 };\n",
+    );
+    has(
+        &old,
+        "#elif PY_MAJOR_VERSION >= 3\n# define _CFFI_PYTHON_STARTUP_FUNC  PyInit__m\n\
+         #else\n# define _CFFI_PYTHON_STARTUP_FUNC  init_m\n#endif\n",
+    );
+    has(
+        &new,
+        "#else\n# define _CFFI_PYTHON_STARTUP_FUNC  PyInit__m\n#endif\n",
+    );
+    has(&old, "(size_t)(((char *)&((sp)4096)->x) - (char *)4096)");
+    has(&new, "(size_t)(((char *)&((sp)4096)->x) - (char *)4096)");
+    let tail = |text: &str| text[text.rfind("#ifdef PYPY_VERSION\n").unwrap()..].to_string();
+    assert_eq!(
+        tail(&old),
+        "#ifdef PYPY_VERSION
+PyMODINIT_FUNC
+_cffi_pypyinit__m(const void *p[])
+{
+    if (((intptr_t)p[0]) >= 0x0A03) {
+        _cffi_call_python_org = (void(*)(struct _cffi_externpy_s *, char *))p[1];
+    }
+    p[0] = (const void *)0x2701;
+    p[1] = &_cffi_type_context;
+#if PY_MAJOR_VERSION >= 3
+    return NULL;
+#endif
+}
+#  ifdef _MSC_VER
+     PyMODINIT_FUNC
+#  if PY_MAJOR_VERSION >= 3
+     PyInit__m(void) { return NULL; }
+#  else
+     init_m(void) { }
+#  endif
+#  endif
+#elif PY_MAJOR_VERSION >= 3
+PyMODINIT_FUNC
+PyInit__m(void)
+{
+  return _cffi_init(\"pkg._m\", 0x2701, &_cffi_type_context);
+}
+#else
+PyMODINIT_FUNC
+init_m(void)
+{
+  _cffi_init(\"pkg._m\", 0x2701, &_cffi_type_context);
+}
+#endif
+
+#ifdef __GNUC__
+#  pragma GCC visibility pop
+#endif
+"
+    );
+    assert_eq!(
+        tail(&new),
+        "#ifdef PYPY_VERSION
+PyMODINIT_FUNC
+_cffi_pypyinit__m(const void *p[])
+{
+    if (((intptr_t)p[0]) >= 0x0A03) {
+        _cffi_call_python_org = (void(*)(struct _cffi_externpy_s *, char *))p[1];
+    }
+    p[0] = (const void *)0x2701;
+    p[1] = &_cffi_type_context;
+    return NULL;
+}
+#  ifdef _MSC_VER
+     PyMODINIT_FUNC
+     PyInit__m(void) { return NULL; }
+#  endif
+#else
+PyMODINIT_FUNC
+PyInit__m(void)
+{
+  return _cffi_init(\"pkg._m\", 0x2701, &_cffi_type_context);
+}
+#endif
+
+#ifdef __GNUC__
+#  pragma GCC visibility pop
+#endif
+"
+    );
 }

@@ -33,11 +33,13 @@ pub fn check(
 ) -> Result<Vec<ModuleCheck>, String> {
     let runtime = CffiRuntime::from_dir(&rec.python.cffi_dir)
         .map_err(|e| format!("cffi's headers in {}: {e}", rec.python.cffi_dir.display()))?;
+    let cffi_version = emit::CffiVersion::from_dir(&rec.python.cffi_dir).map_err(|e| e.0)?;
     let options = EmitOptions::for_interpreter(
         rec.python.version,
         rec.python.free_threaded,
         rec.python.sizeof_int,
         rec.python.sizeof_long,
+        cffi_version,
     );
     let project = crate::config::Project::load(root).ok();
     let mut out = Vec::new();
