@@ -4,7 +4,11 @@
 //! byte for byte; to find the next, the declaration holding the error is
 //! blanked out (spaces, newlines kept so that every later line and column
 //! stays where it was) and the cdefs are parsed again, until they parse or a
-//! limit is reached. An error that names no line, or a line we cannot map
+//! limit is reached. The declaration is found in the text as written:
+//! [`CdefError::offset`] undoes CFFI's rewrites (a `#define` taking the
+//! lines above it, `[...]`, comments), so it is the one holding the error
+//! and the next parse finds the next error. An error already reported
+//! (same class, message and place) ends the search. An error that names no line, or a line we cannot map
 //! back to the text (after a `#line` directive), ends the search.
 
 use super::{CdefError, CdefInput, Ffi};
@@ -27,10 +31,12 @@ pub fn parse_reporting_all(
             Ok(_) => return Err(errors),
             Err(e) => e,
         };
-        let next = blank_declaration(&inputs[k], &error);
-        if errors.last() == Some(&error) {
+        // The same error again (blanking did not remove what holds it):
+        // reporting it twice would say nothing new.
+        if errors.iter().any(|e| e.same_as(&error)) {
             return Err(errors);
         }
+        let next = blank_declaration(&inputs[k], &error);
         errors.push(error);
         match next {
             Some(text) if errors.len() < max => inputs[k].text = text,
@@ -58,7 +64,7 @@ fn blank_declaration(input: &CdefInput, error: &CdefError) -> Option<String> {
         return None;
     }
     let text = &input.text;
-    let at = error.offset_in(text)?;
+    let at = error.offset?;
     let (start, end) = declaration_span(text, at);
     if start >= end {
         return None;
@@ -223,6 +229,108 @@ mod tests {
         assert!(es[0].starts_with("1:cannot parse: unknown type name 'foo_t'"));
         assert!(es[1].starts_with("2:cannot parse: unknown type name 'bar_t'"));
         assert!(es[2].starts_with("3:cannot parse: unknown type name 'baz_t'"));
+    }
+
+    /// The report as the build prints it: every error, in order.
+    fn report(text: &str) -> String {
+        match parse_reporting_all(&[CdefInput::new(text, "t.cdef")], MAX_ERRORS) {
+            Ok(_) => "ok".into(),
+            Err(es) => es
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+
+    #[test]
+    fn an_error_after_defines_quotes_its_own_line_once() {
+        // CFFI 2.1.1: `<cdef source string>:14:3` (the `#define` below the
+        // blank line takes it); the error is on line 15 as written.
+        let mut text = String::from("typedef unsigned long uLong;\n");
+        for i in 0..8 {
+            text.push_str(&format!("int f{i}(int);\n"));
+        }
+        text.push_str("int uncompress(char *dest);\n\n#define Z_OK 0\n#define Z_BUF_ERROR ...\n#define Z_BEST_COMPRESSION ...\n/* é */ x y;\n");
+        insta::assert_snapshot!(report(&text), @r"
+        t.cdef:14:3: cannot parse: unknown type name 'x' (declare it first, e.g. 'typedef ... x;', 'typedef int... x;' or 'typedef struct { ...; } x;')
+            /* é */ x y;
+                    ^
+            (line 15 as written: CFFI's number counts the cdef after its rewrites, e.g. of #define lines)
+        ");
+    }
+
+    #[test]
+    fn an_error_after_a_continued_define() {
+        // CFFI: 3:1 for `x y;` (the define's two lines are one). The macro's
+        // own error (CFFI gives it no place) is at its `#define` as written.
+        insta::assert_snapshot!(report("int a;\n#define X 1 \\\n  + 2\nx y;\n"), @r"
+        t.cdef:3:1: cannot parse: unknown type name 'x' (declare it first, e.g. 'typedef ... x;', 'typedef int... x;' or 'typedef struct { ...; } x;')
+            x y;
+            ^
+            (line 4 as written: CFFI's number counts the cdef after its rewrites, e.g. of #define lines)
+        t.cdef:2:1: only supports one of the following syntax:
+          #define X ...     (literally dot-dot-dot)
+          #define X NUMBER  (with NUMBER an integer constant, decimal/hex/octal)
+        got:
+          #define X 1   + 2
+            #define X 1 \
+            ^
+        ");
+    }
+
+    #[test]
+    fn two_errors_after_defines_are_each_reported_once() {
+        // CFFI: 4:1 for the first (it stops there).
+        let text = "int a;\n\n#define A 1\n\n#define B ...\nfoo_t f(void);\nint ok;\n\n#define C 2\nbar_t g(void);\n";
+        insta::assert_snapshot!(report(text), @r"
+        t.cdef:4:1: cannot parse: unknown type name 'foo_t' (declare it first, e.g. 'typedef ... foo_t;', 'typedef int... foo_t;' or 'typedef struct { ...; } foo_t;')
+            foo_t f(void);
+            ^
+            (line 6 as written: CFFI's number counts the cdef after its rewrites, e.g. of #define lines)
+        t.cdef:7:1: cannot parse: unknown type name 'bar_t' (declare it first, e.g. 'typedef ... bar_t;', 'typedef int... bar_t;' or 'typedef struct { ...; } bar_t;')
+            bar_t g(void);
+            ^
+            (line 10 as written: CFFI's number counts the cdef after its rewrites, e.g. of #define lines)
+        ");
+    }
+
+    #[test]
+    fn the_caret_is_under_the_token_after_a_partial_array() {
+        // CFFI: 1:28, a column of `int a[__dotdotdotarray__]; x y;`.
+        insta::assert_snapshot!(report("int a[...]; x y;"), @r"
+        t.cdef:1:28: cannot parse: unknown type name 'x' (declare it first, e.g. 'typedef ... x;', 'typedef int... x;' or 'typedef struct { ...; } x;')
+            int a[...]; x y;
+                        ^
+        ");
+    }
+
+    #[test]
+    fn an_error_after_an_extern_python_block() {
+        // CFFI: 4:1 and 1:81 (after the start/stop markers).
+        insta::assert_snapshot!(report("extern \"Python\" {\n  int cb(int);\n}\nx y;\n"), @r"
+        t.cdef:4:1: cannot parse: unknown type name 'x' (declare it first, e.g. 'typedef ... x;', 'typedef int... x;' or 'typedef struct { ...; } x;')
+            x y;
+            ^
+        ");
+        insta::assert_snapshot!(report("extern \"Python\" { int cb(int); } x y;"), @r#"
+        t.cdef:1:81: cannot parse: unknown type name 'x' (declare it first, e.g. 'typedef ... x;', 'typedef int... x;' or 'typedef struct { ...; } x;')
+            extern "Python" { int cb(int); } x y;
+                                             ^
+        "#);
+    }
+
+    #[test]
+    fn an_error_is_the_same_wherever_cffi_numbers_it() {
+        // Blanking a `#define` gives its blank lines back to CFFI's count:
+        // the same error then has another line number, not another place.
+        use crate::cdef::CffiErrorKind::CDefError as K;
+        let text = "\n#define A 1\nx y;";
+        let before = CdefError::at(K, "m", "t", Some((2, 1)), Some(text));
+        let after = CdefError::at(K, "m", "t", Some((3, 1)), Some("\n           \nx y;"));
+        assert_eq!(before.offset, after.offset);
+        assert!(before.same_as(&after));
+        assert!(!before.same_as(&CdefError::at(K, "other", "t", Some((2, 1)), Some(text))));
     }
 
     #[test]

@@ -74,14 +74,20 @@ pub struct CdefError {
     pub message: String,
     /// The file (the cdef's origin, or a `#line` file name).
     pub file: String,
-    /// 1-based line and column, when known, as CFFI reports them: the
-    /// column counts characters (not bytes) of the preprocessed text, in
-    /// which a comment is one space.
+    /// 1-based line and column, when known, as CFFI reports them: they
+    /// count CFFI's rewritten text (a comment is one space, a `#define`
+    /// line takes the blank lines above it, `[...]` is
+    /// `[__dotdotdotarray__]`...), columns in characters, not bytes. They
+    /// are kept as CFFI gives them, so that the first message is CFFI's
+    /// byte for byte; the quoted line is the one as written.
     pub line: Option<(u32, u32)>,
-    /// The offending line of the original text, quoted in the display, and
-    /// the 1-based character column in it of the caret (under the
-    /// offending token, comments before it counted).
-    pub source_line: Option<(String, u32)>,
+    /// The offending line of the original text, quoted in the display: its
+    /// 1-based number in the original text, its text, and the 1-based
+    /// character column in it of the caret (under the offending token).
+    pub source_line: Option<(u32, String, u32)>,
+    /// The byte offset in the original text of the character under the
+    /// caret, when the error quotes a line of it.
+    pub offset: Option<usize>,
 }
 
 impl CdefError {
@@ -93,7 +99,7 @@ impl CdefError {
     /// An error at `line` (line and column as CFFI counts them, see
     /// [`CdefError::line`]) of `file`; `text` is the file's original text
     /// when it is at hand (the line is then quoted, with a caret under the
-    /// character the position names once comments are put back).
+    /// character the position names once CFFI's rewrites are undone).
     pub fn at(
         kind: CffiErrorKind,
         message: impl Into<String>,
@@ -101,9 +107,9 @@ impl CdefError {
         line: Option<(u32, u32)>,
         text: Option<&str>,
     ) -> Self {
-        let source_line = match (line, text) {
+        let (source_line, offset) = match (line, text) {
             (Some((l, c)), Some(text)) => quote_line(text, l, c),
-            _ => None,
+            _ => (None, None),
         };
         CdefError {
             kind,
@@ -111,36 +117,74 @@ impl CdefError {
             file: file.into(),
             line,
             source_line,
+            offset,
         }
     }
 
-    /// The byte offset in `text` (the text the error was found in) of the
-    /// character under the caret, when the error quotes a line of it.
-    pub fn offset_in(&self, text: &str) -> Option<usize> {
-        let (l, c) = self.line?;
-        self.source_line.as_ref()?;
-        preprocess::original_offset(text, l, c)
+    /// An error at byte `offset` of `text`, the file's original text, for
+    /// an error CFFI gives no place for: the line and column shown are then
+    /// those of the text as written.
+    pub fn at_offset(
+        kind: CffiErrorKind,
+        message: impl Into<String>,
+        file: impl Into<String>,
+        offset: usize,
+        text: &str,
+    ) -> Self {
+        let (source_line, offset) = quote_offset(text, offset);
+        CdefError {
+            kind,
+            message: message.into(),
+            file: file.into(),
+            line: source_line.as_ref().map(|(l, _, c)| (*l, *c)),
+            source_line,
+            offset,
+        }
+    }
+
+    /// Whether `other` is the same error as this one: same class, message,
+    /// file and place in the original text (CFFI's line numbers may differ
+    /// once a declaration above is blanked).
+    pub fn same_as(&self, other: &CdefError) -> bool {
+        (self.kind, &self.message, &self.file, self.offset)
+            == (other.kind, &other.message, &other.file, other.offset)
     }
 }
 
-/// Line `line` of `text` holding the character at preprocessed position
-/// (`line`, `col`), and the character column of that character in it.
-fn quote_line(text: &str, line: u32, col: u32) -> Option<(String, u32)> {
+/// The line of `text` holding the character at CFFI's position (`line`,
+/// `col`) (see [`preprocess::SourceMap`]), and that character's offset.
+fn quote_line(text: &str, line: u32, col: u32) -> (Option<(u32, String, u32)>, Option<usize>) {
     match preprocess::original_offset(text, line, col) {
-        Some(offset) => {
-            let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-            let line_end = text[offset..].find('\n').map_or(text.len(), |i| i + offset);
-            let caret = text[line_start..offset].chars().count() as u32 + 1;
-            Some((text[line_start..line_end].to_string(), caret))
-        }
-        // A position the text does not have: the line by its number, the
-        // caret at its end at most.
+        Some(offset) => quote_offset(text, offset),
+        // A text CFFI's rewrites fail on, or a position it does not have:
+        // the line by its number, the caret at its end at most.
         None => {
-            let src = text.lines().nth((line as usize).checked_sub(1)?)?;
-            let caret = col.min(src.chars().count() as u32 + 1);
-            Some((src.to_string(), caret))
+            let quoted = (line as usize)
+                .checked_sub(1)
+                .and_then(|i| text.lines().nth(i));
+            let quoted = quoted.map(|src| {
+                let caret = col.min(src.chars().count() as u32 + 1);
+                (line, src.to_string(), caret)
+            });
+            (quoted, None)
         }
     }
+}
+
+/// The line of `text` holding byte `offset`, and the offset, if it is one
+/// of `text`'s characters (or its end).
+fn quote_offset(text: &str, offset: usize) -> (Option<(u32, String, u32)>, Option<usize>) {
+    if !text.is_char_boundary(offset) {
+        return (None, None);
+    }
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[offset..].find('\n').map_or(text.len(), |i| i + offset);
+    let caret = text[line_start..offset].chars().count() as u32 + 1;
+    let number = text[..line_start].matches('\n').count() as u32 + 1;
+    (
+        Some((number, text[line_start..line_end].to_string(), caret)),
+        Some(offset),
+    )
 }
 
 impl fmt::Display for CdefError {
@@ -148,11 +192,19 @@ impl fmt::Display for CdefError {
         match self.line {
             Some((line, col)) => {
                 write!(f, "{}:{}:{}: {}", self.file, line, col, self.message)?;
-                if let Some((src, caret)) = &self.source_line {
+                if let Some((number, src, caret)) = &self.source_line {
                     let src = src.trim_end();
                     write!(f, "\n    {src}")?;
                     let pad = crate::text::caret_pad(src, *caret as usize);
                     write!(f, "\n    {pad}^")?;
+                    // CFFI's number counts its rewritten text; say which
+                    // line of the file this is when the two differ.
+                    if *number != line {
+                        write!(
+                            f,
+                            "\n    (line {number} as written: CFFI's number counts the cdef after its rewrites, e.g. of #define lines)"
+                        )?;
+                    }
                 }
                 Ok(())
             }

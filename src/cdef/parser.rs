@@ -325,13 +325,19 @@ impl Ffi {
             } else if value == "..." {
                 self.declare(cx, DeclKind::Macro, key, DeclValue::MacroDots, false, 0)?;
             } else {
-                return Err(cx.error(
-                    CffiErrorKind::CDefError,
-                    format!(
-                        "only supports one of the following syntax:\n  #define {key} ...     (literally dot-dot-dot)\n  #define {key} NUMBER  (with NUMBER an integer constant, decimal/hex/octal)\ngot:\n  #define {key} {value}"
+                let message = format!(
+                    "only supports one of the following syntax:\n  #define {key} ...     (literally dot-dot-dot)\n  #define {key} NUMBER  (with NUMBER an integer constant, decimal/hex/octal)\ngot:\n  #define {key} {value}"
+                );
+                return Err(match cx.find_define(key) {
+                    Some(offset) => CdefError::at_offset(
+                        CffiErrorKind::CDefError,
+                        message,
+                        cx.file.clone(),
+                        offset,
+                        cx.text,
                     ),
-                    cx.find_define(key),
-                ));
+                    None => cx.error(CffiErrorKind::CDefError, message, None),
+                });
             }
         }
         Ok(())
@@ -1379,22 +1385,24 @@ impl Cx<'_> {
         )
     }
 
-    /// The position of `#define name` in the original text.
-    fn find_define(&self, name: &str) -> Option<Coord> {
-        for (i, line) in self.text.lines().enumerate() {
+    /// The byte offset of `#define name` in the original text (CFFI gives
+    /// no place for an error in a macro; the rewritten text has none).
+    fn find_define(&self, name: &str) -> Option<usize> {
+        let mut line_start = 0usize;
+        for line in self.text.split_inclusive('\n') {
             let t = line.trim_start();
             if let Some(rest) = t.strip_prefix('#') {
                 let rest = rest.trim_start();
                 if let Some(rest) = rest.strip_prefix("define") {
-                    if rest.trim_start().starts_with(name) {
-                        return Some(Coord {
-                            line: i as u32 + 1,
-                            col: line[..line.len() - t.len()].chars().count() as u32 + 1,
-                            file: 0,
-                        });
+                    let after = rest.trim_start().strip_prefix(name);
+                    if after
+                        .is_some_and(|a| !a.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+                    {
+                        return Some(line_start + line.len() - t.len());
                     }
                 }
             }
+            line_start += line.len();
         }
         None
     }

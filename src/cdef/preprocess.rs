@@ -5,6 +5,7 @@
 //! messages and the numbering of partial enums depend on them.
 
 use std::collections::BTreeSet;
+use std::ops::Range;
 use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
@@ -80,6 +81,7 @@ re!(
     r"(?:\b(?:int|long|short|signed|unsigned|char)\s*)+\.\.\."
 );
 re!(R_FLOAT_DOTDOTDOT, r"\b(?:double|float)\s*\.\.\.");
+re!(R_DOTDOTDOT, r"\.\.\.");
 
 /// The result of [`preprocess`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,21 +105,184 @@ pub struct PreprocessError {
 
 /// CFFI's `_preprocess(csource)`.
 pub fn preprocess(csource: &str) -> Result<Preprocessed, PreprocessError> {
+    let (rewritten, macros) = rewrite(csource, false)?;
+    Ok(Preprocessed {
+        csource: rewritten.text,
+        macros,
+    })
+}
+
+/// Where each character of CFFI's rewritten text (the text its line and
+/// column numbers count) came from in the cdef as written.
+///
+/// Built only when an error needs it: it runs the rewrites of [`preprocess`]
+/// again, this time keeping the original byte offset of every byte.
+#[derive(Debug, Clone)]
+pub struct SourceMap {
+    /// The rewritten text.
+    csource: String,
+    /// For each byte of `csource`, and for its end, the byte offset in the
+    /// original text it came from.
+    origin: Vec<usize>,
+}
+
+impl SourceMap {
+    /// The map of `text`'s rewrites; None if `text` cannot be preprocessed.
+    pub fn new(text: &str) -> Option<SourceMap> {
+        let (rewritten, _) = rewrite(text, true).ok()?;
+        Some(SourceMap {
+            csource: rewritten.text,
+            origin: rewritten.origin.expect("tracked"),
+        })
+    }
+
+    /// The byte offset in the original text of the character at 1-based
+    /// `line` and `col` (in characters) of the rewritten text, as CFFI's
+    /// messages count them; a position past the end of its line is that
+    /// line's end. None if the rewritten text has no such line.
+    ///
+    /// Text kept by the rewrites maps to itself, so a line swallowed by a
+    /// `#define` or a column shifted by `[...]` is undone; text a rewrite
+    /// put in (` __dotdotdot__ `, `volatile volatile const`, the markers of
+    /// `extern "Python"`) maps to the `...` it replaced, or to the start of
+    /// what it replaced.
+    pub fn original_offset(&self, line: u32, col: u32) -> Option<usize> {
+        let mut start = 0usize;
+        for _ in 1..line {
+            start += self.csource[start..].find('\n')? + 1;
+        }
+        let end = self.csource[start..]
+            .find('\n')
+            .map_or(self.csource.len(), |i| start + i);
+        let pos = self.csource[start..end]
+            .char_indices()
+            .nth(col.saturating_sub(1) as usize)
+            .map_or(end, |(i, _)| start + i);
+        Some(self.origin[pos])
+    }
+}
+
+/// The byte offset in `text` (a cdef as given) of the character at 1-based
+/// `line` and `col` (in characters) of CFFI's rewritten text; see
+/// [`SourceMap::original_offset`].
+pub fn original_offset(text: &str, line: u32, col: u32) -> Option<usize> {
+    SourceMap::new(text)?.original_offset(line, col)
+}
+
+/// Text being rewritten and, when tracked, where each of its bytes came from.
+struct Rewriting {
+    text: String,
+    /// For each byte of `text`, and for its end, the byte offset in the
+    /// original text; None when not asked for (parsing does not need it).
+    origin: Option<Vec<usize>>,
+}
+
+impl Rewriting {
+    fn new(text: &str, track: bool) -> Self {
+        Rewriting {
+            text: text.to_string(),
+            origin: track.then(|| (0..=text.len()).collect()),
+        }
+    }
+
+    /// Every match of `re` replaced by what `replacement` makes of it.
+    fn replace_all(&mut self, re: &Regex, mut replacement: impl FnMut(&Captures<'_>) -> String) {
+        let edits: Vec<(Range<usize>, String)> = re
+            .captures_iter(&self.text)
+            .map(|c| (c.get(0).expect("group 0").range(), replacement(&c)))
+            .collect();
+        self.splice(edits);
+    }
+
+    /// Each byte range of `edits` (in order, disjoint) replaced by its text.
+    fn splice(&mut self, edits: Vec<(Range<usize>, String)>) {
+        if edits.is_empty() {
+            return;
+        }
+        let old = &self.text;
+        let mut text = String::with_capacity(old.len());
+        let mut origin = self
+            .origin
+            .as_ref()
+            .map(|_| Vec::with_capacity(old.len() + 1));
+        let mut kept = 0usize;
+        for (range, replacement) in &edits {
+            text.push_str(&old[kept..range.start]);
+            text.push_str(replacement);
+            if let (Some(new), Some(from)) = (origin.as_mut(), self.origin.as_ref()) {
+                new.extend_from_slice(&from[kept..range.start]);
+                map_replacement(new, from, old.as_bytes(), range.clone(), replacement);
+            }
+            kept = range.end;
+        }
+        text.push_str(&old[kept..]);
+        if let (Some(new), Some(from)) = (origin.as_mut(), self.origin.as_ref()) {
+            new.extend_from_slice(&from[kept..]);
+        }
+        self.text = text;
+        self.origin = origin;
+    }
+}
+
+/// Appends to `new` where each byte of `replacement`, put in for
+/// `old[range]`, came from: a prefix and a suffix the two share byte for
+/// byte map to themselves, each newline to the next newline of the replaced
+/// text (a comment's newlines stay on their lines), the rest to the first
+/// `...` of the replaced text, or else to its start.
+fn map_replacement(
+    new: &mut Vec<usize>,
+    from: &[usize],
+    old: &[u8],
+    range: Range<usize>,
+    replacement: &str,
+) {
+    let (a, b) = (&old[range.clone()], replacement.as_bytes());
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let middle = range.start + prefix..range.end - suffix;
+    let anchor = old[middle.clone()]
+        .windows(3)
+        .position(|w| w == b"...")
+        .map_or(middle.start, |i| middle.start + i);
+    let mut newlines = middle.clone().filter(|&i| old[i] == b'\n');
+    new.extend_from_slice(&from[range.start..middle.start]);
+    for &byte in &b[prefix..b.len() - suffix] {
+        let at = match byte {
+            b'\n' => newlines.next().unwrap_or(anchor),
+            _ => anchor,
+        };
+        new.push(from[at]);
+    }
+    new.extend_from_slice(&from[middle.end..range.end]);
+}
+
+/// The rewrites of [`preprocess`], tracking where every byte came from when
+/// `track` is set; also the `#define`s.
+fn rewrite(
+    csource: &str,
+    track: bool,
+) -> Result<(Rewriting, Vec<(String, String)>), PreprocessError> {
+    let mut rw = Rewriting::new(csource, track);
     // Set the line directives aside: their "filename" could confuse the rest.
     let mut line_directives: Vec<String> = Vec::new();
-    let csource = R_LINE_DIRECTIVE.replace_all(csource, |c: &Captures<'_>| {
+    rw.replace_all(&R_LINE_DIRECTIVE, |c| {
         let i = line_directives.len();
         line_directives.push(c[0].to_string());
         format!("#line@{i}")
     });
     // Comments become one space plus the newlines they held.
-    let csource = R_COMMENT.replace_all(&csource, |c: &Captures<'_>| {
+    rw.replace_all(&R_COMMENT, |c| {
         let n = c[0].matches('\n').count();
         format!(" {}", "\n".repeat(n))
     });
     // `#define` lines are collected and removed.
     let mut macros: Vec<(String, String)> = Vec::new();
-    for c in R_DEFINE.captures_iter(&csource) {
+    for c in R_DEFINE.captures_iter(&rw.text) {
         let name = c[1].to_string();
         let value = c[2].replace("\\\n", "").trim().to_string();
         match macros.iter_mut().find(|(n, _)| *n == name) {
@@ -125,154 +290,100 @@ pub fn preprocess(csource: &str) -> Result<Preprocessed, PreprocessError> {
             None => macros.push((name, value)),
         }
     }
-    let csource = R_DEFINE.replace_all(&csource, "");
+    rw.replace_all(&R_DEFINE, |_| String::new());
     // `__stdcall`/`WINAPI` become "volatile volatile const", which the parser
     // recognises on a function's result type.
-    let csource = R_STDCALL2.replace_all(&csource, " volatile volatile const(");
-    let csource = R_STDCALL1.replace_all(&csource, " volatile volatile const ");
-    let csource = R_CDECL.replace_all(&csource, " ").into_owned();
-    let csource = preprocess_extern_python(csource)?;
-    let csource = R_PARTIAL_ARRAY.replace_all(&csource, "[__dotdotdotarray__]");
+    rw.replace_all(&R_STDCALL2, |_| " volatile volatile const(".into());
+    rw.replace_all(&R_STDCALL1, |_| " volatile volatile const ".into());
+    rw.replace_all(&R_CDECL, |_| " ".into());
+    preprocess_extern_python(&mut rw)?;
+    rw.replace_all(&R_PARTIAL_ARRAY, |_| "[__dotdotdotarray__]".into());
     // "= ...," / "= ...}" and "...}" (only in enums) become numbered names,
     // numbered from the last one.
-    let matches: Vec<(usize, usize)> = R_PARTIAL_ENUM
-        .find_iter(&csource)
-        .map(|m| (m.start(), m.end()))
+    let matches: Vec<Range<usize>> = R_PARTIAL_ENUM
+        .find_iter(&rw.text)
+        .map(|m| m.range())
         .collect();
-    let mut csource = csource.into_owned();
-    for (number, &(p, end)) in matches.iter().rev().enumerate() {
-        if csource.as_bytes()[p] == b'=' {
-            let p2 = p + csource[p..end].find("...").expect("the match holds '...'");
-            csource = format!(
-                "{},__dotdotdot{number}__ {}",
-                &csource[..p],
-                &csource[p2 + 3..]
-            );
-        } else {
-            csource = format!(
-                "{} __dotdotdot{number}__ {}",
-                &csource[..p],
-                &csource[p + 3..]
-            );
-        }
-    }
-    let csource = R_INT_DOTDOTDOT.replace_all(&csource, " __dotdotdotint__ ");
-    let csource = R_FLOAT_DOTDOTDOT.replace_all(&csource, " __dotdotdotfloat__ ");
-    let csource = csource.replace("...", " __dotdotdot__ ");
-    // Put the line directives back.
-    let csource = R_LINE_DIRECTIVE
-        .replace_all(&csource, |c: &Captures<'_>| {
-            let s = &c[0];
-            s.strip_prefix("#line@")
-                .and_then(|n| n.parse::<usize>().ok())
-                .and_then(|i| line_directives.get(i).cloned())
-                .unwrap_or_else(|| s.to_string())
+    let edits = matches
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let number = matches.len() - 1 - i;
+            if rw.text.as_bytes()[m.start] == b'=' {
+                let dots = m.start
+                    + rw.text[m.clone()]
+                        .find("...")
+                        .expect("the match holds '...'");
+                (m.start..dots + 3, format!(",__dotdotdot{number}__ "))
+            } else {
+                (m.start..m.start + 3, format!(" __dotdotdot{number}__ "))
+            }
         })
-        .into_owned();
-    Ok(Preprocessed { csource, macros })
+        .collect();
+    rw.splice(edits);
+    rw.replace_all(&R_INT_DOTDOTDOT, |_| " __dotdotdotint__ ".into());
+    rw.replace_all(&R_FLOAT_DOTDOTDOT, |_| " __dotdotdotfloat__ ".into());
+    rw.replace_all(&R_DOTDOTDOT, |_| " __dotdotdot__ ".into());
+    // Put the line directives back.
+    rw.replace_all(&R_LINE_DIRECTIVE, |c| {
+        let s = &c[0];
+        s.strip_prefix("#line@")
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|i| line_directives.get(i).cloned())
+            .unwrap_or_else(|| s.to_string())
+    });
+    Ok((rw, macros))
 }
 
 /// CFFI's `_preprocess_extern_python`: `extern "Python" int f(int);` and
-/// The byte offset in `text` (a cdef as given) of the character at 1-based
-/// `line` and `col` (in characters) of its preprocessed text, where each
-/// comment is one space plus the newlines it held; a position past the end
-/// of its line is that line's end. None if the text has no such line.
-///
-/// Only comments are put back: the other rewrites (`[...]`, `...`,
-/// `__cdecl`, `extern "Python"`, a `#define` taking the blank lines above
-/// it) can leave the caret a few characters off on their line. Error
-/// messages keep CFFI's numbers, which count the preprocessed text; only
-/// the caret under the quoted original line uses this.
-pub fn original_offset(text: &str, line: u32, col: u32) -> Option<usize> {
-    // Comments as `preprocess` finds them: after the line directives are set
-    // aside (blanked here, so that every offset stays that of `text`).
-    let blanked = R_LINE_DIRECTIVE.replace_all(text, |c: &Captures<'_>| " ".repeat(c[0].len()));
-    let mut comments = R_COMMENT.find_iter(&blanked).peekable();
-    let (mut l, mut c) = (1u32, 1u32);
-    let mut pos = 0usize;
-    while pos < text.len() && l <= line {
-        if (l, c) == (line, col) {
-            return Some(pos);
-        }
-        if let Some(m) = comments.next_if(|m| m.start() == pos) {
-            c += 1;
-            let newlines = text[m.range()].matches('\n').count() as u32;
-            if newlines > 0 {
-                l += newlines;
-                c = 1;
-            }
-            pos = m.end();
-            continue;
-        }
-        let ch = text[pos..]
-            .chars()
-            .next()
-            .expect("pos < len, at a boundary");
-        if ch == '\n' {
-            if l == line {
-                return Some(pos);
-            }
-            l += 1;
-            c = 1;
-        } else {
-            c += 1;
-        }
-        pos += ch.len_utf8();
-    }
-    (l == line).then_some(pos.min(text.len()))
-}
-
 /// `extern "Python" { ... }` become start/stop marker declarations.
-fn preprocess_extern_python(mut csource: String) -> Result<String, PreprocessError> {
-    let mut parts = String::new();
-    let mut consumed = 0usize;
-    loop {
-        let Some(c) = R_EXTERN_PYTHON.captures(&csource) else {
-            break;
-        };
+fn preprocess_extern_python(rw: &mut Rewriting) -> Result<(), PreprocessError> {
+    let csource = &rw.text;
+    let mut edits: Vec<(Range<usize>, String)> = Vec::new();
+    // CFFI searches the rest of the text after each match; the rest starts
+    // after a `}` or `;`, so `\b` sees the same thing here.
+    let mut from = 0usize;
+    while let Some(c) = R_EXTERN_PYTHON.captures_at(csource, from) {
         let whole = c.get(0).expect("group 0");
         // The last matched character (may be multi-byte).
         let last_len = whole.as_str().chars().next_back().map_or(1, char::len_utf8);
         let endpos = whole.end() - last_len;
-        parts.push_str(&csource[..whole.start()]);
-        if c[1].contains('C') {
-            parts.push_str("void __cffi_extern_python_plus_c_start; ");
+        let start_marker = if c[1].contains('C') {
+            "void __cffi_extern_python_plus_c_start; "
         } else {
-            parts.push_str("void __cffi_extern_python_start; ");
-        }
-        let rest;
+            "void __cffi_extern_python_start; "
+        };
+        let stop_marker = " void __cffi_extern_python_stop;".to_string();
         if csource.as_bytes()[endpos] == b'{' {
             let Some(closing) = csource[endpos..].find('}').map(|i| i + endpos) else {
                 return Err(PreprocessError {
                     message: "'extern \"Python\" {': no '}' found".into(),
-                    offset: Some(consumed + whole.start()),
+                    offset: Some(whole.start()),
                 });
             };
             if csource[endpos + 1..closing].contains('{') {
                 return Err(PreprocessError {
                     message: "cannot use { } inside a block 'extern \"Python\" { ... }'".into(),
-                    offset: Some(consumed + whole.start()),
+                    offset: Some(whole.start()),
                 });
             }
-            parts.push_str(&csource[endpos + 1..closing]);
-            rest = csource[closing + 1..].to_string();
-            consumed += closing + 1;
+            edits.push((whole.start()..endpos + 1, start_marker.into()));
+            edits.push((closing..closing + 1, stop_marker));
+            from = closing + 1;
         } else {
             let Some(semicolon) = csource[endpos..].find(';').map(|i| i + endpos) else {
                 return Err(PreprocessError {
                     message: "'extern \"Python\": no ';' found".into(),
-                    offset: Some(consumed + whole.start()),
+                    offset: Some(whole.start()),
                 });
             };
-            parts.push_str(&csource[endpos..=semicolon]);
-            rest = csource[semicolon + 1..].to_string();
-            consumed += semicolon + 1;
+            edits.push((whole.start()..endpos, start_marker.into()));
+            edits.push((semicolon + 1..semicolon + 1, stop_marker));
+            from = semicolon + 1;
         }
-        parts.push_str(" void __cffi_extern_python_stop;");
-        csource = rest;
     }
-    parts.push_str(&csource);
-    Ok(parts)
+    rw.splice(edits);
+    Ok(())
 }
 
 /// CFFI's `_common_type_names(csource)`: the common type words the source
@@ -409,6 +520,51 @@ mod tests {
             p.csource,
             "void __cffi_extern_python_plus_c_start;  int f(int);  void __cffi_extern_python_stop;"
         );
+    }
+
+    /// The original text from CFFI's position (`line`, `col`) on.
+    fn from(text: &str, line: u32, col: u32) -> &str {
+        &text[original_offset(text, line, col).unwrap()..]
+    }
+
+    #[test]
+    fn positions_map_back_through_every_rewrite() {
+        // Each position is the one CFFI 2.1.1 reports for `x` in that text.
+        let cases = [
+            ("int a;\n\n#define A 1\n#define B \\\n 2\nx y;", 4, 1),
+            ("int a[...]; x y;", 1, 28),
+            ("int a[\n...\n]; x y;", 1, 28),
+            ("int __cdecl f(int); x y;", 1, 15),
+            ("int (__stdcall *p)(int); x y;", 1, 41),
+            ("typedef int... t; x y;", 1, 31),
+            ("enum e { A=..., B, ... }; x y;", 1, 52),
+            ("extern \"Python\" { int cb(int); } x y;", 1, 81),
+            ("extern \"Python\" int cb(int); x y;", 1, 79),
+            ("/* a\n b */ /* é */ x y;", 2, 4),
+        ];
+        for (text, line, col) in cases {
+            assert_eq!(from(text, line, col), "x y;", "{text:?}");
+        }
+    }
+
+    #[test]
+    fn inserted_text_maps_to_what_it_replaced() {
+        let text = "int a[...]; typedef int... t; int __stdcall f(void);";
+        let p = preprocess(text).unwrap().csource;
+        let col = |s: &str| p[..p.find(s).unwrap()].chars().count() as u32 + 1;
+        assert_eq!(
+            from(text, 1, col("__dotdotdotarray__")),
+            "...]; typedef int... t; int __stdcall f(void);"
+        );
+        assert_eq!(
+            from(text, 1, col("]")),
+            "]; typedef int... t; int __stdcall f(void);"
+        );
+        assert_eq!(
+            from(text, 1, col("__dotdotdotint__")),
+            "... t; int __stdcall f(void);"
+        );
+        assert_eq!(from(text, 1, col("volatile")), "__stdcall f(void);");
     }
 
     #[test]
