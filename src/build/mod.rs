@@ -16,6 +16,7 @@ use crate::emit::{self, CffiRuntime, EmitOptions};
 use crate::wheel::{self, ArchiveFile, DistInfo};
 
 pub mod headers;
+mod stubs;
 
 /// The target interpreter, as its `sysconfig` describes it.
 #[derive(Debug, Clone, Deserialize)]
@@ -694,11 +695,14 @@ fn build_modules(
         let rel_path = m.name.replace('.', "/");
         match m.mode {
             Mode::Abi => {
+                let emit_error = |e: emit::EmitError| BuildError::Emit {
+                    module: m.name.clone(),
+                    message: e.message,
+                };
+                let (mut types, ffi) = emit::parse_all(&[cdef]).map_err(emit_error)?;
+                out.extend(stubs::module_stub(project, m, &types, &ffi));
                 let text =
-                    emit::py_source(&m.name, &[cdef], &options).map_err(|e| BuildError::Emit {
-                        module: m.name.clone(),
-                        message: e.message,
-                    })?;
+                    emit::emit_py(&mut types, &ffi, &m.name, &options).map_err(emit_error)?;
                 log(&format!(
                     "[{}] emitted ABI-mode Python ({:.1} ms)",
                     m.name,
@@ -711,17 +715,22 @@ fn build_modules(
                 });
             }
             Mode::Api => {
-                let text = emit::c_source(
+                let emit_error = |e: emit::EmitError| BuildError::Emit {
+                    module: m.name.clone(),
+                    message: e.message,
+                };
+                let (mut types, ffi) =
+                    emit::parse_all(std::slice::from_ref(&cdef)).map_err(emit_error)?;
+                out.extend(stubs::module_stub(project, m, &types, &ffi));
+                let text = emit::emit_c(
+                    &mut types,
+                    &ffi,
                     &m.name,
-                    std::slice::from_ref(&cdef),
                     preamble.as_deref().unwrap_or(""),
                     &runtime,
                     &options,
                 )
-                .map_err(|e| BuildError::Emit {
-                    module: m.name.clone(),
-                    message: e.message,
-                })?;
+                .map_err(emit_error)?;
                 let mdir = build_dir.join(&m.name);
                 std::fs::create_dir_all(&mdir).map_err(|e| BuildError::io(&mdir, e))?;
                 let c_path = mdir.join(format!("{}.c", m.name));
@@ -1254,6 +1263,8 @@ fn build_wheel(
                 target.display()
             ));
         }
+        stubs::place_py_typed(project, &base, &built)
+            .map_err(|e| BuildError::Other(e.to_string()))?;
         let pth = format!("{}\n", base.display());
         files.push(ArchiveFile::new(
             format!("_headerwheel_editable_{name}.pth"),
@@ -1261,6 +1272,7 @@ fn build_wheel(
         ));
     } else {
         files.extend(package_files(package_paths, &outputs)?);
+        files.extend(stubs::py_typed_entries(project, &built, &files));
         for b in built {
             files.push(ArchiveFile::new(b.wheel_path, b.data));
         }

@@ -12,6 +12,7 @@ const USAGE: &str = "usage:
   headerwheel generate HEADER [-I DIR]... [-D NAME[=VAL]]... [--define-pattern RE]...
                        [--extra-cdef LINE]... [-l LIB]... [--code TEXT] [-o [cffi:]PATH]
                                                            header → CFFI cdef (stdout or PATH)
+  headerwheel stubs MODULE CDEF [--abi] [-o OUT]            the module's type stub (.pyi) (stdout or OUT)
   headerwheel cache verify|gc|status [STORE]                the .headerkit store (default ./.headerkit):
                                                            check every object and entry / delete what
                                                            nothing references / list entries
@@ -63,6 +64,13 @@ pub fn main(args: Vec<OsString>) -> i32 {
             }
         },
         Some("generate") => match generate(&args[1..]) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("headerwheel: error: {e}");
+                1
+            }
+        },
+        Some("stubs") => match stubs(&args[1..]) {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("headerwheel: error: {e}");
@@ -240,6 +248,37 @@ fn gen_src(args: &[String]) -> Result<(), String> {
         let text = emit::c_source(module, &[input], &preamble, &runtime, &options)
             .map_err(|e| e.message)?;
         write_atomic(Path::new(out), &text)
+    }
+}
+
+/// `headerwheel stubs MODULE CDEF [--abi] [-o OUT]`: the `.pyi` a build puts
+/// beside the module.
+fn stubs(args: &[String]) -> Result<(), String> {
+    use crate::emit::stubs::{StubMode, stub_source};
+    let (mut mode, mut out, mut pos) = (StubMode::Api, None, Vec::new());
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--abi" => mode = StubMode::Abi,
+            "-o" => out = Some(it.next().ok_or("-o needs a value")?),
+            s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
+            s => pos.push(s),
+        }
+    }
+    let [module, cdef] = pos.as_slice() else {
+        return Err(USAGE.to_string());
+    };
+    let bytes = std::fs::read(cdef).map_err(|e| format!("{cdef}: {e}"))?;
+    let text = crate::text::utf8(bytes, Path::new(cdef)).map_err(|e| e.to_string())?;
+    let input = crate::cdef::CdefInput::new(text, *cdef);
+    let (types, ffi) = crate::emit::parse_all(&[input]).map_err(|e| e.message)?;
+    let stub = stub_source(module, &types, &ffi, mode);
+    match out {
+        Some(o) => write_atomic(Path::new(o), &stub),
+        None => {
+            print!("{stub}");
+            Ok(())
+        }
     }
 }
 

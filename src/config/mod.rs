@@ -128,6 +128,10 @@ pub struct ToolConfig {
     pub limited_api: bool,
     /// Copy external shared libraries into the wheel.
     pub bundle_libs: bool,
+    /// Put a `<module>.pyi` beside every CFFI module (`stubs`, default true).
+    pub stubs: bool,
+    /// Add `py.typed` to the packages holding them (`typed`, default true).
+    pub typed: bool,
     /// Plain shared libraries built into the wheel.
     pub shared_libraries: Vec<SharedLibrary>,
     /// Extra sdist include globs.
@@ -158,6 +162,8 @@ const TOOL_KEYS: &[&str] = &[
     "python-packages",
     "limited-api",
     "bundle-libs",
+    "stubs",
+    "typed",
     "modules",
     "shared-libraries",
     "sdist",
@@ -428,6 +434,8 @@ fn read_tool(
         .map(|n| n.bool())
         .transpose()?
         .unwrap_or(false);
+    let stubs = get("stubs")?.map(|n| n.bool()).transpose()?.unwrap_or(true);
+    let typed = get("typed")?.map(|n| n.bool()).transpose()?.unwrap_or(true);
     let (sdist_include, sdist_exclude) = match get("sdist")? {
         Some(s) => {
             s.only_keys(&["include", "exclude"])?;
@@ -676,6 +684,8 @@ fn read_tool(
         modules,
         limited_api,
         bundle_libs,
+        stubs,
+        typed,
         sdist_include,
         sdist_exclude,
     })

@@ -14,6 +14,7 @@ use crate::model::Types;
 mod cffi_version;
 mod recompiler;
 pub mod split;
+pub mod stubs;
 
 pub use cffi_version::{CffiVersion, SUPPORTED_CFFI, UnsupportedCffi};
 
@@ -145,7 +146,9 @@ pub fn py_source(
     emit_py(&mut types, &ffi, module_name, options)
 }
 
-fn parse_all(cdefs: &[CdefInput]) -> Result<(Types, Ffi), EmitError> {
+/// Parses `cdefs` into one FFI, as [`c_source`] and [`py_source`] do: for
+/// callers that emit more than one thing (source and stub) from one parse.
+pub fn parse_all(cdefs: &[CdefInput]) -> Result<(Types, Ffi), EmitError> {
     crate::cdef::diagnose::parse_reporting_all(cdefs, crate::cdef::diagnose::MAX_ERRORS).map_err(
         |errors| {
             let mut message = errors
