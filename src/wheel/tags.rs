@@ -282,16 +282,16 @@ impl Platform {
 
     /// What orders platforms: family, architecture, version, and a legacy
     /// manylinux name right after the PEP 600 name of its baseline.
-    fn sort_key(&self) -> (u8, &str, (u32, u32), u8, String) {
+    fn sort_key(&self) -> (u8, &str, (u32, u32), u8) {
         match self {
-            Platform::Manylinux { glibc, arch } => (0, arch, *glibc, 0, String::new()),
-            Platform::LegacyManylinux { glibc, arch } => (0, arch, *glibc, 1, String::new()),
-            Platform::Musllinux { musl, arch } => (1, arch, *musl, 0, String::new()),
-            Platform::Linux { arch } => (2, arch, (0, 0), 0, String::new()),
-            Platform::Macos { version, arch } => (3, arch, *version, 0, String::new()),
-            Platform::Windows(w) => (4, "", (*w as u32, 0), 0, String::new()),
-            Platform::Other(s) => (5, "", (0, 0), 0, s.clone()),
-            Platform::Any => (6, "", (0, 0), 0, String::new()),
+            Platform::Manylinux { glibc, arch } => (0, arch, *glibc, 0),
+            Platform::LegacyManylinux { glibc, arch } => (0, arch, *glibc, 1),
+            Platform::Musllinux { musl, arch } => (1, arch, *musl, 0),
+            Platform::Linux { arch } => (2, arch, (0, 0), 0),
+            Platform::Macos { version, arch } => (3, arch, *version, 0),
+            Platform::Windows(w) => (4, "", (*w as u32, 0), 0),
+            Platform::Other(s) => (5, s, (0, 0), 0),
+            Platform::Any => (6, "", (0, 0), 0),
         }
     }
 }
