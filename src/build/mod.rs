@@ -13,6 +13,7 @@ use crate::cdef::CdefInput;
 use crate::compile::{self, Toolchain};
 use crate::config::{CdefSource, ConfigError, Mode, ModuleConfig, Preamble, Project, metadata};
 use crate::emit::{self, CffiRuntime, EmitOptions};
+use crate::wheel::tags::{InterpreterFacts, WheelTag};
 use crate::wheel::{self, ArchiveFile, DistInfo};
 
 pub mod headers;
@@ -1111,35 +1112,6 @@ fn build_wheel(
     let mut bundled_extra: Vec<ArchiveFile> = Vec::new();
     let has_binary = built.iter().any(|b| b.so_path.is_some());
     let tags = if let Some((interp, abi3_ok)) = target.filter(|_| has_binary) {
-        let py = match &abi3_ok {
-            _ if !has_api => "py3-none".to_string(),
-            Ok(()) => {
-                let floor = min_python(project.metadata.requires_python.as_deref())
-                    .unwrap_or(interp.version.1)
-                    .min(interp.version.1);
-                format!("cp3{floor}-abi3")
-            }
-            Err(_) => {
-                let t = interp
-                    .soabi
-                    .as_deref()
-                    .and_then(|s| s.strip_prefix("cpython-"))
-                    .and_then(|s| s.split('-').next())
-                    .map_or_else(
-                        || format!("{}{}", interp.version.0, interp.version.1),
-                        str::to_string,
-                    );
-                let impl_tag = if interp.implementation == "cpython" {
-                    "cp"
-                } else {
-                    "pp"
-                };
-                format!(
-                    "{impl_tag}{}{}-{impl_tag}{t}",
-                    interp.version.0, interp.version.1
-                )
-            }
-        };
         let mut elves = Vec::new();
         for b in &built {
             if b.so_path.is_some() {
@@ -1241,9 +1213,25 @@ fn build_wheel(
         for c in &plat.constraints {
             log(&format!("platform tag {}: {c}", plat.tags.join(".")));
         }
-        plat.tags.iter().map(|p| format!("{py}-{p}")).collect()
+        let tag = if has_api {
+            let facts = InterpreterFacts {
+                implementation: interp.implementation.clone(),
+                version: interp.version,
+                ext_suffix: interp.ext_suffix.clone(),
+                soabi: interp.soabi.clone(),
+                free_threaded: interp.free_threaded,
+                debug: interp.debug,
+            };
+            let floor = min_python(project.metadata.requires_python.as_deref());
+            WheelTag::for_interpreter(&facts, &abi3_ok, floor, plat.platforms())
+                .map_err(|e| BuildError::Other(e.to_string()))?
+        } else {
+            // Only ABI-mode modules (and the libraries they open).
+            WheelTag::without_extension(plat.platforms())
+        };
+        tag.expand()
     } else {
-        vec!["py3-none-any".to_string()]
+        WheelTag::pure().expand()
     };
 
     let name = metadata::filename_name(&project.metadata.name);

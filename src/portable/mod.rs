@@ -15,6 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use elf::ElfInfo;
 use policy::Policy;
 
+use crate::wheel::tags::Platform;
+
 /// The platform part of a wheel tag, with why it was chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlatformTag {
@@ -54,6 +56,14 @@ impl PlatformTag {
     /// The compressed tag set for the wheel file name (`a.b`).
     pub fn compressed(&self) -> String {
         self.tags.join(".")
+    }
+
+    /// The tags as [`Platform`]s, for a [`crate::wheel::tags::WheelTag`].
+    pub fn platforms(&self) -> Vec<Platform> {
+        self.tags
+            .iter()
+            .map(|t| t.parse().unwrap_or_else(|_| Platform::Other(t.clone())))
+            .collect()
     }
 }
 

@@ -304,3 +304,43 @@ fn a_baseline_newer_than_the_host_glibc_becomes_linux() {
     t.cap_at_host_glibc("x86_64", "2.36");
     assert_eq!(t.tags, ["manylinux_2_17_x86_64", "manylinux2014_x86_64"]);
 }
+
+/// Every tag the policies give (a baseline and its legacy alias, musllinux,
+/// linux) keeps its text and order through [`Platform`] into a wheel tag.
+#[test]
+fn platform_tags_are_unchanged_through_the_wheel_tag() {
+    use crate::wheel::tags::WheelTag;
+    let mut checked = 0;
+    for arch in ["x86_64", "i686", "aarch64"] {
+        for p in policy::policies(arch) {
+            let mut tags = vec![p.name.clone()];
+            tags.extend(p.alias.clone());
+            let t = PlatformTag {
+                tags,
+                constraints: vec![],
+            };
+            let platforms = t.platforms();
+            assert!(
+                platforms.iter().all(|p| !matches!(p, Platform::Other(_))),
+                "{platforms:?}"
+            );
+            let wheel = WheelTag::without_extension(platforms);
+            assert_eq!(wheel.to_string(), format!("py3-none-{}", t.compressed()));
+            let plain: Vec<String> = wheel.platforms.iter().map(|p| p.to_string()).collect();
+            assert_eq!(plain, t.tags);
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "{checked}");
+    for tags in [
+        vec!["musllinux_1_2_x86_64".to_string()],
+        vec!["linux_x86_64".to_string()],
+    ] {
+        let t = PlatformTag {
+            tags,
+            constraints: vec![],
+        };
+        let wheel = WheelTag::without_extension(t.platforms());
+        assert_eq!(wheel.to_string(), format!("py3-none-{}", t.compressed()));
+    }
+}

@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+pub mod tags;
+
+pub use tags::compress_tags;
+
 /// One file to archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchiveFile {
@@ -347,31 +351,6 @@ pub fn write_wheel(
     })
 }
 
-/// `cp39-abi3-a`, `cp39-abi3-b` → `cp39-abi3-a.b` (the file-name form).
-pub fn compress_tags(tags: &[String]) -> String {
-    let mut pys: Vec<&str> = Vec::new();
-    let mut abis: Vec<&str> = Vec::new();
-    let mut plats: Vec<&str> = Vec::new();
-    for t in tags {
-        let mut parts = t.splitn(3, '-');
-        let (p, a, pl) = (
-            parts.next().unwrap_or(""),
-            parts.next().unwrap_or(""),
-            parts.next().unwrap_or(""),
-        );
-        if !pys.contains(&p) {
-            pys.push(p);
-        }
-        if !abis.contains(&a) {
-            abis.push(a);
-        }
-        if !plats.contains(&pl) {
-            plats.push(pl);
-        }
-    }
-    format!("{}-{}-{}", pys.join("."), abis.join("."), plats.join("."))
-}
-
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -525,18 +504,6 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(19_723), (2024, 1, 1));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-    }
-
-    #[test]
-    fn tags_compress() {
-        let t = vec![
-            "cp39-abi3-manylinux_2_17_x86_64".to_string(),
-            "cp39-abi3-manylinux2014_x86_64".to_string(),
-        ];
-        assert_eq!(
-            compress_tags(&t),
-            "cp39-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64"
-        );
     }
 
     #[test]
