@@ -88,14 +88,23 @@ fn build_tree(root: &Path, input: &mut Bytes<'_>) {
         if !headerwheel::config::paths::normalize(&rel).is_some_and(|n| !n.as_os_str().is_empty()) {
             continue;
         }
+        // The tree is made without following its own links: a name that
+        // exists (a FIFO, a link out) is never written through, and only
+        // real directories inside the project receive entries.
         match op % 4 {
             0 => {
-                if std::fs::create_dir_all(&at).is_ok() {
+                if std::fs::create_dir(&at).is_ok() {
                     dirs.push(rel);
                 }
             }
             1 => {
-                let _ = std::fs::write(&at, "int f(int);\n");
+                if let Ok(mut f) = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&at)
+                {
+                    let _ = std::io::Write::write_all(&mut f, b"int f(int);\n");
+                }
             }
             2 => {
                 if let Some(t) = input.pick(TARGETS) {
