@@ -360,10 +360,11 @@ impl Walker {
                         k if k == CXCursor_StructDecl || k == CXCursor_UnionDecl => {
                             let nested = self.record(f);
                             // A nested anonymous record with no field naming it
+                            // (`union {...} u;`, `union {...} u[2];`, `struct {...} *p;`)
                             // is an anonymous member (C11).
                             let named_by_next_field = children.get(i + 1).is_some_and(|n| {
                                 n.kind() == CXCursor_FieldDecl
-                                    && self.ctype(n.ty()).unqualified() == &CType::Record(nested)
+                                    && declares(&self.ctype(n.ty()), nested)
                             });
                             if f.is_anonymous() && !named_by_next_field {
                                 members.push((f.ty(), anonymous_member_offset(d.ty(), f)));
@@ -576,6 +577,17 @@ impl Walker {
 /// The size and alignment a cdef gives a member of type `t`: its canonical
 /// type's, since a cdef cannot carry an `aligned` attribute (a flexible
 /// array member: size 0 and its element's alignment).
+/// Whether a field of type `t` is declared with the record `nested` as its
+/// type, through arrays, pointers and qualifiers: its declarator names the
+/// nested record, which is then no anonymous member.
+fn declares(t: &CType, nested: usize) -> bool {
+    match t.unqualified() {
+        CType::Record(r) => *r == nested,
+        CType::Array(x, _) | CType::Pointer(x) => declares(x, nested),
+        _ => false,
+    }
+}
+
 fn natural_size_align(t: Type<'_>) -> Option<(u64, u64)> {
     let c = t.canonical();
     if c.kind() == CXType_IncompleteArray {
