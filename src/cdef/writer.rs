@@ -78,6 +78,12 @@ struct W<'m> {
     /// defined after it, so that a struct needed by value is never written
     /// after one that embeds it.
     deferred: Vec<usize>,
+    /// Records whose definition is being written.
+    writing_records: HashSet<usize>,
+    /// Structs wanted behind pointers whose definition needs a declaration
+    /// still being written (a cycle: `typedef void (*cb)(h_t *);` with
+    /// `struct h { cb close; }`): written once nothing is in progress.
+    pending: Vec<usize>,
 }
 
 /// Writes the cdef of `model`.
@@ -129,6 +135,7 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
         true
     };
     for item in &model.items {
+        w.write_pending();
         match *item {
             Item::Function(i) => {
                 let f = &model.functions[i];
@@ -211,6 +218,7 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
             }
         }
     }
+    w.write_pending();
     // Macros.
     if !opts.define_patterns.is_empty() {
         let mut seen = HashSet::new();
@@ -323,6 +331,8 @@ impl<'m> W<'m> {
             over_aligned,
             depth: 0,
             deferred: Vec::new(),
+            writing_records: HashSet::new(),
+            pending: Vec::new(),
             m,
             out: String::new(),
             warnings: Vec::new(),
@@ -347,7 +357,7 @@ impl<'m> W<'m> {
                             if self.depth > 0 {
                                 self.deferred.push(*r);
                             } else {
-                                self.record(*r);
+                                self.record_soon(*r);
                             }
                         }
                     }
@@ -369,7 +379,7 @@ impl<'m> W<'m> {
                     self.typedef(&name);
                 } else if let Some(fields) = &self.m.records[*r].fields {
                     for f in fields {
-                        self.need(&f.ty);
+                        self.need_field(&f.ty);
                     }
                 }
             }
@@ -429,7 +439,7 @@ impl<'m> W<'m> {
                     let rec = self.m.records[*r].clone();
                     if let Some(fields) = &rec.fields {
                         for f in fields {
-                            self.need(&f.ty);
+                            self.need_field(&f.ty);
                         }
                     }
                     self.warn_left_out(&rec, name);
@@ -452,7 +462,7 @@ impl<'m> W<'m> {
                     self.done_typedefs.insert(name.to_string());
                     let _ = writeln!(self.out, "{line}");
                     if self.m.records[*r].loc.project || td.loc.project {
-                        self.record(*r);
+                        self.record_soon(*r);
                     }
                     return;
                 }
@@ -490,9 +500,11 @@ impl<'m> W<'m> {
             }
             Some(fields) => {
                 self.depth += 1;
+                self.writing_records.insert(id);
                 for f in fields {
                     self.need_field(&f.ty);
                 }
+                self.writing_records.remove(&id);
                 self.depth -= 1;
                 self.warn_left_out(&rec, &format!("{kw} {tag}"));
                 let body = self.record_body(&rec, 0);
@@ -500,7 +512,7 @@ impl<'m> W<'m> {
                 if self.depth == 0 {
                     while !self.deferred.is_empty() {
                         for r in std::mem::take(&mut self.deferred) {
-                            self.record(r);
+                            self.record_soon(r);
                         }
                     }
                 }
@@ -508,12 +520,126 @@ impl<'m> W<'m> {
         }
     }
 
+    /// Writes the struct `id`, wanted behind a pointer, now if it can be:
+    /// unless its definition needs a declaration still being written (then
+    /// the pointer needs no more than the tag, and the definition waits
+    /// until nothing is in progress, see [`Self::write_pending`]).
+    fn record_soon(&mut self, id: usize) {
+        if self.done_records.contains(&id) {
+            return;
+        }
+        let mut seen = (HashSet::new(), HashSet::new());
+        if self.blocked(&CType::Record(id), &mut seen, true) {
+            if !self.pending.contains(&id) {
+                self.pending.push(id);
+            }
+        } else {
+            self.record(id);
+        }
+    }
+
+    /// The structs [`Self::record_soon`] put off, in the order they were wanted.
+    fn write_pending(&mut self) {
+        while !self.pending.is_empty() {
+            for r in std::mem::take(&mut self.pending) {
+                self.record_soon(r);
+            }
+        }
+    }
+
+    /// Whether declaring something that needs `t` (by value; a pointer to a
+    /// tagged struct needs nothing) would need a typedef or record whose
+    /// declaration is in progress.
+    fn blocked(
+        &self,
+        t: &CType,
+        seen: &mut (HashSet<usize>, HashSet<String>),
+        by_value: bool,
+    ) -> bool {
+        match t {
+            CType::Typedef(n) => {
+                if self.in_progress.contains(n) {
+                    return true;
+                }
+                // `X` by value needs the definition of the struct it names,
+                // even when the typedef itself is written.
+                if let Some(r) = self.tagged_record_of(n).filter(|_| by_value) {
+                    if self.blocked(&CType::Record(r), seen, true) {
+                        return true;
+                    }
+                }
+                if cffi_common(n) || self.done_typedefs.contains(n) || !seen.1.insert(n.clone()) {
+                    return false;
+                }
+                let Some(td) = self.m.typedefs.iter().find(|t| &t.name == n) else {
+                    return false;
+                };
+                if !td.loc.project && (td.integer || td.floating) {
+                    return false;
+                }
+                match td.ty.unqualified() {
+                    // `typedef struct X X;` needs no definition.
+                    CType::Record(r) if self.m.records[*r].tag.is_some() => false,
+                    other => self.blocked(other, seen, by_value),
+                }
+            }
+            CType::Pointer(x) => match x.unqualified() {
+                CType::Record(r) if self.m.records[*r].tag.is_some() => false,
+                other => self.blocked(other, seen, false),
+            },
+            CType::Array(x, _) => self.blocked(x, seen, by_value),
+            CType::Qual { ty, .. } => self.blocked(ty, seen, by_value),
+            CType::Function { ret, params, .. } => {
+                self.blocked(ret, seen, false)
+                    || params.iter().any(|p| self.blocked(p, seen, false))
+            }
+            CType::Record(r) => {
+                if self.writing_records.contains(r) {
+                    return true;
+                }
+                if self.done_records.contains(r) || !seen.0.insert(*r) {
+                    return false;
+                }
+                self.m.records[*r]
+                    .fields
+                    .iter()
+                    .flatten()
+                    .any(|f| self.blocked(&f.ty, seen, true))
+            }
+            _ => false,
+        }
+    }
+
     fn need_field(&mut self, t: &CType) {
-        // A field of struct type by value needs the struct complete before.
+        // A field of struct type by value needs the struct complete before,
+        // through typedef names too (`handle_t first;`).
         match t.unqualified() {
             CType::Record(r) if self.m.records[*r].tag.is_some() => self.record(*r),
             CType::Array(x, _) => self.need_field(x),
+            CType::Typedef(n) => {
+                self.typedef(n);
+                if let Some(r) = self.tagged_record_of(n) {
+                    self.record(r);
+                }
+            }
             other => self.need(other),
+        }
+    }
+
+    /// The tagged struct or union the typedef `name` names by value, through
+    /// typedef chains, qualifiers and arrays.
+    fn tagged_record_of(&self, name: &str) -> Option<usize> {
+        let mut seen = HashSet::new();
+        let mut t = &self.m.typedefs.iter().find(|t| t.name == name)?.ty;
+        loop {
+            match t.unqualified() {
+                CType::Record(r) if self.m.records[*r].tag.is_some() => return Some(*r),
+                CType::Array(x, _) => t = x,
+                CType::Typedef(n) if seen.insert(n.clone()) => {
+                    t = &self.m.typedefs.iter().find(|t| &t.name == n)?.ty;
+                }
+                _ => return None,
+            }
         }
     }
 

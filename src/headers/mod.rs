@@ -232,8 +232,19 @@ impl Walker {
         match c.kind() {
             k if k == CXCursor_StructDecl || k == CXCursor_UnionDecl => {
                 let id = self.record(c);
-                if tag_of(c).is_some() && !self.model.items.contains(&Item::Record(id)) {
-                    self.model.items.push(Item::Record(id));
+                if tag_of(c).is_some() {
+                    // A struct stands where it is defined (`typedef struct
+                    // h h_t;` may come long before, and what the definition
+                    // uses between them).
+                    let at = self.model.items.iter().position(|i| *i == Item::Record(id));
+                    match at {
+                        None => self.model.items.push(Item::Record(id)),
+                        Some(at) if c.is_definition() => {
+                            self.model.items.remove(at);
+                            self.model.items.push(Item::Record(id));
+                        }
+                        Some(_) => {}
+                    }
                 }
             }
             k if k == CXCursor_EnumDecl => {
