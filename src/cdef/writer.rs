@@ -702,20 +702,56 @@ impl<'m> W<'m> {
             return Some("CFFI cannot take the layout of bitfields from the compiler (the struct is partial)".into());
         }
         let mut t = f.ty.unqualified();
-        while let CType::Array(x, _) = t {
+        while let CType::Array(x, _) | CType::Pointer(x) = t {
             t = x.unqualified();
         }
         match t {
             // A partial anonymous type must be an anonymous member (CFFI
             // takes its fields as the outer record's): a named field's type
-            // needs a C name.
+            // needs a C name. CFFI makes a record partial when it holds a
+            // partial one by value, too.
             CType::Record(r)
                 if f.name.is_some()
                     && self.m.records[*r].tag.is_none()
                     && !self.anon_records.contains_key(r)
-                    && self.partial(&self.m.records[*r]) =>
+                    && self.cffi_partial(*r) =>
             {
-                Some("CFFI cannot take the layout of its anonymous struct type from the compiler (a tag would give it one)".into())
+                let rec = &self.m.records[*r];
+                let kw = if rec.is_union { "union" } else { "struct" };
+                Some(format!(
+                    "CFFI cannot take the layout of its anonymous {kw} type from the compiler (a tag would give it one)"
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether CFFI takes the record `r` as partial: written with `...;`,
+    /// or holding such a record by value (through arrays and typedefs).
+    fn cffi_partial(&self, r: usize) -> bool {
+        let rec = &self.m.records[r];
+        if rec.tag.is_some() && !rec.loc.project && !self.system_full && rec.fields.is_some() {
+            return true; // a system struct, written `{ ...; }`
+        }
+        self.partial(rec)
+            || rec.fields.iter().flatten().any(|f| {
+                self.by_value_record(&f.ty)
+                    .is_some_and(|x| self.cffi_partial(x))
+            })
+    }
+
+    /// The record a field of type `t` holds by value, through qualifiers,
+    /// arrays and typedefs.
+    fn by_value_record(&self, t: &CType) -> Option<usize> {
+        match t.unqualified() {
+            CType::Record(r) => Some(*r),
+            CType::Array(x, _) => self.by_value_record(x),
+            CType::Typedef(n) if !self.over_aligned.contains_key(n) => {
+                let td = self.m.typedefs.iter().find(|t| &t.name == n)?;
+                if !td.loc.project && (td.integer || td.floating) {
+                    return None;
+                }
+                self.by_value_record(&td.ty)
             }
             _ => None,
         }
