@@ -64,6 +64,9 @@ struct W<'m> {
     in_progress: HashSet<String>,
     /// Write system structs with their fields (bindings of system functions).
     system_full: bool,
+    /// `exclude_patterns`: typedefs, tags and functions whose name matches
+    /// are left out, with everything that needs them.
+    exclude: Vec<Regex>,
     /// The typedef that names each anonymous struct/union/enum
     /// (`typedef struct { ... } T, *P;`: `P` is spelled `T *`).
     anon_records: HashMap<usize, String>,
@@ -89,7 +92,13 @@ struct W<'m> {
 /// Writes the cdef of `model`.
 pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
     let mut w = W::new(model, opts.only.is_some());
+    w.exclude = opts.exclude.clone();
     let excluded = |n: &str| opts.exclude.iter().any(|r| r.is_match(n));
+    let checker = W {
+        exclude: opts.exclude.clone(),
+        ..W::new(model, opts.only.is_some())
+    };
+    let excluded_need = |ty: &CType| checker.needs_excluded(ty);
     // Anonymous enums/records named by a typedef are written with it.
     let mut via_typedef: HashSet<Item> = HashSet::new();
     for t in &model.typedefs {
@@ -119,7 +128,7 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
         if !selected || excluded(name) {
             return false;
         }
-        if let Some(reason) = unsupported(ty, model) {
+        if let Some(reason) = unsupported(ty, model).or_else(|| excluded_need(ty)) {
             warnings.push(format!("{}: {what} {name} left out: {reason}", where_(loc)));
             return false;
         }
@@ -341,6 +350,7 @@ impl<'m> W<'m> {
             done_enums: HashSet::new(),
             in_progress: HashSet::new(),
             system_full,
+            exclude: Vec::new(),
         }
     }
 
@@ -403,6 +413,18 @@ impl<'m> W<'m> {
             return;
         };
         let td = td.clone();
+        if self.is_excluded(name) {
+            self.done_typedefs.insert(name.to_string());
+            return;
+        }
+        if let Some(reason) = self.needs_excluded(&td.ty) {
+            self.done_typedefs.insert(name.to_string());
+            self.warnings.push(format!(
+                "{}: typedef {name} left out: {reason}",
+                where_(&td.loc)
+            ));
+            return;
+        }
         if let Some(align) = td.over_aligned {
             self.done_typedefs.insert(name.to_string());
             if td.loc.project {
@@ -489,6 +511,9 @@ impl<'m> W<'m> {
         self.done_records.insert(id);
         let rec = self.m.records[id].clone();
         let Some(tag) = &rec.tag else { return };
+        if self.is_excluded(tag) {
+            return;
+        }
         let kw = if rec.is_union { "union" } else { "struct" };
         match &rec.fields {
             None => {
@@ -698,6 +723,9 @@ impl<'m> W<'m> {
         if let Some(reason) = unsupported(&f.ty, self.m) {
             return Some(reason);
         }
+        if let Some(reason) = self.needs_excluded(&f.ty) {
+            return Some(format!("{reason} (the struct is partial)"));
+        }
         if f.bits.is_some() {
             return Some("CFFI cannot take the layout of bitfields from the compiler (the struct is partial)".into());
         }
@@ -721,6 +749,77 @@ impl<'m> W<'m> {
                 Some(format!(
                     "CFFI cannot take the layout of its anonymous {kw} type from the compiler (a tag would give it one)"
                 ))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `exclude_patterns` leaves out the typedef, tag or function `name`.
+    fn is_excluded(&self, name: &str) -> bool {
+        self.exclude.iter().any(|r| r.is_match(name))
+    }
+
+    /// Why a declaration of type `t` cannot be written once `exclude_patterns`
+    /// has left declarations out: it names an excluded typedef (anywhere) or
+    /// holds an excluded struct, union or enum by value (a pointer to a
+    /// struct needs no declaration of it).
+    fn needs_excluded(&self, t: &CType) -> Option<String> {
+        if self.exclude.is_empty() {
+            return None;
+        }
+        self.needs_excluded_in(t, true, &mut HashSet::new())
+    }
+
+    fn needs_excluded_in(
+        &self,
+        t: &CType,
+        by_value: bool,
+        seen: &mut HashSet<String>,
+    ) -> Option<String> {
+        let reason =
+            |what: String| Some(format!("it needs '{what}', left out by exclude_patterns"));
+        match t {
+            CType::Typedef(n) => {
+                if cffi_common(n) || !seen.insert(n.clone()) {
+                    return None;
+                }
+                if self.is_excluded(n) {
+                    return reason(n.clone());
+                }
+                let td = self.m.typedefs.iter().find(|t| &t.name == n)?;
+                self.needs_excluded_in(&td.ty, by_value, seen)
+            }
+            CType::Record(r) => {
+                let rec = &self.m.records[*r];
+                match &rec.tag {
+                    Some(tag) if by_value && self.is_excluded(tag) => {
+                        let kw = if rec.is_union { "union" } else { "struct" };
+                        reason(format!("{kw} {tag}"))
+                    }
+                    // A named record that needs something excluded is
+                    // written partial instead, and stays usable.
+                    Some(_) => None,
+                    None if self.anon_records.contains_key(r) => None,
+                    None => rec
+                        .fields
+                        .iter()
+                        .flatten()
+                        .find_map(|f| self.needs_excluded_in(&f.ty, true, seen)),
+                }
+            }
+            CType::Enum(e) => match &self.m.enums[*e].tag {
+                Some(tag) if self.is_excluded(tag) => reason(format!("enum {tag}")),
+                _ => None,
+            },
+            CType::Pointer(x) => self.needs_excluded_in(x, false, seen),
+            CType::Array(x, _) => self.needs_excluded_in(x, by_value, seen),
+            CType::Qual { ty, .. } => self.needs_excluded_in(ty, by_value, seen),
+            CType::Function { ret, params, .. } => {
+                self.needs_excluded_in(ret, true, seen).or_else(|| {
+                    params
+                        .iter()
+                        .find_map(|p| self.needs_excluded_in(p, true, seen))
+                })
             }
             _ => None,
         }
@@ -791,6 +890,9 @@ impl<'m> W<'m> {
             return;
         }
         let e = &self.m.enums[id];
+        if e.tag.as_deref().is_some_and(|t| self.is_excluded(t)) {
+            return;
+        }
         let body = self.enum_body(id, 0);
         match &e.tag {
             Some(t) => {
