@@ -64,6 +64,9 @@ struct W<'m> {
     in_progress: HashSet<String>,
     /// Write system structs with their fields (bindings of system functions).
     system_full: bool,
+    /// `exclude_patterns`: typedefs, tags and functions whose name matches
+    /// are left out, with everything that needs them.
+    exclude: Vec<Regex>,
     /// The typedef that names each anonymous struct/union/enum
     /// (`typedef struct { ... } T, *P;`: `P` is spelled `T *`).
     anon_records: HashMap<usize, String>,
@@ -78,12 +81,24 @@ struct W<'m> {
     /// defined after it, so that a struct needed by value is never written
     /// after one that embeds it.
     deferred: Vec<usize>,
+    /// Records whose definition is being written.
+    writing_records: HashSet<usize>,
+    /// Structs wanted behind pointers whose definition needs a declaration
+    /// still being written (a cycle: `typedef void (*cb)(h_t *);` with
+    /// `struct h { cb close; }`): written once nothing is in progress.
+    pending: Vec<usize>,
 }
 
 /// Writes the cdef of `model`.
 pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
     let mut w = W::new(model, opts.only.is_some());
+    w.exclude = opts.exclude.clone();
     let excluded = |n: &str| opts.exclude.iter().any(|r| r.is_match(n));
+    let checker = W {
+        exclude: opts.exclude.clone(),
+        ..W::new(model, opts.only.is_some())
+    };
+    let excluded_need = |ty: &CType| checker.needs_excluded(ty);
     // Anonymous enums/records named by a typedef are written with it.
     let mut via_typedef: HashSet<Item> = HashSet::new();
     for t in &model.typedefs {
@@ -113,7 +128,7 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
         if !selected || excluded(name) {
             return false;
         }
-        if let Some(reason) = unsupported(ty, model) {
+        if let Some(reason) = unsupported(ty, model).or_else(|| excluded_need(ty)) {
             warnings.push(format!("{}: {what} {name} left out: {reason}", where_(loc)));
             return false;
         }
@@ -129,6 +144,7 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
         true
     };
     for item in &model.items {
+        w.write_pending();
         match *item {
             Item::Function(i) => {
                 let f = &model.functions[i];
@@ -211,6 +227,7 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
             }
         }
     }
+    w.write_pending();
     // Macros.
     if !opts.define_patterns.is_empty() {
         let mut seen = HashSet::new();
@@ -323,6 +340,8 @@ impl<'m> W<'m> {
             over_aligned,
             depth: 0,
             deferred: Vec::new(),
+            writing_records: HashSet::new(),
+            pending: Vec::new(),
             m,
             out: String::new(),
             warnings: Vec::new(),
@@ -331,6 +350,7 @@ impl<'m> W<'m> {
             done_enums: HashSet::new(),
             in_progress: HashSet::new(),
             system_full,
+            exclude: Vec::new(),
         }
     }
 
@@ -347,7 +367,7 @@ impl<'m> W<'m> {
                             if self.depth > 0 {
                                 self.deferred.push(*r);
                             } else {
-                                self.record(*r);
+                                self.record_soon(*r);
                             }
                         }
                     }
@@ -369,7 +389,7 @@ impl<'m> W<'m> {
                     self.typedef(&name);
                 } else if let Some(fields) = &self.m.records[*r].fields {
                     for f in fields {
-                        self.need(&f.ty);
+                        self.need_field(&f.ty);
                     }
                 }
             }
@@ -393,6 +413,18 @@ impl<'m> W<'m> {
             return;
         };
         let td = td.clone();
+        if self.is_excluded(name) {
+            self.done_typedefs.insert(name.to_string());
+            return;
+        }
+        if let Some(reason) = self.needs_excluded(&td.ty) {
+            self.done_typedefs.insert(name.to_string());
+            self.warnings.push(format!(
+                "{}: typedef {name} left out: {reason}",
+                where_(&td.loc)
+            ));
+            return;
+        }
         if let Some(align) = td.over_aligned {
             self.done_typedefs.insert(name.to_string());
             if td.loc.project {
@@ -429,7 +461,7 @@ impl<'m> W<'m> {
                     let rec = self.m.records[*r].clone();
                     if let Some(fields) = &rec.fields {
                         for f in fields {
-                            self.need(&f.ty);
+                            self.need_field(&f.ty);
                         }
                     }
                     self.warn_left_out(&rec, name);
@@ -452,7 +484,7 @@ impl<'m> W<'m> {
                     self.done_typedefs.insert(name.to_string());
                     let _ = writeln!(self.out, "{line}");
                     if self.m.records[*r].loc.project || td.loc.project {
-                        self.record(*r);
+                        self.record_soon(*r);
                     }
                     return;
                 }
@@ -479,6 +511,9 @@ impl<'m> W<'m> {
         self.done_records.insert(id);
         let rec = self.m.records[id].clone();
         let Some(tag) = &rec.tag else { return };
+        if self.is_excluded(tag) {
+            return;
+        }
         let kw = if rec.is_union { "union" } else { "struct" };
         match &rec.fields {
             None => {
@@ -490,9 +525,11 @@ impl<'m> W<'m> {
             }
             Some(fields) => {
                 self.depth += 1;
+                self.writing_records.insert(id);
                 for f in fields {
                     self.need_field(&f.ty);
                 }
+                self.writing_records.remove(&id);
                 self.depth -= 1;
                 self.warn_left_out(&rec, &format!("{kw} {tag}"));
                 let body = self.record_body(&rec, 0);
@@ -500,7 +537,7 @@ impl<'m> W<'m> {
                 if self.depth == 0 {
                     while !self.deferred.is_empty() {
                         for r in std::mem::take(&mut self.deferred) {
-                            self.record(r);
+                            self.record_soon(r);
                         }
                     }
                 }
@@ -508,12 +545,126 @@ impl<'m> W<'m> {
         }
     }
 
+    /// Writes the struct `id`, wanted behind a pointer, now if it can be:
+    /// unless its definition needs a declaration still being written (then
+    /// the pointer needs no more than the tag, and the definition waits
+    /// until nothing is in progress, see [`Self::write_pending`]).
+    fn record_soon(&mut self, id: usize) {
+        if self.done_records.contains(&id) {
+            return;
+        }
+        let mut seen = (HashSet::new(), HashSet::new());
+        if self.blocked(&CType::Record(id), &mut seen, true) {
+            if !self.pending.contains(&id) {
+                self.pending.push(id);
+            }
+        } else {
+            self.record(id);
+        }
+    }
+
+    /// The structs [`Self::record_soon`] put off, in the order they were wanted.
+    fn write_pending(&mut self) {
+        while !self.pending.is_empty() {
+            for r in std::mem::take(&mut self.pending) {
+                self.record_soon(r);
+            }
+        }
+    }
+
+    /// Whether declaring something that needs `t` (by value; a pointer to a
+    /// tagged struct needs nothing) would need a typedef or record whose
+    /// declaration is in progress.
+    fn blocked(
+        &self,
+        t: &CType,
+        seen: &mut (HashSet<usize>, HashSet<String>),
+        by_value: bool,
+    ) -> bool {
+        match t {
+            CType::Typedef(n) => {
+                if self.in_progress.contains(n) {
+                    return true;
+                }
+                // `X` by value needs the definition of the struct it names,
+                // even when the typedef itself is written.
+                if let Some(r) = self.tagged_record_of(n).filter(|_| by_value) {
+                    if self.blocked(&CType::Record(r), seen, true) {
+                        return true;
+                    }
+                }
+                if cffi_common(n) || self.done_typedefs.contains(n) || !seen.1.insert(n.clone()) {
+                    return false;
+                }
+                let Some(td) = self.m.typedefs.iter().find(|t| &t.name == n) else {
+                    return false;
+                };
+                if !td.loc.project && (td.integer || td.floating) {
+                    return false;
+                }
+                match td.ty.unqualified() {
+                    // `typedef struct X X;` needs no definition.
+                    CType::Record(r) if self.m.records[*r].tag.is_some() => false,
+                    other => self.blocked(other, seen, by_value),
+                }
+            }
+            CType::Pointer(x) => match x.unqualified() {
+                CType::Record(r) if self.m.records[*r].tag.is_some() => false,
+                other => self.blocked(other, seen, false),
+            },
+            CType::Array(x, _) => self.blocked(x, seen, by_value),
+            CType::Qual { ty, .. } => self.blocked(ty, seen, by_value),
+            CType::Function { ret, params, .. } => {
+                self.blocked(ret, seen, false)
+                    || params.iter().any(|p| self.blocked(p, seen, false))
+            }
+            CType::Record(r) => {
+                if self.writing_records.contains(r) {
+                    return true;
+                }
+                if self.done_records.contains(r) || !seen.0.insert(*r) {
+                    return false;
+                }
+                self.m.records[*r]
+                    .fields
+                    .iter()
+                    .flatten()
+                    .any(|f| self.blocked(&f.ty, seen, true))
+            }
+            _ => false,
+        }
+    }
+
     fn need_field(&mut self, t: &CType) {
-        // A field of struct type by value needs the struct complete before.
+        // A field of struct type by value needs the struct complete before,
+        // through typedef names too (`handle_t first;`).
         match t.unqualified() {
             CType::Record(r) if self.m.records[*r].tag.is_some() => self.record(*r),
             CType::Array(x, _) => self.need_field(x),
+            CType::Typedef(n) => {
+                self.typedef(n);
+                if let Some(r) = self.tagged_record_of(n) {
+                    self.record(r);
+                }
+            }
             other => self.need(other),
+        }
+    }
+
+    /// The tagged struct or union the typedef `name` names by value, through
+    /// typedef chains, qualifiers and arrays.
+    fn tagged_record_of(&self, name: &str) -> Option<usize> {
+        let mut seen = HashSet::new();
+        let mut t = &self.m.typedefs.iter().find(|t| t.name == name)?.ty;
+        loop {
+            match t.unqualified() {
+                CType::Record(r) if self.m.records[*r].tag.is_some() => return Some(*r),
+                CType::Array(x, _) => t = x,
+                CType::Typedef(n) if seen.insert(n.clone()) => {
+                    t = &self.m.typedefs.iter().find(|t| &t.name == n)?.ty;
+                }
+                _ => return None,
+            }
         }
     }
 
@@ -572,24 +723,134 @@ impl<'m> W<'m> {
         if let Some(reason) = unsupported(&f.ty, self.m) {
             return Some(reason);
         }
+        if let Some(reason) = self.needs_excluded(&f.ty) {
+            return Some(format!("{reason} (the struct is partial)"));
+        }
         if f.bits.is_some() {
             return Some("CFFI cannot take the layout of bitfields from the compiler (the struct is partial)".into());
         }
         let mut t = f.ty.unqualified();
-        while let CType::Array(x, _) = t {
+        while let CType::Array(x, _) | CType::Pointer(x) = t {
             t = x.unqualified();
         }
         match t {
             // A partial anonymous type must be an anonymous member (CFFI
             // takes its fields as the outer record's): a named field's type
-            // needs a C name.
+            // needs a C name. CFFI makes a record partial when it holds a
+            // partial one by value, too.
             CType::Record(r)
                 if f.name.is_some()
                     && self.m.records[*r].tag.is_none()
                     && !self.anon_records.contains_key(r)
-                    && self.partial(&self.m.records[*r]) =>
+                    && self.cffi_partial(*r) =>
             {
-                Some("CFFI cannot take the layout of its anonymous struct type from the compiler (a tag would give it one)".into())
+                let rec = &self.m.records[*r];
+                let kw = if rec.is_union { "union" } else { "struct" };
+                Some(format!(
+                    "CFFI cannot take the layout of its anonymous {kw} type from the compiler (a tag would give it one)"
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `exclude_patterns` leaves out the typedef, tag or function `name`.
+    fn is_excluded(&self, name: &str) -> bool {
+        self.exclude.iter().any(|r| r.is_match(name))
+    }
+
+    /// Why a declaration of type `t` cannot be written once `exclude_patterns`
+    /// has left declarations out: it names an excluded typedef (anywhere) or
+    /// holds an excluded struct, union or enum by value (a pointer to a
+    /// struct needs no declaration of it).
+    fn needs_excluded(&self, t: &CType) -> Option<String> {
+        if self.exclude.is_empty() {
+            return None;
+        }
+        self.needs_excluded_in(t, true, &mut HashSet::new())
+    }
+
+    fn needs_excluded_in(
+        &self,
+        t: &CType,
+        by_value: bool,
+        seen: &mut HashSet<String>,
+    ) -> Option<String> {
+        let reason =
+            |what: String| Some(format!("it needs '{what}', left out by exclude_patterns"));
+        match t {
+            CType::Typedef(n) => {
+                if cffi_common(n) || !seen.insert(n.clone()) {
+                    return None;
+                }
+                if self.is_excluded(n) {
+                    return reason(n.clone());
+                }
+                let td = self.m.typedefs.iter().find(|t| &t.name == n)?;
+                self.needs_excluded_in(&td.ty, by_value, seen)
+            }
+            CType::Record(r) => {
+                let rec = &self.m.records[*r];
+                match &rec.tag {
+                    Some(tag) if by_value && self.is_excluded(tag) => {
+                        let kw = if rec.is_union { "union" } else { "struct" };
+                        reason(format!("{kw} {tag}"))
+                    }
+                    // A named record that needs something excluded is
+                    // written partial instead, and stays usable.
+                    Some(_) => None,
+                    None if self.anon_records.contains_key(r) => None,
+                    None => rec
+                        .fields
+                        .iter()
+                        .flatten()
+                        .find_map(|f| self.needs_excluded_in(&f.ty, true, seen)),
+                }
+            }
+            CType::Enum(e) => match &self.m.enums[*e].tag {
+                Some(tag) if self.is_excluded(tag) => reason(format!("enum {tag}")),
+                _ => None,
+            },
+            CType::Pointer(x) => self.needs_excluded_in(x, false, seen),
+            CType::Array(x, _) => self.needs_excluded_in(x, by_value, seen),
+            CType::Qual { ty, .. } => self.needs_excluded_in(ty, by_value, seen),
+            CType::Function { ret, params, .. } => {
+                self.needs_excluded_in(ret, true, seen).or_else(|| {
+                    params
+                        .iter()
+                        .find_map(|p| self.needs_excluded_in(p, true, seen))
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether CFFI takes the record `r` as partial: written with `...;`,
+    /// or holding such a record by value (through arrays and typedefs).
+    fn cffi_partial(&self, r: usize) -> bool {
+        let rec = &self.m.records[r];
+        if rec.tag.is_some() && !rec.loc.project && !self.system_full && rec.fields.is_some() {
+            return true; // a system struct, written `{ ...; }`
+        }
+        self.partial(rec)
+            || rec.fields.iter().flatten().any(|f| {
+                self.by_value_record(&f.ty)
+                    .is_some_and(|x| self.cffi_partial(x))
+            })
+    }
+
+    /// The record a field of type `t` holds by value, through qualifiers,
+    /// arrays and typedefs.
+    fn by_value_record(&self, t: &CType) -> Option<usize> {
+        match t.unqualified() {
+            CType::Record(r) => Some(*r),
+            CType::Array(x, _) => self.by_value_record(x),
+            CType::Typedef(n) if !self.over_aligned.contains_key(n) => {
+                let td = self.m.typedefs.iter().find(|t| &t.name == n)?;
+                if !td.loc.project && (td.integer || td.floating) {
+                    return None;
+                }
+                self.by_value_record(&td.ty)
             }
             _ => None,
         }
@@ -629,6 +890,9 @@ impl<'m> W<'m> {
             return;
         }
         let e = &self.m.enums[id];
+        if e.tag.as_deref().is_some_and(|t| self.is_excluded(t)) {
+            return;
+        }
         let body = self.enum_body(id, 0);
         match &e.tag {
             Some(t) => {

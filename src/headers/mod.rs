@@ -232,8 +232,19 @@ impl Walker {
         match c.kind() {
             k if k == CXCursor_StructDecl || k == CXCursor_UnionDecl => {
                 let id = self.record(c);
-                if tag_of(c).is_some() && !self.model.items.contains(&Item::Record(id)) {
-                    self.model.items.push(Item::Record(id));
+                if tag_of(c).is_some() {
+                    // A struct stands where it is defined (`typedef struct
+                    // h h_t;` may come long before, and what the definition
+                    // uses between them).
+                    let at = self.model.items.iter().position(|i| *i == Item::Record(id));
+                    match at {
+                        None => self.model.items.push(Item::Record(id)),
+                        Some(at) if c.is_definition() => {
+                            self.model.items.remove(at);
+                            self.model.items.push(Item::Record(id));
+                        }
+                        Some(_) => {}
+                    }
                 }
             }
             k if k == CXCursor_EnumDecl => {
@@ -360,10 +371,11 @@ impl Walker {
                         k if k == CXCursor_StructDecl || k == CXCursor_UnionDecl => {
                             let nested = self.record(f);
                             // A nested anonymous record with no field naming it
+                            // (`union {...} u;`, `union {...} u[2];`, `struct {...} *p;`)
                             // is an anonymous member (C11).
                             let named_by_next_field = children.get(i + 1).is_some_and(|n| {
                                 n.kind() == CXCursor_FieldDecl
-                                    && self.ctype(n.ty()).unqualified() == &CType::Record(nested)
+                                    && declares(&self.ctype(n.ty()), nested)
                             });
                             if f.is_anonymous() && !named_by_next_field {
                                 members.push((f.ty(), anonymous_member_offset(d.ty(), f)));
@@ -576,6 +588,17 @@ impl Walker {
 /// The size and alignment a cdef gives a member of type `t`: its canonical
 /// type's, since a cdef cannot carry an `aligned` attribute (a flexible
 /// array member: size 0 and its element's alignment).
+/// Whether a field of type `t` is declared with the record `nested` as its
+/// type, through arrays, pointers and qualifiers: its declarator names the
+/// nested record, which is then no anonymous member.
+fn declares(t: &CType, nested: usize) -> bool {
+    match t.unqualified() {
+        CType::Record(r) => *r == nested,
+        CType::Array(x, _) | CType::Pointer(x) => declares(x, nested),
+        _ => false,
+    }
+}
+
 fn natural_size_align(t: Type<'_>) -> Option<(u64, u64)> {
     let c = t.canonical();
     if c.kind() == CXType_IncompleteArray {
