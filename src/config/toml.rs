@@ -18,8 +18,9 @@ pub struct ConfigError {
     pub key: String,
     /// The message.
     pub message: String,
-    /// The source line and the width of the caret under it.
-    pub snippet: Option<(String, usize)>,
+    /// The source line and the width of the caret under it (boxed: errors
+    /// travel by value through every `Result` of the configuration).
+    pub snippet: Option<Box<(String, usize)>>,
 }
 
 impl fmt::Display for ConfigError {
@@ -33,7 +34,8 @@ impl fmt::Display for ConfigError {
         } else {
             write!(f, ": {}: {}", self.key, self.message)?;
         }
-        if let (Some((line_text, width)), Some((l, c))) = (&self.snippet, self.position) {
+        if let (Some(snippet), Some((l, c))) = (&self.snippet, self.position) {
+            let (line_text, width) = &**snippet;
             let gutter = l.to_string().len();
             let pad: String = line_text
                 .chars()
@@ -81,7 +83,7 @@ impl TomlFile {
             position: Some((e.line, e.col)),
             key: String::new(),
             message: e.message(),
-            snippet: Some((e.line_text.clone(), 1)),
+            snippet: Some(Box::new((e.line_text.clone(), 1))),
         })?;
         Self::parse(text, display)
     }
@@ -137,12 +139,12 @@ impl TomlFile {
                 let width = self.text[start..end].chars().count();
                 (
                     Some((line_no, col)),
-                    Some((
+                    Some(Box::new((
                         self.text[line_start..line_end]
                             .trim_end_matches('\r')
                             .to_string(),
                         width,
-                    )),
+                    ))),
                 )
             }
             None => (None, None),
