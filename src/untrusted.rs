@@ -144,10 +144,10 @@ pub fn open_regular(path: &Path, links: Links) -> Result<(File, Metadata), ReadE
         }
         Err(e) => {
             // A directory may refuse to open on some systems: say what it is.
-            if let Ok(meta) = std::fs::metadata(path) {
-                if !meta.is_file() {
-                    return Err(ReadError::NotRegular(kind_name(&meta)));
-                }
+            if let Ok(meta) = std::fs::metadata(path)
+                && !meta.is_file()
+            {
+                return Err(ReadError::NotRegular(kind_name(&meta)));
             }
             return Err(e.into());
         }

@@ -579,10 +579,10 @@ pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, B
     };
     let mut ir_headers: HashMap<String, String> = HashMap::new();
     for dir in sorted_subdirs(&from.join("ir")) {
-        if let Some(m) = read_json(&dir.join("metadata.json")) {
-            if let (Some(k), Some(h)) = (m["cache_key"].as_str(), m["header_path"].as_str()) {
-                ir_headers.insert(k.to_string(), h.to_string());
-            }
+        if let Some(m) = read_json(&dir.join("metadata.json"))
+            && let (Some(k), Some(h)) = (m["cache_key"].as_str(), m["header_path"].as_str())
+        {
+            ir_headers.insert(k.to_string(), h.to_string());
         }
     }
     let Some(hk) = project.headerkit.as_ref() else {

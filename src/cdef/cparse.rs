@@ -126,6 +126,9 @@ pub struct SuNode {
 
 /// A struct member (or `#pragma` inside a struct).
 #[derive(Debug, Clone)]
+// Not boxed: nearly every member is a `Decl`, and a box would cost the
+// parser's hot path an allocation each.
+#[allow(clippy::large_enum_variant)]
 pub enum Member {
     /// A member declaration.
     Decl(Decl),
@@ -235,6 +238,8 @@ impl Expr {
 
 /// A top-level item.
 #[derive(Debug, Clone)]
+// Not boxed, as `Member`: nearly every item is a `Decl`.
+#[allow(clippy::large_enum_variant)]
 pub enum External {
     /// A declaration or typedef.
     Decl(Decl),
@@ -844,8 +849,7 @@ impl<'a> CParser<'a> {
         let mut any = false;
         let mut saw_type = false;
         let mut first: Option<Coord> = None;
-        loop {
-            let Some(tok) = self.peek(0) else { break };
+        while let Some(tok) = self.peek(0) {
             let c = Self::coord_of(tok);
             let class = self.class(tok);
             let w = tok.text.as_str();
@@ -1047,12 +1051,12 @@ impl<'a> CParser<'a> {
             if self.accept(";")?.is_some() {
                 continue;
             }
-            if let Some(t) = self.peek(0) {
-                if t.kind == Tok::Pragma {
-                    self.pos += 1;
-                    decls.push(Member::Pragma(Self::coord_of(t)));
-                    continue;
-                }
+            if let Some(t) = self.peek(0)
+                && t.kind == Tok::Pragma
+            {
+                self.pos += 1;
+                decls.push(Member::Pragma(Self::coord_of(t)));
+                continue;
             }
             let spec = self.specifier_qualifier_list()?;
             if self.starts_declarator(false) || self.peek_is(0, ":") {
@@ -1218,14 +1222,14 @@ impl<'a> CParser<'a> {
     fn declarator_kind_in(&mut self, id: bool, allow_paren: bool) -> PResult<Declarator> {
         let stars = self.pointer()?;
         let mut d = self.direct_declarator(id, allow_paren)?;
-        if let Some(first) = stars.first() {
-            if let Mod::Ptr(_, c) = first {
-                d.coord = if d.mods.is_empty() && d.name.is_none() {
-                    *c
-                } else {
-                    d.coord
-                };
-            }
+        if let Some(first) = stars.first()
+            && let Mod::Ptr(_, c) = first
+        {
+            d.coord = if d.mods.is_empty() && d.name.is_none() {
+                *c
+            } else {
+                d.coord
+            };
         }
         d.mods.extend(stars.into_iter().rev());
         Ok(d)
@@ -1627,13 +1631,11 @@ impl<'a> CParser<'a> {
                     (d.name.map(|(n, _)| n), ty, c)
                 }
             };
-            if typedef_namespace {
-                if let Some(n) = &name {
-                    if is_typedef {
-                        self.add_typedef_name(n, coord)?;
-                    } else {
-                        self.add_identifier(n, coord)?;
-                    }
+            if typedef_namespace && let Some(n) = &name {
+                if is_typedef {
+                    self.add_typedef_name(n, coord)?;
+                } else {
+                    self.add_identifier(n, coord)?;
                 }
             }
             out.push(Decl {

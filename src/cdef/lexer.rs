@@ -550,10 +550,10 @@ fn lex_slow(
         };
         best = Some((m.len(), kind, m.as_str()));
     }
-    if let Some(p) = punct_at(rest.as_bytes()) {
-        if best.is_none_or(|(len, _, _)| p.len() > len) {
-            best = Some((p.len(), Tok::Punct, p));
-        }
+    if let Some(p) = punct_at(rest.as_bytes())
+        && best.is_none_or(|(len, _, _)| p.len() > len)
+    {
+        best = Some((p.len(), Tok::Punct, p));
     }
     let Some((len, kind, s)) = best else {
         let ch = rest.chars().next().expect("not at end");

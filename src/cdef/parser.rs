@@ -433,11 +433,9 @@ impl Ffi {
                 format!("{file}:{}:{}", c.line, c.col),
             );
         }
-        if included {
-            if let DeclValue::Type(t) = value {
-                let c = cx.types.canonical(t);
-                self.included_declarations.insert(c);
-            }
+        if included && let DeclValue::Type(t) = value {
+            let c = cx.types.canonical(t);
+            self.included_declarations.insert(c);
         }
         self.declarations.insert(Declaration {
             kind,
@@ -557,10 +555,10 @@ impl Ffi {
                     return self.add_integer_constant(cx, name, text);
                 }
                 Some(Init::Expr(Expr::Unary(op, e, _))) if op == "-" => {
-                    if let Expr::Const { text, .. } = &**e {
-                        if R_INT_LITERAL.is_match(text) {
-                            return self.add_integer_constant(cx, name, &format!("-{text}"));
-                        }
+                    if let Expr::Const { text, .. } = &**e
+                        && R_INT_LITERAL.is_match(text)
+                    {
+                        return self.add_integer_constant(cx, name, &format!("-{text}"));
                     }
                 }
                 _ => {}
@@ -686,14 +684,11 @@ impl Ffi {
             quals,
             ..
         } = node
+            && n.len() == 1
+            && let Some(d) = self.declarations.get(DeclKind::Typedef, &n[0])
+            && let DeclValue::Type(t) = d.value
         {
-            if n.len() == 1 {
-                if let Some(d) = self.declarations.get(DeclKind::Typedef, &n[0]) {
-                    if let DeclValue::Type(t) = d.value {
-                        return Ok((t, d.quals | extract_quals(quals)));
-                    }
-                }
-            }
+            return Ok((t, d.quals | extract_quals(quals)));
         }
         match node {
             TyNode::Array { dim, inner, .. } => {
@@ -878,10 +873,10 @@ impl Ffi {
             }
             Some(n) => {
                 explicit_name = n.to_string();
-                if let Some(d) = self.declarations.get(decl_kind, n) {
-                    if let DeclValue::Type(t) = d.value {
-                        tp = Some(t);
-                    }
+                if let Some(d) = self.declarations.get(decl_kind, n)
+                    && let DeclValue::Type(t) = d.value
+                {
+                    tp = Some(t);
                 }
             }
         }
@@ -914,16 +909,16 @@ impl Ffi {
                 t
             }
             Some(t) => {
-                if let SueNode::Enum(n) = &node {
-                    if n.values.is_some() {
-                        return Err(cx.error(
+                if let SueNode::Enum(n) = &node
+                    && n.values.is_some()
+                {
+                    return Err(cx.error(
                             CffiErrorKind::NotImplemented,
                             format!(
                                 "enum {explicit_name}: the '{{}}' declaration should appear on the first time the enum is mentioned, not later"
                             ),
                             Some(n.coord),
                         ));
-                    }
                 }
                 t
             }
@@ -943,10 +938,10 @@ impl Ffi {
         } else {
             forcename
         };
-        if let Some(f) = forcename.filter(|f| !f.is_empty()) {
-            if name.contains('$') {
-                self.declare(cx, DeclKind::Anonymous, &f, DeclValue::Type(tp), false, 0)?;
-            }
+        if let Some(f) = forcename.filter(|f| !f.is_empty())
+            && name.contains('$')
+        {
+            self.declare(cx, DeclKind::Anonymous, &f, DeclValue::Type(tp), false, 0)?;
         }
         cx.node_types.insert(node.id(), tp);
         let SueNode::Su(su) = node else {
@@ -977,11 +972,11 @@ impl Ffi {
                     ));
                 }
             };
-            if let TyNode::Bare(Base::Names(n), _) = &d.ty {
-                if n.concat() == "__dotdotdot__" {
-                    self.make_partial(cx, tp, nested, d.coord)?;
-                    continue;
-                }
+            if let TyNode::Bare(Base::Names(n), _) = &d.ty
+                && n.concat() == "__dotdotdot__"
+            {
+                self.make_partial(cx, tp, nested, d.coord)?;
+                continue;
             }
             let bitsize = match &d.bitsize {
                 None => -1,

@@ -396,12 +396,10 @@ pub fn common_type_names(csource: &str) -> BTreeSet<String> {
     let mut previous = "";
     for word in words(csource) {
         match word {
-            ";" => {
-                if is_typedef {
-                    used.remove(previous);
-                    look_for.remove(previous);
-                    is_typedef = false;
-                }
+            ";" if is_typedef => {
+                used.remove(previous);
+                look_for.remove(previous);
+                is_typedef = false;
             }
             "typedef" => {
                 is_typedef = true;
@@ -409,11 +407,9 @@ pub fn common_type_names(csource: &str) -> BTreeSet<String> {
             }
             "(" => paren += 1,
             ")" => paren -= 1,
-            "," => {
-                if is_typedef && paren == 0 {
-                    used.remove(previous);
-                    look_for.remove(previous);
-                }
+            "," if is_typedef && paren == 0 => {
+                used.remove(previous);
+                look_for.remove(previous);
             }
             // Every common type word ends in `_t` but these two.
             w if (w.ends_with("_t") || w == "FILE" || w == "bool") && look_for.contains(w) => {

@@ -132,14 +132,14 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
             warnings.push(format!("{}: {what} {name} left out: {reason}", where_(loc)));
             return false;
         }
-        if let Some(exp) = opts.exported.as_ref().filter(|_| !local) {
-            if !exp.contains(name) {
-                warnings.push(format!(
-                    "{}: {what} {name} left out: the library does not export it",
-                    where_(loc)
-                ));
-                return false;
-            }
+        if let Some(exp) = opts.exported.as_ref().filter(|_| !local)
+            && !exp.contains(name)
+        {
+            warnings.push(format!(
+                "{}: {what} {name} left out: the library does not export it",
+                where_(loc)
+            ));
+            return false;
         }
         true
     };
@@ -437,15 +437,15 @@ impl<'m> W<'m> {
             self.need(&td.ty);
             return;
         }
-        if let Some(reason) = unsupported(&td.ty, self.m) {
-            if !(td.integer && !td.loc.project) {
-                self.warnings.push(format!(
-                    "{}: typedef {name} left out: {reason}",
-                    where_(&td.loc)
-                ));
-                self.done_typedefs.insert(name.to_string());
-                return;
-            }
+        if let Some(reason) = unsupported(&td.ty, self.m)
+            && (!td.integer || td.loc.project)
+        {
+            self.warnings.push(format!(
+                "{}: typedef {name} left out: {reason}",
+                where_(&td.loc)
+            ));
+            self.done_typedefs.insert(name.to_string());
+            return;
         }
         self.in_progress.insert(name.to_string());
         let line = if !td.loc.project && td.integer {
@@ -588,10 +588,10 @@ impl<'m> W<'m> {
                 }
                 // `X` by value needs the definition of the struct it names,
                 // even when the typedef itself is written.
-                if let Some(r) = self.tagged_record_of(n).filter(|_| by_value) {
-                    if self.blocked(&CType::Record(r), seen, true) {
-                        return true;
-                    }
+                if let Some(r) = self.tagged_record_of(n).filter(|_| by_value)
+                    && self.blocked(&CType::Record(r), seen, true)
+                {
+                    return true;
                 }
                 if cffi_common(n) || self.done_typedefs.contains(n) || !seen.1.insert(n.clone()) {
                     return false;
@@ -877,10 +877,11 @@ impl<'m> W<'m> {
                 if let Some(name) = &f.name {
                     found.push((name.clone(), reason));
                 }
-            } else if let CType::Record(r) = f.ty.unqualified() {
-                if self.m.records[*r].tag.is_none() && !self.anon_records.contains_key(r) {
-                    self.collect_left_out(&self.m.records[*r], found);
-                }
+            } else if let CType::Record(r) = f.ty.unqualified()
+                && self.m.records[*r].tag.is_none()
+                && !self.anon_records.contains_key(r)
+            {
+                self.collect_left_out(&self.m.records[*r], found);
             }
         }
     }

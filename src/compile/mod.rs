@@ -309,15 +309,14 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
                     .ok()
                 })
                 .clone()
-        }) {
-            if let Some(hit) = found.hit {
-                write_output(job, &hit.bytes)?;
-                eprintln!(
-                    "headerwheel: [{}] compiled module taken from the compile cache",
-                    job.module
-                );
-                return Ok(job.output.clone());
-            }
+        }) && let Some(hit) = found.hit
+        {
+            write_output(job, &hit.bytes)?;
+            eprintln!(
+                "headerwheel: [{}] compiled module taken from the compile cache",
+                job.module
+            );
+            return Ok(job.output.clone());
         }
     }
     // Compile every source in parallel.
@@ -510,7 +509,7 @@ fn remember(
             } else {
                 std::env::current_dir().map_err(|e| e.to_string())?.join(p)
             };
-            if abs.starts_with(&job.build_dir) || job.sources.iter().any(|s| *s == abs) {
+            if abs.starts_with(&job.build_dir) || job.sources.contains(&abs) {
                 continue;
             }
             let hash =

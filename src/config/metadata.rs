@@ -463,10 +463,10 @@ fn people(node: Option<Node<'_>>) -> Result<Vec<Person>, ConfigError> {
         if name.is_none() && email.is_none() {
             return Err(p.error("a person needs a name or an email"));
         }
-        if let Some(n) = &name {
-            if n.contains(',') {
-                return Err(p.error(format!("the name '{n}' cannot contain a comma")));
-            }
+        if let Some(n) = &name
+            && n.contains(',')
+        {
+            return Err(p.error(format!("the name '{n}' cannot contain a comma")));
         }
         out.push(Person { name, email });
     }
@@ -873,10 +873,10 @@ pub fn glob_files(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
         .compile_matcher();
     let mut out = Vec::new();
     for entry in walkdir(root) {
-        if let Ok(rel) = entry.strip_prefix(root) {
-            if glob.is_match(rel) {
-                out.push(rel.to_path_buf());
-            }
+        if let Ok(rel) = entry.strip_prefix(root)
+            && glob.is_match(rel)
+        {
+            out.push(rel.to_path_buf());
         }
     }
     out.sort();

@@ -599,21 +599,21 @@ fn read_tool(
     // cdef may be the output of [tool.headerkit].
     for pkg in &packages {
         let mut found = find_convention_modules(root, &package_dir, &pkg.path);
-        if let Some(out) = headers_output {
-            if let Some(stem) = out.to_str().and_then(|s| s.strip_suffix(".cdef.txt")) {
-                let csrc = PathBuf::from(format!("{stem}.csrc.c"));
-                if root.join(&csrc).is_file()
-                    && out.starts_with(&pkg.path)
-                    && !found.iter().any(|f| f.0 == out)
-                {
-                    let rel = PathBuf::from(stem);
-                    let rel = rel
-                        .strip_prefix(&package_dir)
-                        .unwrap_or(&rel)
-                        .to_string_lossy()
-                        .replace(['/', '\\'], ".");
-                    found.push((out.to_path_buf(), csrc, format!("{rel}_cffi")));
-                }
+        if let Some(out) = headers_output
+            && let Some(stem) = out.to_str().and_then(|s| s.strip_suffix(".cdef.txt"))
+        {
+            let csrc = PathBuf::from(format!("{stem}.csrc.c"));
+            if root.join(&csrc).is_file()
+                && out.starts_with(&pkg.path)
+                && !found.iter().any(|f| f.0 == out)
+            {
+                let rel = PathBuf::from(stem);
+                let rel = rel
+                    .strip_prefix(&package_dir)
+                    .unwrap_or(&rel)
+                    .to_string_lossy()
+                    .replace(['/', '\\'], ".");
+                found.push((out.to_path_buf(), csrc, format!("{rel}_cffi")));
             }
         }
         for (cdef, csrc, name) in found {
@@ -760,13 +760,15 @@ fn discover_packages(root: &Path, package_dir: &Path, import_name: &str) -> Vec<
         if let Ok(entries) = std::fs::read_dir(root.join(package_dir)) {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().to_string();
-                if let Some(stem) = name.strip_suffix(".py") {
-                    if e.path().is_file() && valid_module_name(stem) && !stem.contains('.') {
-                        found.push(PythonPackage {
-                            name: stem.to_string(),
-                            path: package_dir.join(&name),
-                        });
-                    }
+                if let Some(stem) = name.strip_suffix(".py")
+                    && e.path().is_file()
+                    && valid_module_name(stem)
+                    && !stem.contains('.')
+                {
+                    found.push(PythonPackage {
+                        name: stem.to_string(),
+                        path: package_dir.join(&name),
+                    });
                 }
             }
         }

@@ -172,17 +172,18 @@ impl CffiOp {
     }
 
     fn as_python_bytes(&self) -> Result<String, EmitError> {
-        if let (None, Arg::Str(s)) = (self.op, &self.arg) {
-            if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
-                let v: u128 = s.parse().unwrap_or(u128::MAX);
-                if v >= 1 << 31 {
-                    return Err(err(format!(
-                        "cannot emit {}: limited to 2**31-1",
-                        py_repr(s)
-                    )));
-                }
-                return Ok(format_four_bytes(v as i64));
+        if let (None, Arg::Str(s)) = (self.op, &self.arg)
+            && !s.is_empty()
+            && s.chars().all(|c| c.is_ascii_digit())
+        {
+            let v: u128 = s.parse().unwrap_or(u128::MAX);
+            if v >= 1 << 31 {
+                return Err(err(format!(
+                    "cannot emit {}: limited to 2**31-1",
+                    py_repr(s)
+                )));
             }
+            return Ok(format_four_bytes(v as i64));
         }
         match (&self.arg, self.op) {
             (Arg::Str(s), _) => Err(err(format!("cannot emit to Python: {}", py_repr(s)))),
@@ -529,10 +530,10 @@ impl<'a> Recompiler<'a> {
             {
                 self.typesdict.insert(c, Some(self.cffi_types.len()));
                 self.cffi_types.push(Slot::Placeholder);
-                if let TypeKind::Array { length, .. } = self.types.kind(tp) {
-                    if *length != ArrayLength::Open {
-                        self.cffi_types.push(Slot::Len);
-                    }
+                if let TypeKind::Array { length, .. } = self.types.kind(tp)
+                    && *length != ArrayLength::Open
+                {
+                    self.cffi_types.push(Slot::Len);
                 }
             }
         }
@@ -710,12 +711,10 @@ impl<'a> Recompiler<'a> {
                 let raw = self.types.as_raw_function(tp);
                 self.do_collect_type(raw)?;
             }
-            TypeKind::StructOrUnion(s) => {
-                if s.fields.is_some() && !self.is_included(tp) {
-                    for f in self.enum_fields(tp) {
-                        let ft = self.field_type(tp, &f.name, f.ty)?;
-                        self.do_collect_type(ft)?;
-                    }
+            TypeKind::StructOrUnion(s) if s.fields.is_some() && !self.is_included(tp) => {
+                for f in self.enum_fields(tp) {
+                    let ft = self.field_type(tp, &f.name, f.ty)?;
+                    self.do_collect_type(ft)?;
                 }
             }
             TypeKind::RawFunction(sig) => {

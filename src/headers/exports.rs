@@ -60,11 +60,12 @@ pub fn exported_symbols(lib: &Path) -> Result<HashSet<String>, String> {
     let file = object::File::parse(&*data).map_err(|e| format!("{}: {e}", lib.display()))?;
     let mut out = HashSet::new();
     for s in file.dynamic_symbols() {
-        if s.is_definition() && s.is_global() {
-            if let Ok(n) = s.name() {
-                // Drop symbol versions (`f@@V1`).
-                out.insert(n.split('@').next().unwrap_or(n).to_string());
-            }
+        if s.is_definition()
+            && s.is_global()
+            && let Ok(n) = s.name()
+        {
+            // Drop symbol versions (`f@@V1`).
+            out.insert(n.split('@').next().unwrap_or(n).to_string());
         }
     }
     Ok(out)

@@ -56,8 +56,7 @@ impl Eval<'_> {
 
     fn binary(&mut self, p: &mut P<'_>, min: u8) -> Option<i128> {
         let mut lhs = self.unary(p)?;
-        loop {
-            let Some(op) = p.peek() else { break };
+        while let Some(op) = p.peek() {
             let prec = match op {
                 "||" => 1,
                 "&&" => 2,

@@ -134,10 +134,10 @@ pub fn parse(req: &ParseRequest) -> Result<HeaderModel, HeaderError> {
     }
     let top = root.children();
     for c in &top {
-        if c.kind() == CXCursor_InclusionDirective {
-            if let Some(f) = c.included_file() {
-                files.insert(f.to_string_lossy().to_string());
-            }
+        if c.kind() == CXCursor_InclusionDirective
+            && let Some(f) = c.included_file()
+        {
+            files.insert(f.to_string_lossy().to_string());
         }
     }
     for c in &top {
@@ -343,66 +343,65 @@ impl Walker {
                 id
             }
         };
-        if self.model.records[id].fields.is_none() {
-            if let Some(d) = c.definition() {
-                self.model.records[id].fields = Some(Vec::new());
-                self.model.records[id].loc = self.loc(&d);
-                let mut fields = Vec::new();
-                // Each member's type and offset in bits, for `natural_layout`.
-                let mut members = Vec::new();
-                let mut has_bitfields = false;
-                let children = d.children();
-                for (i, f) in children.iter().enumerate() {
-                    match f.kind() {
-                        k if k == CXCursor_FieldDecl => {
-                            let name = f.spelling();
-                            has_bitfields |= f.bitfield_width().is_some();
-                            members.push((f.ty(), f.field_offset_bits()));
-                            // An anonymous struct/union member appears as the
-                            // record decl followed by an unnamed field of its type.
-                            let ty = self.ctype(f.ty());
-                            fields.push(Field {
-                                name: (!name.is_empty()).then_some(name),
-                                ty,
-                                bits: f.bitfield_width(),
-                                offset_bits: f.field_offset_bits(),
-                            });
-                        }
-                        k if k == CXCursor_StructDecl || k == CXCursor_UnionDecl => {
-                            let nested = self.record(f);
-                            // A nested anonymous record with no field naming it
-                            // (`union {...} u;`, `union {...} u[2];`, `struct {...} *p;`)
-                            // is an anonymous member (C11).
-                            let named_by_next_field = children.get(i + 1).is_some_and(|n| {
-                                n.kind() == CXCursor_FieldDecl
-                                    && declares(&self.ctype(n.ty()), nested)
-                            });
-                            if f.is_anonymous() && !named_by_next_field {
-                                members.push((f.ty(), anonymous_member_offset(d.ty(), f)));
-                                fields.push(Field {
-                                    name: None,
-                                    ty: CType::Record(nested),
-                                    bits: None,
-                                    offset_bits: None,
-                                });
-                            }
-                        }
-                        k if k == CXCursor_EnumDecl => {
-                            self.enum_decl(f);
-                        }
-                        _ => {}
+        if self.model.records[id].fields.is_none()
+            && let Some(d) = c.definition()
+        {
+            self.model.records[id].fields = Some(Vec::new());
+            self.model.records[id].loc = self.loc(&d);
+            let mut fields = Vec::new();
+            // Each member's type and offset in bits, for `natural_layout`.
+            let mut members = Vec::new();
+            let mut has_bitfields = false;
+            let children = d.children();
+            for (i, f) in children.iter().enumerate() {
+                match f.kind() {
+                    k if k == CXCursor_FieldDecl => {
+                        let name = f.spelling();
+                        has_bitfields |= f.bitfield_width().is_some();
+                        members.push((f.ty(), f.field_offset_bits()));
+                        // An anonymous struct/union member appears as the
+                        // record decl followed by an unnamed field of its type.
+                        let ty = self.ctype(f.ty());
+                        fields.push(Field {
+                            name: (!name.is_empty()).then_some(name),
+                            ty,
+                            bits: f.bitfield_width(),
+                            offset_bits: f.field_offset_bits(),
+                        });
                     }
+                    k if k == CXCursor_StructDecl || k == CXCursor_UnionDecl => {
+                        let nested = self.record(f);
+                        // A nested anonymous record with no field naming it
+                        // (`union {...} u;`, `union {...} u[2];`, `struct {...} *p;`)
+                        // is an anonymous member (C11).
+                        let named_by_next_field = children.get(i + 1).is_some_and(|n| {
+                            n.kind() == CXCursor_FieldDecl && declares(&self.ctype(n.ty()), nested)
+                        });
+                        if f.is_anonymous() && !named_by_next_field {
+                            members.push((f.ty(), anonymous_member_offset(d.ty(), f)));
+                            fields.push(Field {
+                                name: None,
+                                ty: CType::Record(nested),
+                                bits: None,
+                                offset_bits: None,
+                            });
+                        }
+                    }
+                    k if k == CXCursor_EnumDecl => {
+                        self.enum_decl(f);
+                    }
+                    _ => {}
                 }
-                let ty = d.ty();
-                let r = &mut self.model.records[id];
-                r.fields = Some(fields);
-                // Bitfields: CFFI lays them out as the compiler does, unless
-                // an attribute says otherwise.
-                r.packed = d.has_layout_attribute()
-                    || !has_bitfields && !natural_layout(ty, is_union, &members);
-                r.size = ty.size_of();
-                r.align = ty.align_of();
             }
+            let ty = d.ty();
+            let r = &mut self.model.records[id];
+            r.fields = Some(fields);
+            // Bitfields: CFFI lays them out as the compiler does, unless
+            // an attribute says otherwise.
+            r.packed = d.has_layout_attribute()
+                || !has_bitfields && !natural_layout(ty, is_union, &members);
+            r.size = ty.size_of();
+            r.align = ty.align_of();
         }
         id
     }

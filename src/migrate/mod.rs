@@ -487,14 +487,14 @@ fn module_plan(
     }
     let mut cdef_path = dir.join(format!("{last}.cdef.txt"));
     // A cdef that is [tool.headerkit]'s output stays generated from the headers.
-    if let Some(out) = headerkit_output {
-        if read(out).is_some_and(|t| t == cdef) {
-            notes.push(Note {
+    if let Some(out) = headerkit_output
+        && read(out).is_some_and(|t| t == cdef)
+    {
+        notes.push(Note {
                 kind: NoteKind::Info,
                 text: format!("{name}: the cdef is [tool.headerkit]'s output {}: headerwheel generates it from the headers", out.display()),
             });
-            cdef_path = out.to_path_buf();
-        }
+        cdef_path = out.to_path_buf();
     }
     let abi = m.mode == "abi";
     // A preamble the builder read from a project file keeps that file: the
@@ -718,11 +718,11 @@ fn src_metadata(
         ("version", "version"),
         ("description", "description"),
     ] {
-        if let Some(f) = src.get(key) {
-            if let Some(v) = s(&f) {
-                computed(&f, key, &format!("'{v}'"), notes);
-                project.push((to, value(v)));
-            }
+        if let Some(f) = src.get(key)
+            && let Some(v) = s(&f)
+        {
+            computed(&f, key, &format!("'{v}'"), notes);
+            project.push((to, value(v)));
         }
     }
     // readme: the file whose text long_description is.
@@ -798,11 +798,11 @@ fn src_metadata(
             }),
         }
     }
-    if let Some(f) = src.get("python_requires") {
-        if let Some(v) = s(&f) {
-            computed(&f, "python_requires", &format!("'{v}'"), notes);
-            project.push(("requires-python", value(v)));
-        }
+    if let Some(f) = src.get("python_requires")
+        && let Some(v) = s(&f)
+    {
+        computed(&f, "python_requires", &format!("'{v}'"), notes);
+        project.push(("requires-python", value(v)));
     }
     // license: an SPDX expression when it is one (and no License ::
     // classifier says it again, PEP 639), else the legacy text table.
@@ -810,36 +810,36 @@ fn src_metadata(
     let has_license_classifier = classifiers
         .as_ref()
         .is_some_and(|(c, _)| c.iter().any(|c| c.starts_with("License ::")));
-    if let Some(f) = src.get("license") {
-        if let Some(v) = s(&f) {
-            computed(&f, "license", &format!("'{v}'"), notes);
-            let files: Vec<String> = ["license_files", "license_file"]
-                .iter()
-                .filter_map(|k| src.get(k))
-                .flat_map(|f| string_list(&f.value))
-                .collect();
-            match crate::config::metadata::check_license_expression(&v) {
-                Ok(expr) if !has_license_classifier => {
-                    project.push(("license", value(expr)));
-                    if !files.is_empty() {
-                        project.push((
-                            "license-files",
-                            value(files.iter().map(String::as_str).collect::<Array>()),
-                        ));
-                    }
+    if let Some(f) = src.get("license")
+        && let Some(v) = s(&f)
+    {
+        computed(&f, "license", &format!("'{v}'"), notes);
+        let files: Vec<String> = ["license_files", "license_file"]
+            .iter()
+            .filter_map(|k| src.get(k))
+            .flat_map(|f| string_list(&f.value))
+            .collect();
+        match crate::config::metadata::check_license_expression(&v) {
+            Ok(expr) if !has_license_classifier => {
+                project.push(("license", value(expr)));
+                if !files.is_empty() {
+                    project.push((
+                        "license-files",
+                        value(files.iter().map(String::as_str).collect::<Array>()),
+                    ));
                 }
-                _ => {
-                    let mut t = InlineTable::new();
-                    t.insert("text", v.as_str().into());
-                    project.push(("license", value(t)));
-                    if !files.is_empty() {
-                        notes.push(Note {
+            }
+            _ => {
+                let mut t = InlineTable::new();
+                t.insert("text", v.as_str().into());
+                project.push(("license", value(t)));
+                if !files.is_empty() {
+                    notes.push(Note {
                             kind: NoteKind::NotMoved,
                             text: format!(
                                 "license_files {files:?}: PEP 621's legacy license table takes no files (use an SPDX expression and license-files)"
                             ),
                         });
-                    }
                 }
             }
         }

@@ -168,16 +168,16 @@ fn project(doc: &mut DocumentMut, moved: &MovedMetadata, notes: &mut Vec<Note>) 
             .skip_while(|k| k != "dynamic")
             .nth(1);
         p.remove("dynamic");
-        if let (Some(c), Some(next)) = (comments, next) {
-            if let Some(mut k) = p.key_mut(&next) {
-                let old = k
-                    .leaf_decor()
-                    .prefix()
-                    .and_then(|r| r.as_str())
-                    .unwrap_or("")
-                    .to_string();
-                k.leaf_decor_mut().set_prefix(format!("{c}{old}"));
-            }
+        if let (Some(c), Some(next)) = (comments, next)
+            && let Some(mut k) = p.key_mut(&next)
+        {
+            let old = k
+                .leaf_decor()
+                .prefix()
+                .and_then(|r| r.as_str())
+                .unwrap_or("")
+                .to_string();
+            k.leaf_decor_mut().set_prefix(format!("{c}{old}"));
         }
     }
     for k in left {

@@ -75,11 +75,11 @@ fn read_with<'data, Elf: FileHeader<Endian = Endianness>, R: ReadRef<'data>>(
 
     for ph in file.elf_program_headers() {
         use object::read::elf::ProgramHeader;
-        if ph.p_type(endian) == elf::PT_INTERP {
-            if let Ok(bytes) = ph.data(endian, data) {
-                let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-                info.interp = Some(utf8(&bytes[..end]));
-            }
+        if ph.p_type(endian) == elf::PT_INTERP
+            && let Ok(bytes) = ph.data(endian, data)
+        {
+            let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+            info.interp = Some(utf8(&bytes[..end]));
         }
     }
 

@@ -42,14 +42,14 @@ impl PlatformTag {
             .strip_prefix("manylinux_2_")
             .and_then(|r| r.split('_').next())
             .and_then(|m| m.parse::<u32>().ok());
-        if let (Some(h), Some(t)) = (host_minor, tag_minor) {
-            if t > h {
-                self.constraints.push(format!(
-                    "{} is newer than this machine's glibc {host_glibc}",
-                    self.tags[0]
-                ));
-                self.tags = vec![format!("linux_{arch}")];
-            }
+        if let (Some(h), Some(t)) = (host_minor, tag_minor)
+            && t > h
+        {
+            self.constraints.push(format!(
+                "{} is newer than this machine's glibc {host_glibc}",
+                self.tags[0]
+            ));
+            self.tags = vec![format!("linux_{arch}")];
         }
     }
 
@@ -285,19 +285,18 @@ pub fn unresolved_imports(
         &mut unknown_library,
     );
     let mut python_known = false;
-    if let Some(exe) = python.and_then(|p| p.canonicalize().ok()) {
-        if let Some(info) = std::fs::read(&exe)
+    if let Some(exe) = python.and_then(|p| p.canonicalize().ok())
+        && let Some(info) = std::fs::read(&exe)
             .ok()
             .and_then(|d| elf::read_elf(&d).ok())
-        {
-            defined.extend(info.defined_symbols.iter().cloned());
-            let dir = exe
-                .parent()
-                .map(std::path::Path::to_path_buf)
-                .unwrap_or_default();
-            push_needed(&info, &dir, &mut todo, &mut unknown_library);
-            python_known = true;
-        }
+    {
+        defined.extend(info.defined_symbols.iter().cloned());
+        let dir = exe
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default();
+        push_needed(&info, &dir, &mut todo, &mut unknown_library);
+        python_known = true;
     }
     while let Some((info, dir)) = todo.pop() {
         defined.extend(info.defined_symbols.iter().cloned());

@@ -375,13 +375,13 @@ impl FromStr for Platform {
             });
         }
         for (name, glibc) in LEGACY_MANYLINUX {
-            if let Some(a) = s.strip_prefix(name).and_then(|r| r.strip_prefix('_')) {
-                if !a.is_empty() {
-                    return Ok(Platform::LegacyManylinux {
-                        glibc,
-                        arch: arch(a),
-                    });
-                }
+            if let Some(a) = s.strip_prefix(name).and_then(|r| r.strip_prefix('_'))
+                && !a.is_empty()
+            {
+                return Ok(Platform::LegacyManylinux {
+                    glibc,
+                    arch: arch(a),
+                });
             }
         }
         if let Some(rest) = s.strip_prefix("musllinux_") {
