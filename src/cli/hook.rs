@@ -51,21 +51,28 @@ fn receive<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// One run of the hook: its result, `None` when it needs the interpreter's
+/// facts it was not given, or the error (a panic included).
+fn attempt(req: &Request) -> Result<Option<String>, String> {
+    super::catch_panic(|| match build::run_hook(req) {
+        Ok(result) => Ok(Some(result)),
+        Err(BuildError::NeedInterpreter) if req.interpreter.is_none() => Ok(None),
+        Err(e) => Err(e.to_string()),
+    })?
+}
+
 /// Runs one hook conversation on stdin/stdout; returns the exit code.
 pub fn run() -> i32 {
     let mut input = std::io::stdin().lock();
     let outcome = receive::<Request>(&mut input, "the request").and_then(|mut req| {
-        let hook = |req: &Request| super::catch_panic(|| build::run_hook(req));
-        match hook(&req)? {
-            Err(BuildError::NeedInterpreter) if req.interpreter.is_none() => {
-                send(&Reply::Need("interpreter"))
-                    .map_err(|e| format!("writing to the shim: {e}"))?;
-                let facts: Interpreter = receive(&mut input, "the interpreter's facts")?;
-                req.interpreter = Some(facts);
-                hook(&req)?.map_err(|e| e.to_string())
-            }
-            other => other.map_err(|e| e.to_string()),
+        if let Some(result) = attempt(&req)? {
+            return Ok(result);
         }
+        send(&Reply::Need("interpreter")).map_err(|e| format!("writing to the shim: {e}"))?;
+        let facts: Interpreter = receive(&mut input, "the interpreter's facts")?;
+        req.interpreter = Some(facts);
+        attempt(&req)?
+            .ok_or_else(|| "internal error: the interpreter's facts were asked for twice".into())
     });
     let (reply, code) = match &outcome {
         Ok(result) => (Reply::Result(result), 0),
