@@ -8,8 +8,9 @@
 //!        ─► emit (C for API mode, .py for ABI mode) ─► compile (cc) ─► wheel
 //! ```
 //!
-//! with `cache` (the `.headerkit/` store) beside it, and a thin pyo3 layer
-//! (`py`, behind the `python` feature) and the CLI (`cli`) on top.
+//! with `cache` (the `.headerkit/` store) beside it, and the CLI (`cli`) on
+//! top: the `headerwheel` program, whose hidden `hook` command the PEP 517
+//! shim (`backend/headerwheel`, pure Python) runs once per hook.
 //! All `unsafe` code lives in `headers::clang`; everything else is safe.
 //! Files of trees that are not ours are read through `untrusted`.
 #![deny(unsafe_code)]
@@ -29,6 +30,3 @@ pub mod portable;
 pub mod text;
 pub mod untrusted;
 pub mod wheel;
-
-#[cfg(feature = "python")]
-mod py;

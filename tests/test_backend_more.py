@@ -2,6 +2,7 @@
 import name differs from its distribution name (with and without build
 isolation), compiler warnings reaching the user, config_settings checks,
 and an editable install whose C code is rebuilt by reinstalling."""
+import json
 import subprocess
 import zipfile
 
@@ -156,34 +157,31 @@ def test_cflags_from_the_environment_are_passed_once(tmp_path):
     assert compile_lines[0].count("-DHW_ENV_MARK=1") == 1, compile_lines[0]
 
 
-HOOK_WITHOUT_FACTS = """
-import json, os, sys
-from headerwheel import _native
-os.chdir(sys.argv[1])
-request = {"hook": sys.argv[2], "source_dir": ".", "output_dir": sys.argv[3],
-           "config_settings": {}, "interpreter": None}
-try:
-    print("result:", _native.hook(json.dumps(request)))
-except _native.NeedInterpreter as e:
-    print("needs the interpreter:", e)
-"""
+def hook_without_facts(src, hook, out):
+    """Runs `headerwheel hook` (the program the shim runs) with a request
+    and no interpreter's facts, then ends its input; returns its replies
+    (one JSON object a line)."""
+    program = run([PY, "-c", "import headerwheel; print(headerwheel.find_headerwheel_bin())"]).stdout.strip()
+    request = {"hook": hook, "source_dir": str(src), "output_dir": str(out), "config_settings": {}, "interpreter": None}
+    p = subprocess.run([program, "hook"], input=json.dumps(request) + "\n", capture_output=True, text=True)
+    return [json.loads(line) for line in p.stdout.splitlines()]
 
 
 @pytest.mark.parametrize("hook", ["prepare_metadata_for_build_wheel", "build_wheel"])
 def test_the_interpreter_facts_are_gathered_only_for_modules(tmp_path, project_copy, hook):
-    # The shim calls each hook without sysconfig's facts first: a pure
-    # project never pays for them, metadata never needs them, and a wheel
-    # with modules asks for them (the shim then calls again).
+    # The shim sends each hook without sysconfig's facts: a pure project
+    # never pays for them, metadata never needs them, and a wheel with
+    # modules asks for them (the shim then sends them).
     out = tmp_path / "out"
     out.mkdir()
-    pure = run([PY, "-c", HOOK_WITHOUT_FACTS, project_copy("purepy"), hook, out]).stdout
-    assert pure.startswith("result: hw_pure-"), pure
-    zlib = run([PY, "-c", HOOK_WITHOUT_FACTS, project_copy("zlibcffi"), hook, out]).stdout
+    pure = hook_without_facts(project_copy("purepy"), hook, out)
+    assert len(pure) == 1 and pure[0]["result"].startswith("hw_pure-"), pure
+    zlib = hook_without_facts(project_copy("zlibcffi"), hook, out)
     if hook == "build_wheel":
-        assert zlib.strip() == "needs the interpreter: build_wheel", zlib
+        assert zlib == [{"need": "interpreter"}, {"error": "the hook's input ended before the interpreter's facts"}], zlib
         assert not list(out.glob("zlibcffi*")), "nothing is written before the facts are there"
     else:
-        assert zlib.startswith("result: zlibcffi-"), zlib
+        assert len(zlib) == 1 and zlib[0]["result"].startswith("zlibcffi-"), zlib
 
 
 def test_a_wheel_of_shared_libraries_alone_asks_for_the_interpreter(tmp_path):
@@ -201,8 +199,8 @@ def test_a_wheel_of_shared_libraries_alone_asks_for_the_interpreter(tmp_path):
     )
     out = tmp_path / "out"
     out.mkdir()
-    r = run([PY, "-c", HOOK_WITHOUT_FACTS, p, "build_wheel", out]).stdout
-    assert r.strip() == "needs the interpreter: build_wheel", r
+    r = hook_without_facts(p, "build_wheel", out)
+    assert r[0] == {"need": "interpreter"}, r
     build_wheel(p, out)
     whl = next(out.glob("libonly-1.0-*.whl"))
     assert "-none-any" not in whl.name, whl.name

@@ -1,7 +1,10 @@
 """headerwheel: a PEP 517 build backend that turns C headers into CFFI extension modules.
 
-The hooks gather facts about the target interpreter (``sysconfig``) and hand
-them, with the request, to the Rust core (``headerwheel._native``).
+The build is the ``headerwheel`` program (Rust, one binary for every
+interpreter, installed as this package's script). Each hook runs it once,
+as ``headerwheel hook``, and talks to it in JSON lines: the request on its
+stdin, the interpreter's facts (``sysconfig``) when it asks for them, the
+result or the error on its stdout. Its stderr is the build log, untouched.
 """
 import json
 import os
@@ -16,7 +19,76 @@ __all__ = [
     "get_requires_for_build_wheel",
     "get_requires_for_build_sdist",
     "get_requires_for_build_editable",
+    "find_headerwheel_bin",
 ]
+
+_EXE = "headerwheel.exe" if os.name == "nt" else "headerwheel"
+
+
+def _scripts_dir(sysconfig, scheme=None):
+    """``sysconfig.get_path("scripts", scheme)``, without computing every
+    configuration variable when the scheme's template names only prefixes
+    (every scheme's does but the user schemes'): that would cost a
+    millisecond and a half, a tenth of a pure-Python project's hook."""
+    args = (scheme,) if scheme else ()
+    template = sysconfig.get_path("scripts", *args, expand=False)
+    prefixes = {
+        "base": sys.prefix,
+        "platbase": sys.exec_prefix,
+        "installed_base": sys.base_prefix,
+        "installed_platbase": sys.base_exec_prefix,
+    }
+    try:
+        return os.path.normpath(os.path.expanduser(template).format(**prefixes))
+    except (KeyError, IndexError, ValueError):
+        return sysconfig.get_path("scripts", *args)
+
+
+def _bin_dirs(sysconfig):
+    """Where the program may be, in order; each computed only if the ones
+    before did not have it."""
+    yield _scripts_dir(sysconfig)
+    if sys.version_info >= (3, 10):
+        yield _scripts_dir(sysconfig, sysconfig.get_preferred_scheme("user"))
+    else:
+        yield _scripts_dir(sysconfig, "nt_user" if os.name == "nt" else "posix_user")
+    site = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # <prefix>/lib/pythonX.Y/site-packages/headerwheel (<prefix>/Lib/site-packages on Windows)
+    if os.path.basename(site).lower() == "site-packages":
+        lib = os.path.dirname(site)
+        if os.name == "nt":
+            yield os.path.join(os.path.dirname(lib), "Scripts")
+        else:
+            yield os.path.join(os.path.dirname(os.path.dirname(lib)), "bin")
+    # <target>/headerwheel, from `pip install --target <target>`
+    yield os.path.join(site, "bin")
+
+
+def find_headerwheel_bin():
+    """The path of the ``headerwheel`` program: ``$HEADERWHEEL_BIN``, else the
+    first found of this interpreter's scripts directory, the user scheme's,
+    the one beside the package (``pip install --prefix`` or ``--target``),
+    then ``PATH``."""
+    explicit = os.environ.get("HEADERWHEEL_BIN")
+    if explicit:
+        return explicit
+    import sysconfig
+
+    looked = []
+    for d in _bin_dirs(sysconfig):
+        path = os.path.join(d, _EXE)
+        if os.path.isfile(path):
+            return path
+        looked.append(d)
+    import shutil
+
+    path = shutil.which(_EXE)
+    if path:
+        return path
+    raise SystemExit(
+        "headerwheel: error: the headerwheel program is not installed beside its Python package "
+        "(looked in %s and PATH; HEADERWHEEL_BIN names it)" % ", ".join(looked)
+    )
 
 
 def _cffi():
@@ -62,8 +134,7 @@ def _libc():
 
 def _interpreter():
     """The target interpreter's facts; gathered only for a wheel that
-    compiles modules or shared libraries (the Rust core asks for them with
-    ``NeedInterpreter``)."""
+    compiles modules or shared libraries (the program asks for them)."""
     import struct
     import sysconfig
 
@@ -113,24 +184,54 @@ def _interpreter():
 def _pypi_libclang():
     """The PyPI ``libclang`` wheel's library (``clang/native/libclang.so``),
     if that wheel is installed: it comes before the system's, after an
-    explicit ``LIBCLANG_PATH``."""
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec("clang")
-    except (ImportError, ValueError):
-        return None
-    for d in (spec.submodule_search_locations or []) if spec else []:
-        for name in ("libclang.so", "libclang.dylib", "libclang.dll"):
-            path = os.path.join(d, "native", name)
-            if os.path.isfile(path):
-                return path
+    explicit ``LIBCLANG_PATH``. Looked for in each ``sys.path`` entry
+    directly: importing ``importlib.util`` for ``find_spec`` would cost a
+    millisecond of every hook."""
+    if sys.platform == "win32":
+        name = "libclang.dll"
+    elif sys.platform == "darwin":
+        name = "libclang.dylib"
+    else:
+        name = "libclang.so"
+    for d in sys.path:
+        path = os.path.join(d or os.curdir, "clang", "native", name)
+        if os.path.isfile(path):
+            return os.path.abspath(path)
     return None
 
 
-def _run(hook, output_dir, config_settings):
-    from headerwheel import _native
+def _spawn(argv):
+    """Starts `argv` with pipes on its stdin and stdout (stderr inherited);
+    returns (to_child, from_child, wait), wait() giving the exit status
+    (minus the signal's number when killed). ``posix_spawn`` where there is
+    one: importing ``subprocess`` would cost more than the hook's own work."""
+    if not hasattr(os, "posix_spawn"):
+        import subprocess
 
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, encoding="utf-8")
+        return p.stdin, p.stdout, p.wait
+    r0, w0 = os.pipe()
+    r1, w1 = os.pipe()
+    try:
+        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=[
+            (os.POSIX_SPAWN_DUP2, r0, 0),
+            (os.POSIX_SPAWN_DUP2, w1, 1),
+        ])
+    except OSError:
+        os.close(w0)
+        os.close(r1)
+        raise
+    finally:
+        os.close(r0)
+        os.close(w1)
+
+    def wait():
+        return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+    return os.fdopen(w0, "w", encoding="utf-8"), os.fdopen(r1, "r", encoding="utf-8"), wait
+
+
+def _run(hook, output_dir, config_settings):
     if not os.environ.get("LIBCLANG_PATH"):
         lib = _pypi_libclang()
         if lib:
@@ -143,16 +244,39 @@ def _run(hook, output_dir, config_settings):
         "config_settings": dict(config_settings or {}),
         "interpreter": None,
     }
+    program = find_headerwheel_bin()
+    try:
+        to_child, from_child, wait = _spawn([program, "hook"])
+    except OSError as e:
+        raise SystemExit("headerwheel: error: cannot run %s: %s" % (program, e)) from None
+    reply = {}
     try:
         try:
-            return _native.hook(json.dumps(request))
-        except _native.NeedInterpreter:
-            request["interpreter"] = _interpreter()
-            return _native.hook(json.dumps(request))
-    except _native.BuildError as e:
-        sys.stderr.write("headerwheel: error: %s\n" % (e,))
-        sys.stderr.flush()
-        raise SystemExit(1) from None
+            to_child.write(json.dumps(request) + "\n")
+            to_child.flush()
+            for line in from_child:
+                if not line.startswith("{"):
+                    sys.stdout.write(line)  # not ours: a child's stray output
+                    continue
+                reply = json.loads(line)
+                if reply.get("need") == "interpreter":
+                    to_child.write(json.dumps(_interpreter()) + "\n")
+                    to_child.flush()
+        except BrokenPipeError:
+            pass  # it stopped reading: its exit status says why
+    finally:
+        for f in (to_child, from_child):
+            try:
+                f.close()
+            except OSError:
+                pass
+        code = wait()
+    if code == 0 and "result" in reply:
+        return reply["result"]
+    if "error" in reply:
+        raise SystemExit("headerwheel: error: %s" % (reply["error"],))
+    how = "was killed by signal %d" % -code if code < 0 else "exited with status %d" % code
+    raise SystemExit("headerwheel: error: %s %s without a result (%s)" % (program, how, hook))
 
 
 def get_requires_for_build_wheel(config_settings=None):

@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub mod case;
+mod hook;
 
 const USAGE: &str = "usage:
   headerwheel gen-src read-sources MODULE CDEF CSRC OUT    API mode: write the C source
@@ -39,8 +40,35 @@ options:
                    cffi package of `python3`)
   --no-limited-api the target cannot use the limited API (free-threaded CPython < 3.15)";
 
-/// Runs the command line with `args` (without the program name); returns the exit code.
+/// Runs the command line with `args` (without the program name); returns
+/// the exit code. A panic is reported as the bug it is, naming the stage,
+/// with exit code 70.
 pub fn main(args: Vec<OsString>) -> i32 {
+    catch_panic(|| dispatch(args)).unwrap_or_else(|e| {
+        eprintln!("headerwheel: error: {e}");
+        70
+    })
+}
+
+/// Runs `f`; a panic becomes the message a user can report: the stage the
+/// build was in and the panic's own message.
+fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        let message = if let Some(s) = p.downcast_ref::<&str>() {
+            s.to_string()
+        } else if let Some(s) = p.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "unknown panic".to_string()
+        };
+        format!(
+            "internal error (a bug in headerwheel) in {}: {message}",
+            crate::build::current_stage()
+        )
+    })
+}
+
+fn dispatch(args: Vec<OsString>) -> i32 {
     let args: Vec<String> = match args.into_iter().map(|a| a.into_string()).collect() {
         Ok(a) => a,
         Err(bad) => {
@@ -98,6 +126,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 1
             }
         },
+        // The PEP 517 hooks, for the Python shim (not for people: hidden).
+        Some("hook") if args.len() == 1 => hook::run(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             0
