@@ -171,7 +171,7 @@ def _secret(src):
 
 def _license_table_outside(src, tmp):
     _secret(src)
-    edit(src / "pyproject.toml", 'license = "MIT"\nlicense-files = ["LICENSE"]', 'license = {file = "../../../..%s/p/secret.txt"}' % tmp)
+    edit(src / "pyproject.toml", 'license = "MIT"\nlicense-files = ["LICENSE"]', 'license = {file = "src/../../secret.txt"}')
 
 
 def _license_table_absolute(src, tmp):
@@ -467,10 +467,11 @@ def test_same_bytes_across_checkout_paths_umask_and_locale(tmp_path):
         src = tmp_path / ("checkout-%d-%s" % (i, "x" * i)) / "zlibcffi"
         shutil.copytree(FIXTURES / "zlibcffi", src)
         out = tmp_path / ("out%d" % i)
-        code = "import os, sys; os.umask(0o%s); exec(sys.argv[5])" % umask
+        # HOOK reads its settings from argv[5]: the code to run is argv[6].
+        code = "import os, sys; os.umask(0o%s); exec(sys.argv[6])" % umask
         env = {"LC_ALL": lang, "LANG": lang, "SOURCE_DATE_EPOCH": "1700000000", "HEADERWHEEL_CACHE_DIR": str(tmp_path / ("c%d" % i))}
         for name in ("build_wheel", "build_sdist"):
-            p = run([PY, "-c", code, src, out, name, tmp_path / ("b%d" % i), HOOK], env=env, check=False)
+            p = run([PY, "-c", code, src, out, name, tmp_path / ("b%d" % i), "{}", HOOK], env=env, check=False)
             assert p.returncode == 0, p.stderr
         got = {f.name: sha256(f) for f in out.iterdir()}
         results.append(got)

@@ -17,8 +17,26 @@ const SECRET: &str = "outside-secret-bytes\n";
 
 /// Names a tree entry may have (odd ones included).
 const NAMES: &[&str] = &[
-    "pkg", "src", "a", "b.txt", "README.md", "LICENSE", "m.cdef", "m.c", ".hk", "..", ".", "a b",
-    "é", "x\\y", "build", "out", "__init__.py", "link", "fifo", "deep",
+    "pkg",
+    "src",
+    "a",
+    "b.txt",
+    "README.md",
+    "LICENSE",
+    "m.cdef",
+    "m.c",
+    ".hk",
+    "..",
+    ".",
+    "a b",
+    "é",
+    "x\\y",
+    "build",
+    "out",
+    "__init__.py",
+    "link",
+    "fifo",
+    "deep",
 ];
 
 /// Symlink targets: inside, climbing out, absolute out, devices, dangling.
@@ -174,7 +192,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let real_root = root.canonicalize().unwrap();
     let mut files: Vec<PathBuf> = project.metadata.license_files.clone();
-    files.extend(project.metadata.readme.as_ref().and_then(|r| r.file.clone()));
+    files.extend(
+        project
+            .metadata
+            .readme
+            .as_ref()
+            .and_then(|r| r.file.clone()),
+    );
     for m in &project.tool.modules {
         if let CdefSource::File(p) = &m.cdef {
             files.push(p.clone());
@@ -189,9 +213,15 @@ fuzz_target!(|data: &[u8]| {
             headerwheel::config::paths::normalize(f).as_deref() == Some(f.as_path()),
             "{f:?} is not normalised"
         );
-        let real = root.join(f).canonicalize().expect("an accepted file exists");
+        let real = root
+            .join(f)
+            .canonicalize()
+            .expect("an accepted file exists");
         assert!(real.starts_with(&real_root), "{f:?} leads to {real:?}");
-        assert!(std::fs::metadata(&real).unwrap().is_file(), "{f:?} is not a regular file");
+        assert!(
+            std::fs::metadata(&real).unwrap().is_file(),
+            "{f:?} is not a regular file"
+        );
         if let Ok(bytes) = project.paths.read(f, 1 << 20) {
             assert_ne!(bytes, SECRET.as_bytes(), "{f:?} read the outside file");
         }
@@ -199,9 +229,16 @@ fuzz_target!(|data: &[u8]| {
     if let Some(r) = &project.metadata.readme {
         assert_ne!(r.text, SECRET);
     }
-    if let Some(store) = project.headerkit.as_ref().and_then(|h| h.store_dir.as_deref()) {
+    if let Some(store) = project
+        .headerkit
+        .as_ref()
+        .and_then(|h| h.store_dir.as_deref())
+    {
         let p = Path::new(store);
-        assert!(headerwheel::config::paths::normalize(p).is_some(), "store {store:?}");
+        assert!(
+            headerwheel::config::paths::normalize(p).is_some(),
+            "store {store:?}"
+        );
     }
     std::fs::remove_file(root.join("pyproject.toml")).ok();
     assert_eq!(

@@ -1133,7 +1133,7 @@ fn build_wheel(
             for b in built.iter().filter(|b| b.so_path.is_some()) {
                 let p = stage.join(&b.wheel_path);
                 if let Some(d) = p.parent() {
-                    std::fs::create_dir_all(d).map_err(|e| BuildError::io(&d, e))?;
+                    std::fs::create_dir_all(d).map_err(|e| BuildError::io(d, e))?;
                 }
                 std::fs::write(&p, &b.data).map_err(|e| BuildError::io(&p, e))?;
                 exts.push(p);
@@ -1183,7 +1183,7 @@ fn build_wheel(
             // The rewritten modules replace the built ones.
             elves.clear();
             for (b, p) in built.iter_mut().filter(|b| b.so_path.is_some()).zip(&exts) {
-                b.data = std::fs::read(p).map_err(|e| BuildError::io(&p, e))?;
+                b.data = std::fs::read(p).map_err(|e| BuildError::io(p, e))?;
                 elves.push(
                     crate::portable::elf::read_elf(&b.data)
                         .map_err(|e| BuildError::Other(format!("{}: {e}", b.wheel_path)))?,
@@ -1243,7 +1243,7 @@ fn build_wheel(
         for b in &built {
             let target = base.join(&b.wheel_path);
             if let Some(p) = target.parent() {
-                std::fs::create_dir_all(p).map_err(|e| BuildError::io(&p, e))?;
+                std::fs::create_dir_all(p).map_err(|e| BuildError::io(p, e))?;
             }
             write_if_changed(&target, &b.data)?;
             log(&format!(
