@@ -150,21 +150,21 @@ def test_damaged_objects_are_named_never_served_and_rebuilt(tmp_path, damage):
 
 
 def test_eight_parallel_populates_keep_every_entry(tmp_path):
-    shared = tmp_path / "shared-store"
-    projects = []
-    for i in range(8):
-        d = make_project(tmp_path / ("p%d" % i), extra='defines = ["VARIANT=%d"]\nstore_dir = "%s"\n' % (i, shared))
-        projects.append(d)
+    """Eight populates of one project at once, each a variant of its headers
+    (a define from the environment): the project's one store keeps all."""
+    d = make_project(tmp_path / "p", extra='defines = ["VARIANT=${HW_VARIANT}"]\n')
+    variants = [{"HW_VARIANT": str(i)} for i in range(8)]
     with ThreadPoolExecutor(8) as ex:
-        results = list(ex.map(lambda d: populate(d, check=False), projects))
+        results = list(ex.map(lambda env: populate(d, env=env, check=False), variants))
     for r in results:
         assert r.returncode == 0, r.stderr
-    entries = list((shared / "entries").rglob("*.json"))
+    store = d / ".headerkit"
+    entries = list((store / "entries").rglob("*.json"))
     kinds = sorted(json.loads(e.read_text())["kind"] for e in entries)
     assert kinds == ["cdef"] * 8 + ["header-model"] * 8
-    assert run(HW + ["cache", "verify", shared]).returncode == 0
-    for d in projects:
-        assert "hit (cdef)" in status(d).stdout
+    assert run(HW + ["cache", "verify", store]).returncode == 0
+    for env in variants:
+        assert "hit (cdef)" in status(d, env=env).stdout
 
 
 def test_merging_stores_keeps_both_entries_for_one_header(tmp_path):

@@ -3,8 +3,8 @@ a program using `lib` correctly passes, and three seeded mistakes (a misspelt
 function, a wrong arity, a missing constant) are each reported.
 
 Needs no rebuilt headerwheel wheel: the stub comes from the CLI
-(`headerwheel stubs`, `$HEADERWHEEL_BIN` or the debug binary, built here with
-`cargo build` when missing). mypy, pyright, types-cffi and cffi are installed
+(`headerwheel stubs`: `$HEADERWHEEL_BIN`, else the program of the installed
+wheel). mypy, pyright, types-cffi and cffi are installed
 from PyPI into a venv under /tmp; without a network the test skips, except
 under `CI=true`, where it fails. pyright also needs node, which its first run
 downloads: when it cannot run, only its test skips."""
@@ -75,13 +75,15 @@ MISTAKES = {
 
 
 def headerwheel_bin():
+    """`$HEADERWHEEL_BIN`, else the program of the installed headerwheel
+    wheel (scripts/setup installs the current one beside this interpreter):
+    a debug build lying in a target directory may be stale."""
     b = os.environ.get("HEADERWHEEL_BIN")
     if b:
         return Path(b)
-    target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target-dev"))
-    b = target / "debug" / "headerwheel"
+    b = Path(sys.executable).parent / "headerwheel"
     if not b.exists():
-        run(["cargo", "build", "--bin", "headerwheel"], cwd=ROOT, timeout=1800)
+        pytest.fail("%s is missing: run scripts/setup (it installs headerwheel's wheel)" % b)
     return b
 
 
