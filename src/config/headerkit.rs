@@ -124,6 +124,23 @@ fn dirs(
         .collect()
 }
 
+/// A path `what` goes to (`the store`, `the output`): expanded, inside the
+/// project (it may not exist yet), normalised.
+fn inside(
+    n: &Node<'_>,
+    what: &str,
+    dir: &ProjectDir,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<PathBuf, ConfigError> {
+    let v = string(n, env)?;
+    dir.resolve(&v, Expect::Any).map_err(|e| match e {
+        PathError::Outside(_) => n.error(format!(
+            "'{v}' is outside the project: {what} goes inside it, relative to the directory of pyproject.toml"
+        )),
+        e => n.error(e.to_string()),
+    })
+}
+
 fn string(n: &Node<'_>, env: &dyn Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
     expand(n.str()?, n, env)
 }
@@ -189,13 +206,7 @@ impl HeaderkitConfig {
         c.backend_args = strs(t.get("backend_args")?, env)?;
         c.exclude = strs(t.get("exclude")?, env)?;
         if let Some(s) = t.get("store_dir")? {
-            let v = string(&s, env)?;
-            let rel = dir.resolve(&v, Expect::Any).map_err(|e| match e {
-                PathError::Outside(_) => s.error(format!(
-                    "'{v}' is outside the project: the store goes inside it, relative to the directory of pyproject.toml"
-                )),
-                e => s.error(e.to_string()),
-            })?;
+            let rel = inside(&s, "the store", dir, env)?;
             c.store_dir = Some(rel.to_string_lossy().to_string());
         }
         if let Some(h) = t.get("headers")? {
@@ -232,13 +243,7 @@ impl HeaderkitConfig {
         }
         if let Some(o) = t.get("output")? {
             for (writer, n) in o.table()? {
-                let v = string(&n, env)?;
-                let rel = dir.resolve(&v, Expect::Any).map_err(|e| match e {
-                    PathError::Outside(_) => n.error(format!(
-                        "'{v}' is outside the project: the output goes inside it, relative to the directory of pyproject.toml"
-                    )),
-                    e => n.error(e.to_string()),
-                })?;
+                let rel = inside(&n, "the output", dir, env)?;
                 if writer == "cffi" {
                     c.output_cffi = Some(rel);
                 }
