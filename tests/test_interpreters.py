@@ -10,6 +10,7 @@ An interpreter that is not installed fails under CI=true (the scripts install
 them) and skips otherwise."""
 import glob
 import os
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -97,3 +98,17 @@ def test_builds_as_the_backend_with_isolation_installs_and_calls(tmp_path, venv,
     if program:
         # Out of the source tree, so the installed package is the one imported.
         run([vpy, "-c", program], cwd=tmp_path)
+
+
+def test_headerwheels_own_wheel_is_one_py3_none_manylinux2014_wheel(hw_dist):
+    """One wheel for every interpreter (the program beside the pure-Python
+    shim), for the oldest baseline cibuildwheel's containers use."""
+    (whl,) = Path(hw_dist).glob("headerwheel-*.whl")
+    assert "-py3-none-manylinux2014_x86_64" in whl.name, whl.name
+    show = run([PY, "-m", "auditwheel", "show", whl]).stdout.replace("\n", " ")
+    tag = re.search(r'consistent with the following platform tag: "manylinux_2_(\d+)_x86_64"', show)
+    assert tag and int(tag.group(1)) <= 17, show
+    with zipfile.ZipFile(whl) as z:
+        names = z.namelist()
+    assert any(n.endswith(".data/scripts/headerwheel") for n in names), names
+    assert not any(n.endswith(".so") for n in names), "no interpreter-specific extension: %s" % names
