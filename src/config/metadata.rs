@@ -490,20 +490,41 @@ fn entry_table(node: &Node<'_>) -> Result<Vec<(String, String)>, ConfigError> {
 impl Metadata {
     /// Reads and validates `[project]`; `root` is the project directory (for
     /// the readme and license files).
-    pub fn from_project(project: &Node<'_>, dir: &ProjectDir) -> Result<Metadata, ConfigError> {
+    pub fn from_project(
+        project: &Node<'_>,
+        dir: &ProjectDir,
+        tool_version: Option<&Node<'_>>,
+    ) -> Result<Metadata, ConfigError> {
         let root = dir.root();
         project.only_keys(PROJECT_KEYS)?;
         let mut m = Metadata::default();
+        let mut dynamic_version = None;
         if let Some(d) = project.get("dynamic")? {
-            // headerwheel computes no field: any entry is an error at its place.
-            if let Some((name, n)) = d.str_array()?.into_iter().next() {
+            // headerwheel computes only the version: any other entry is an
+            // error at its place.
+            for (name, n) in d.str_array()? {
                 if !PROJECT_KEYS.contains(&name.as_str()) || name == "name" {
                     return Err(n.error(format!("'{name}' cannot be dynamic")));
                 }
-                return Err(n.error(format!(
-                    "'{name}' is listed in dynamic, but headerwheel computes no field dynamically: set it in [project]"
-                )));
+                if name != "version" {
+                    return Err(n.error(format!(
+                        "'{name}' is listed in dynamic, but headerwheel computes only the version dynamically: set it in [project]"
+                    )));
+                }
+                if let Some(v) = project.get("version")? {
+                    return Err(v.error(
+                        "'version' is listed in dynamic: it cannot also be set in [project]",
+                    ));
+                }
+                dynamic_version = Some(tool_version.ok_or_else(|| {
+                    n.error("'version' is dynamic: say where it comes from in [tool.headerwheel] version (`{ from-vcs = true }` or `{ file = \"pkg/_version.py\" }`)")
+                })?);
             }
+        }
+        if let (None, Some(t)) = (dynamic_version, tool_version) {
+            return Err(t.error(
+                "[tool.headerwheel] version computes the version: list 'version' in [project] dynamic (and remove [project] version)",
+            ));
         }
         let name = project
             .get("name")?
@@ -515,15 +536,19 @@ impl Metadata {
                 m.name
             )));
         }
-        let version = project
-            .get("version")?
-            .ok_or_else(|| project.error("the required key 'version' is missing"))?;
-        let v = version.str()?;
-        m.version = normalize_version(v).ok_or_else(|| {
-            version.error(format!(
-                "'{v}' is not a valid PEP 440 version (like '1.2.3')"
-            ))
-        })?;
+        if let Some(t) = dynamic_version {
+            m.version = super::version::dynamic_version(t, dir)?;
+        } else {
+            let version = project
+                .get("version")?
+                .ok_or_else(|| project.error("the required key 'version' is missing"))?;
+            let v = version.str()?;
+            m.version = normalize_version(v).ok_or_else(|| {
+                version.error(format!(
+                    "'{v}' is not a valid PEP 440 version (like '1.2.3')"
+                ))
+            })?;
+        }
         if let Some(d) = project.get("description")? {
             let s = d.str()?;
             if s.contains('\n') {
@@ -957,7 +982,7 @@ mod tests {
         )
         .unwrap();
         let project = file.root().get("project").unwrap().unwrap();
-        let m = Metadata::from_project(&project, &ProjectDir::new(root.path())).unwrap();
+        let m = Metadata::from_project(&project, &ProjectDir::new(root.path()), None).unwrap();
         assert!(
             m.to_core_metadata(&[])
                 .starts_with("Metadata-Version: 2.1\nName: a\n")

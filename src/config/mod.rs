@@ -21,6 +21,7 @@ pub mod metadata;
 pub mod paths;
 mod spdx_ids;
 pub mod toml;
+pub mod version;
 
 use std::path::{Path, PathBuf};
 
@@ -167,6 +168,7 @@ const TOOL_KEYS: &[&str] = &[
     "modules",
     "shared-libraries",
     "sdist",
+    "version",
 ];
 const MODULE_KEYS: &[&str] = &[
     "cdef",
@@ -198,11 +200,15 @@ impl Project {
                 "the [project] table is missing (headerwheel reads the PEP 621 metadata)",
             )
         })?;
-        let metadata = Metadata::from_project(&project, &dir)?;
         let tool_node = match doc.get("tool")? {
             Some(t) => t.get("headerwheel")?,
             None => None,
         };
+        let tool_version = match &tool_node {
+            Some(t) => t.get("version")?,
+            None => None,
+        };
+        let metadata = Metadata::from_project(&project, &dir, tool_version.as_ref())?;
         let hk_node = match doc.get("tool")? {
             Some(t) => t.get("headerkit")?,
             None => None,
