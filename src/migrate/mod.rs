@@ -330,13 +330,8 @@ pub fn plan(
         });
     }
 
-    pyproject::edit(
-        &mut doc,
-        &src_metadata(&src, root, read, notes),
-        &package_dir,
-        &plan.modules,
-        notes,
-    );
+    let moved = src_metadata(&src, root, &doc, &package_dir, read, notes);
+    pyproject::edit(&mut doc, &moved, &package_dir, &plan.modules, notes);
     let new_pyproject = doc.to_string();
     let mut files = vec![PlannedFile {
         path: "pyproject.toml".into(),
@@ -688,11 +683,16 @@ pub struct MovedMetadata {
     pub project: Vec<(&'static str, toml_edit::Item)>,
     /// Top-level packages (and modules) setup() ships.
     pub python_packages: Vec<String>,
+    /// `[tool.headerwheel] version` when the version is computed at build
+    /// time (`{ from-vcs = true }`, `{ file = ... }`).
+    pub dynamic_version: Option<toml_edit::InlineTable>,
 }
 
 fn src_metadata(
     src: &Sources<'_>,
     root: &Path,
+    doc: &toml_edit::DocumentMut,
+    package_dir: &str,
     read: &dyn Fn(&Path) -> Option<String>,
     notes: &mut Vec<Note>,
 ) -> MovedMetadata {
@@ -713,6 +713,7 @@ fn src_metadata(
             _ => None,
         }
     };
+    let dynamic_version = version_source(src, doc, package_dir, read, notes);
     for (key, to) in [
         ("name", "name"),
         ("version", "version"),
@@ -721,6 +722,9 @@ fn src_metadata(
         if let Some(f) = src.get(key)
             && let Some(v) = s(&f)
         {
+            if key == "version" && dynamic_version.is_some() {
+                continue;
+            }
             computed(&f, key, &format!("'{v}'"), notes);
             project.push((to, value(v)));
         }
@@ -1063,7 +1067,143 @@ fn src_metadata(
     MovedMetadata {
         project,
         python_packages,
+        dynamic_version,
     }
+}
+
+/// Where a computed version comes from, as `[tool.headerwheel] version`:
+/// setuptools_scm (`[tool.setuptools_scm]`, `setup(use_scm_version=...)`)
+/// or hatch's `source = "vcs"` → `{ from-vcs = true }`; setup.cfg's
+/// `attr:`/`file:`, hatch's `path`, or a setup.py computing the
+/// `__version__` a package file holds → `{ file = ... }`.
+fn version_source(
+    src: &Sources<'_>,
+    doc: &toml_edit::DocumentMut,
+    package_dir: &str,
+    read: &dyn Fn(&Path) -> Option<String>,
+    notes: &mut Vec<Note>,
+) -> Option<toml_edit::InlineTable> {
+    use toml_edit::InlineTable;
+    let tool = doc.get("tool");
+    let scm_table = tool.and_then(|t| t.get("setuptools_scm"));
+    let use_scm = src
+        .rec
+        .setup_kwargs
+        .get("use_scm_version")
+        .is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false)));
+    let hatch = tool
+        .and_then(|t| t.get("hatch"))
+        .and_then(|h| h.get("version"));
+    let hatch_source = hatch.and_then(|h| h.get("source")).and_then(|s| s.as_str());
+    let in_project = |dir: &str, rel: String| {
+        if dir.is_empty() {
+            rel
+        } else {
+            format!("{dir}/{rel}")
+        }
+    };
+    let file_table = |file: &str, regex: Option<&str>| {
+        let mut t = InlineTable::new();
+        t.insert("file", file.into());
+        if let Some(r) = regex {
+            t.insert("regex", r.into());
+        }
+        t
+    };
+    if scm_table.is_some() || use_scm || hatch_source == Some("vcs") {
+        let from = if use_scm {
+            "setup.py: use_scm_version"
+        } else if scm_table.is_some() {
+            "pyproject.toml: [tool.setuptools_scm]"
+        } else {
+            "pyproject.toml: [tool.hatch.version] source = \"vcs\""
+        };
+        notes.push(Note {
+            kind: NoteKind::Info,
+            text: format!("{from}: the version comes from git: [tool.headerwheel] version = {{ from-vcs = true }} (setuptools_scm's default scheme)"),
+        });
+        let options: Vec<String> = scm_table
+            .and_then(|t| t.as_table_like())
+            .map(|t| t.iter().map(|(k, _)| k.to_string()).collect())
+            .unwrap_or_default();
+        if !options.is_empty() {
+            notes.push(Note {
+                kind: NoteKind::NotMoved,
+                text: format!("pyproject.toml: [tool.setuptools_scm] {}: headerwheel uses setuptools_scm's default scheme and writes no version file", options.join(", ")),
+            });
+        }
+        let mut t = InlineTable::new();
+        t.insert("from-vcs", true.into());
+        return Some(t);
+    }
+    if let Some(path) = hatch.and_then(|h| h.get("path")).and_then(|p| p.as_str()) {
+        let regex = hatch
+            .and_then(|h| h.get("pattern"))
+            .and_then(|p| p.as_str());
+        notes.push(Note {
+            kind: NoteKind::Info,
+            text: format!("pyproject.toml: [tool.hatch.version] path: [tool.headerwheel] version = {{ file = \"{path}\" }} reads it at build time"),
+        });
+        return Some(file_table(path, regex));
+    }
+    let f = src.get("version")?;
+    if f.literal {
+        return None;
+    }
+    let expr = f.expr.trim();
+    let file = if let Some(attr) = expr.strip_prefix("attr:") {
+        // attr: pkg.mod.__version__ → pkg/mod.py or pkg/mod/__init__.py.
+        let (module, name) = attr.trim().rsplit_once('.')?;
+        if name != "__version__" {
+            return None;
+        }
+        let base = module.replace('.', "/");
+        [format!("{base}.py"), format!("{base}/__init__.py")]
+            .into_iter()
+            .map(|r| in_project(package_dir, r))
+            .find(|p| read(Path::new(p)).is_some())
+            .map(|p| (p, None))
+    } else if let Some(file) = expr.strip_prefix("file:") {
+        let file = file.trim();
+        (!file.contains(',')).then(|| (file.to_string(), Some(r"(?m)^\s*(\S+)")))
+    } else {
+        // A setup.py computing the value a package file's __version__ holds.
+        let value = f.value.as_str()?.trim().to_string();
+        let packages: Vec<String> = ["packages", "py_modules"]
+            .iter()
+            .filter_map(|k| src.get(k))
+            .flat_map(|f| string_list(&f.value))
+            .filter(|p| !p.contains('.'))
+            .collect();
+        let line =
+            regex::Regex::new(r#"(?m)^\s*__version__\s*(?::\s*str\s*)?=\s*['"]([^'"]+)['"]"#)
+                .expect("a valid regex");
+        packages
+            .iter()
+            .flat_map(|p| {
+                ["__init__.py", "_version.py", "version.py", "__about__.py"]
+                    .iter()
+                    .map(move |f| format!("{p}/{f}"))
+                    .chain(std::iter::once(format!("{p}.py")))
+            })
+            .map(|r| in_project(package_dir, r))
+            .find(|p| {
+                read(Path::new(p)).is_some_and(|t| {
+                    line.captures(&t)
+                        .is_some_and(|c| c.get(1).is_some_and(|m| m.as_str().trim() == value))
+                })
+            })
+            .map(|p| (p, None))
+    };
+    let (file, regex) = file?;
+    notes.push(Note {
+        kind: NoteKind::Info,
+        text: format!(
+            "{}: version (`{expr}`) is read from {file}: [tool.headerwheel] version = {{ file = \"{file}\" }} reads it at build time",
+            f.file
+        ),
+    });
+    Some(file_table(&file, regex))
 }
 
 /// A TOML array with one string per line (classifiers, dependencies).
