@@ -70,6 +70,8 @@ pub struct Metadata {
     pub gui_scripts: Vec<(String, String)>,
     /// `entry-points` groups.
     pub entry_points: BTreeMap<String, Vec<(String, String)>>,
+    /// What was accepted but is not quite right (located, like errors).
+    pub warnings: Vec<ConfigError>,
 }
 
 static R_NAME: LazyLock<Regex> =
@@ -441,22 +443,40 @@ const PROJECT_KEYS: &[&str] = &[
     "dynamic",
 ];
 
-fn people(node: Option<Node<'_>>) -> Result<Vec<Person>, ConfigError> {
+/// `Name <addr>`, what setuptools and hatchling take in an email field.
+static R_NAMED_EMAIL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*([^<>]*?)\s*<([^<>\s]+@[^<>\s]+)>\s*$").unwrap());
+
+fn people(
+    node: Option<Node<'_>>,
+    warnings: &mut Vec<ConfigError>,
+) -> Result<Vec<Person>, ConfigError> {
     let mut out = Vec::new();
     let Some(node) = node else { return Ok(out) };
     for p in node.array()? {
         p.only_keys(&["name", "email"])?;
-        let name = p
+        let mut name = p
             .get("name")?
             .map(|n| n.str().map(str::to_string))
             .transpose()?;
         let email = match p.get("email")? {
             Some(n) => {
                 let e = n.str()?;
-                if !e.contains('@') || e.contains(char::is_whitespace) {
+                if let Some(c) = R_NAMED_EMAIL.captures(e) {
+                    // Accepted as setuptools and hatchling accept it.
+                    let (who, addr) = (c[1].trim_matches('"').to_string(), c[2].to_string());
+                    if name.is_none() && !who.is_empty() {
+                        name = Some(who.clone());
+                    }
+                    warnings.push(n.error(format!(
+                        "'{e}' is a name and an address: read as {{ name = \"{who}\", email = \"{addr}\" }}; write it so"
+                    )));
+                    Some(addr)
+                } else if !e.contains('@') || e.contains(char::is_whitespace) {
                     return Err(n.error(format!("'{e}' is not an email address")));
+                } else {
+                    Some(e.to_string())
                 }
-                Some(e.to_string())
             }
             None => None,
         };
@@ -607,8 +627,8 @@ impl Metadata {
             found.dedup();
             m.license_files = found;
         }
-        m.authors = people(project.get("authors")?)?;
-        m.maintainers = people(project.get("maintainers")?)?;
+        m.authors = people(project.get("authors")?, &mut m.warnings)?;
+        m.maintainers = people(project.get("maintainers")?, &mut m.warnings)?;
         if let Some(k) = project.get("keywords")? {
             m.keywords = k.str_array()?.into_iter().map(|(s, _)| s).collect();
         }
@@ -1005,5 +1025,33 @@ mod tests {
         );
         assert!(check_license_expression("MIT-ish").is_err());
         assert!(check_license_expression("MIT OR").is_err());
+    }
+
+    #[test]
+    fn a_named_email_is_split_with_a_warning() {
+        let root = tempfile::tempdir().unwrap();
+        let file = crate::config::toml::TomlFile::parse(
+            "[project]\nname = \"a\"\nversion = \"1\"\nauthors = [{ email = \"Ada Lovelace <ada@example.org>\" }]\n".to_string(),
+            Path::new("pyproject.toml"),
+        )
+        .unwrap();
+        let project = file.root().get("project").unwrap().unwrap();
+        let m = Metadata::from_project(&project, &ProjectDir::new(root.path()), None).unwrap();
+        assert_eq!(
+            m.authors,
+            vec![Person {
+                name: Some("Ada Lovelace".into()),
+                email: Some("ada@example.org".into())
+            }]
+        );
+        let w: Vec<String> = m.warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            w[0].lines().next().unwrap(),
+            "pyproject.toml:4:22: project.authors[0].email: 'Ada Lovelace <ada@example.org>' is a name and an address: read as { name = \"Ada Lovelace\", email = \"ada@example.org\" }; write it so"
+        );
+        assert!(
+            m.to_core_metadata(&[])
+                .contains("Author-email: Ada Lovelace <ada@example.org>\n")
+        );
     }
 }

@@ -209,6 +209,9 @@ impl Project {
             None => None,
         };
         let metadata = Metadata::from_project(&project, &dir, tool_version.as_ref())?;
+        for w in &metadata.warnings {
+            eprintln!("headerwheel: warning: {w}");
+        }
         let hk_node = match doc.get("tool")? {
             Some(t) => t.get("headerkit")?,
             None => None,

@@ -851,16 +851,26 @@ fn src_metadata(
     for (who, key) in [("author", "authors"), ("maintainer", "maintainers")] {
         let name = src.get(who).and_then(|f| s(&f));
         let email = src.get(&format!("{who}_email")).and_then(|f| s(&f));
-        if name.is_some() || email.is_some() {
-            let mut t = InlineTable::new();
-            if let Some(n) = &name {
-                t.insert("name", n.as_str().into());
-            }
-            if let Some(e) = &email {
-                t.insert("email", e.as_str().into());
-            }
+        let list = people(name.as_deref(), email.as_deref());
+        if !list.is_empty() {
             let mut a = Array::new();
-            a.push(t);
+            for (n, e) in list {
+                let mut t = InlineTable::new();
+                if let Some(n) = &n {
+                    t.insert("name", n.as_str().into());
+                }
+                if let Some(e) = &e {
+                    t.insert("email", e.as_str().into());
+                }
+                a.push(t);
+            }
+            if a.len() > 1 {
+                for v in a.iter_mut() {
+                    v.decor_mut().set_prefix("\n    ");
+                }
+                a.set_trailing("\n");
+                a.set_trailing_comma(true);
+            }
             project.push((key, value(a)));
         }
     }
@@ -1206,6 +1216,43 @@ fn version_source(
     Some(file_table(&file, regex))
 }
 
+/// setup()'s `author` and `author_email` as PEP 621 people: the emails
+/// are a comma-separated list, each `addr` or `Name <addr>`; a lone plain
+/// address goes with the author's name, a name no address carries stays
+/// a person of its own.
+fn people(name: Option<&str>, email: Option<&str>) -> Vec<(Option<String>, Option<String>)> {
+    static NAMED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^([^<>]*?)\s*<([^<>\s]+)>$").expect("a valid regex")
+    });
+    let emails: Vec<(Option<String>, String)> = email
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| match NAMED.captures(e) {
+            Some(c) => {
+                let who = c[1].trim().trim_matches('"').trim();
+                ((!who.is_empty()).then(|| who.to_string()), c[2].to_string())
+            }
+            None => (None, e.to_string()),
+        })
+        .collect();
+    let name = name.map(str::trim).filter(|n| !n.is_empty());
+    match (name, emails.as_slice()) {
+        (Some(n), [(None, e)]) => vec![(Some(n.to_string()), Some(e.clone()))],
+        (n, list) => {
+            let mut out: Vec<(Option<String>, Option<String>)> = Vec::new();
+            if let Some(n) = n
+                && !list.iter().any(|(w, _)| w.as_deref() == Some(n))
+            {
+                out.push((Some(n.to_string()), None));
+            }
+            out.extend(list.iter().map(|(w, e)| (w.clone(), Some(e.clone()))));
+            out
+        }
+    }
+}
+
 /// A TOML array with one string per line (classifiers, dependencies).
 fn multiline(items: &[String]) -> toml_edit::Value {
     let mut a: toml_edit::Array = items.iter().map(String::as_str).collect();
@@ -1222,6 +1269,43 @@ fn multiline(items: &[String]) -> toml_edit::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn authors_and_their_emails() {
+        let p = |n: Option<&str>, e: Option<&str>| -> Vec<(Option<String>, Option<String>)> {
+            people(n, e)
+        };
+        let s = |x: &str| Some(x.to_string());
+        assert_eq!(
+            p(Some("Ada"), Some("ada@example.org")),
+            vec![(s("Ada"), s("ada@example.org"))]
+        );
+        assert_eq!(
+            p(None, Some("Ada Lovelace <ada@example.org>")),
+            vec![(s("Ada Lovelace"), s("ada@example.org"))]
+        );
+        assert_eq!(
+            p(
+                Some("Ada Lovelace"),
+                Some("Ada Lovelace <ada@example.org>, \"Bob\" <bob@example.org>, c@example.org")
+            ),
+            vec![
+                (s("Ada Lovelace"), s("ada@example.org")),
+                (s("Bob"), s("bob@example.org")),
+                (None, s("c@example.org")),
+            ]
+        );
+        assert_eq!(
+            p(Some("The Team"), Some("a@example.org, b@example.org")),
+            vec![
+                (s("The Team"), None),
+                (None, s("a@example.org")),
+                (None, s("b@example.org")),
+            ]
+        );
+        assert_eq!(p(Some("Ada"), None), vec![(s("Ada"), None)]);
+        assert!(p(None, None).is_empty());
+    }
 
     #[test]
     fn project_paths() {
