@@ -25,7 +25,8 @@ pub struct ModuleCheck {
 }
 
 /// Compares every module of `plan` (read from the project's migrated
-/// pyproject.toml when it declares the module, else from the plan).
+/// pyproject.toml when it declares the module, else from the plan); a
+/// migrated pyproject.toml that does not load is an error.
 pub fn check(
     root: &Path,
     rec: &Recording,
@@ -41,7 +42,24 @@ pub fn check(
         rec.python.sizeof_long,
         cffi_version,
     );
-    let project = crate::config::Project::load(root).ok();
+    // The written pyproject.toml (switched to headerwheel) must load: a
+    // migrated project that does not is an error, not the plan again.
+    let migrated = std::fs::read_to_string(root.join("pyproject.toml"))
+        .ok()
+        .and_then(|t| t.parse::<toml_edit::DocumentMut>().ok())
+        .is_some_and(|d| {
+            d.get("build-system")
+                .and_then(|b| b.get("build-backend"))
+                .and_then(|b| b.as_str())
+                == Some("headerwheel")
+        });
+    let project = if migrated {
+        Some(crate::config::Project::load(root).map_err(|e| {
+            format!("the migrated pyproject.toml does not load with headerwheel:\n{e}")
+        })?)
+    } else {
+        None
+    };
     let mut out = Vec::new();
     for m in modules {
         let emitted = m

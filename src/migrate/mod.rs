@@ -16,6 +16,7 @@ pub mod check;
 pub mod diff;
 pub mod pyproject;
 pub mod recording;
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -362,6 +363,7 @@ pub fn plan(
             });
         }
     }
+    verify::load_planned(root, &files)?;
     plan.files = files;
     plan.notes.sort();
     plan.notes.dedup();
