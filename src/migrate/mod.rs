@@ -1069,6 +1069,9 @@ fn src_metadata(
             }
             "scripts" => "script files are not PEP 621: make them [project.scripts] entry points",
             "platforms" => "not PEP 621 metadata",
+            "ext_modules" => {
+                "setuptools extensions are not built by headerwheel (a CFFI one, from distutils_extension(), is a module above)"
+            }
             _ => "no PEP 621 or headerwheel equivalent",
         };
         notes.push(Note {
