@@ -363,20 +363,71 @@ pub fn plan(
             });
         }
     }
-    verify::load_planned(root, &files)?;
+    let shipped = verify::load_planned(root, &files)?;
+    if shipped.is_empty() && !moved.python_packages.is_empty() {
+        return Err(format!(
+            "setup() declares the packages {:?}, but the migrated project would ship no Python package (package directory '{}'): the wheel would hold only the modules",
+            moved.python_packages,
+            if package_dir.is_empty() {
+                "."
+            } else {
+                package_dir.as_str()
+            }
+        ));
+    }
     plan.files = files;
     plan.notes.sort();
     plan.notes.dedup();
     Ok(plan)
 }
 
-/// `package_dir={'': 'src'}` / `package_dir = =src` → `src`; else the root.
+/// Where the packages are, found as setuptools finds them: an explicit
+/// `package_dir={'': 'src'}` / `package_dir = =src`; else where the
+/// declared `packages`/`py_modules` are; else the root when it holds a
+/// package (flat layout); else `src` when it holds a Python package or
+/// module (a `src/` of C files is no src layout); else the root.
 fn package_dir(src: &Sources<'_>, root: &Path, notes: &mut Vec<Note>) -> String {
     let Some(f) = src.get("package_dir") else {
-        return if root.join("src").is_dir() {
-            "src".into()
-        } else {
+        let declared: Vec<String> = ["packages", "py_modules"]
+            .iter()
+            .filter_map(|k| src.get(k))
+            .flat_map(|f| string_list(&f.value))
+            .map(|p| p.split('.').next().unwrap_or("").to_string())
+            .filter(|p| !p.is_empty())
+            .collect();
+        let holds = |dir: &Path, p: &str| {
+            dir.join(p).join("__init__.py").is_file()
+                || dir.join(p).is_dir()
+                || dir.join(format!("{p}.py")).is_file()
+        };
+        let holds_python = |dir: &Path| {
+            std::fs::read_dir(dir).is_ok_and(|rd| {
+                rd.flatten().any(|e| {
+                    let n = e.file_name().to_string_lossy().to_string();
+                    let skip = n.starts_with('.')
+                        || [
+                            "tests", "test", "docs", "doc", "build", "dist", "venv", "src",
+                        ]
+                        .contains(&n.as_str());
+                    !skip
+                        && (e.path().join("__init__.py").is_file()
+                            || (dir != root && n.ends_with(".py")))
+                })
+            })
+        };
+        let src_dir = root.join("src");
+        return if !declared.is_empty() {
+            if declared.iter().all(|p| holds(root, p))
+                || !declared.iter().any(|p| holds(&src_dir, p))
+            {
+                String::new()
+            } else {
+                "src".into()
+            }
+        } else if holds_python(root) || !holds_python(&src_dir) {
             String::new()
+        } else {
+            "src".into()
         };
     };
     let mut map: BTreeMap<String, String> = BTreeMap::new();

@@ -23,9 +23,10 @@ const SKIPPED_DIRS: &[&str] = &[
     ".headerkit",
 ];
 
-/// Loads the project at `root` as it is once `files` are written; the
-/// loader's error (file, line, key, caret) if it does not load.
-pub fn load_planned(root: &Path, files: &[PlannedFile]) -> Result<(), String> {
+/// Loads the project at `root` as it is once `files` are written: the
+/// top-level Python packages it ships, or the loader's error (file, line,
+/// key, caret).
+pub fn load_planned(root: &Path, files: &[PlannedFile]) -> Result<Vec<String>, String> {
     let tmp = tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?;
     let copy = tmp.path().join("project");
     copy_tree(root, &copy)
@@ -45,9 +46,13 @@ pub fn load_planned(root: &Path, files: &[PlannedFile]) -> Result<(), String> {
         }
         std::fs::write(&p, &f.new).map_err(|e| format!("{}: {e}", p.display()))?;
     }
-    Project::load(&copy).map(drop).map_err(|e| {
-        format!("the migrated project does not load with headerwheel, so nothing is written:\n{e}")
-    })
+    Project::load(&copy)
+        .map(|p| p.tool.packages.into_iter().map(|p| p.name).collect())
+        .map_err(|e| {
+            format!(
+                "the migrated project does not load with headerwheel, so nothing is written:\n{e}"
+            )
+        })
 }
 
 /// Copies the regular files, directories and symbolic links (as links) of
