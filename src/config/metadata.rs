@@ -700,6 +700,22 @@ impl Metadata {
         Ok(m)
     }
 
+    /// Whether `dependencies` names the project `name` with no marker (a
+    /// requirement that applies everywhere).
+    pub fn requires_unconditionally(&self, name: &str) -> bool {
+        let name = normalize_name(name);
+        self.dependencies.iter().any(|d| {
+            let (req, marker) = d.split_once(';').unwrap_or((d, ""));
+            marker.trim().is_empty()
+                && normalize_name(
+                    req.trim()
+                        .split(|c: char| !(c.is_alphanumeric() || "-_.".contains(c)))
+                        .next()
+                        .unwrap_or(""),
+                ) == name
+        })
+    }
+
     /// The sdist's `PKG-INFO`: the core metadata at version 2.2 or later, as
     /// the sdist format requires (a wheel's `METADATA` may stay at 2.1).
     pub fn to_pkg_info(&self, extra_requires: &[String]) -> String {
@@ -1052,6 +1068,57 @@ mod tests {
         assert!(
             m.to_core_metadata(&[])
                 .contains("Author-email: Ada Lovelace <ada@example.org>\n")
+        );
+    }
+
+    #[test]
+    fn a_requirement_under_a_marker_is_not_unconditional() {
+        let m = |deps: &[&str]| Metadata {
+            dependencies: deps.iter().map(|d| d.to_string()).collect(),
+            ..Metadata::default()
+        };
+        assert!(m(&["CFFI>=1.15"]).requires_unconditionally("cffi"));
+        assert!(m(&["cffi"]).requires_unconditionally("cffi"));
+        assert!(
+            !m(&["cffi>=1.11; platform_python_implementation == 'PyPy'"])
+                .requires_unconditionally("cffi")
+        );
+        assert!(!m(&["cffi-extra>=1"]).requires_unconditionally("cffi"));
+        assert!(m(&["cffi ; "]).requires_unconditionally("cffi"));
+    }
+
+    /// A project whose only cffi requirement is under a marker still gets
+    /// the unconditional one its modules need.
+    #[test]
+    fn cffi_under_a_marker_still_gets_the_runtime_requirement() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("pkg")).unwrap();
+        std::fs::write(d.path().join("pkg/__init__.py"), "").unwrap();
+        std::fs::write(
+            d.path().join("pyproject.toml"),
+            "[project]\nname = \"pkg\"\nversion = \"1\"\ndependencies = [\"cffi>=1.11; platform_python_implementation == 'PyPy'\"]\n\n[tool.headerwheel.modules.\"pkg._x\"]\ncdef-code = \"int f(void);\"\npreamble-code = \"int f(void) { return 1; }\"\n",
+        )
+        .unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let dist_info = crate::build::run_hook(&crate::build::Request {
+            hook: "prepare_metadata_for_build_wheel".into(),
+            source_dir: d.path().to_path_buf(),
+            output_dir: out.path().to_path_buf(),
+            config_settings: Default::default(),
+            interpreter: None,
+        })
+        .unwrap();
+        let meta = std::fs::read_to_string(out.path().join(dist_info).join("METADATA")).unwrap();
+        let requires: Vec<&str> = meta
+            .lines()
+            .filter(|l| l.starts_with("Requires-Dist:"))
+            .collect();
+        assert_eq!(
+            requires,
+            [
+                "Requires-Dist: cffi>=1.11; platform_python_implementation == 'PyPy'",
+                "Requires-Dist: cffi>=1.17",
+            ]
         );
     }
 }

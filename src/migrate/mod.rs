@@ -982,6 +982,23 @@ fn src_metadata(
     if let Some(f) = src.get("install_requires") {
         let list = string_list(&f.value);
         computed(&f, "install_requires", &format!("{list:?}"), notes);
+        let deps = crate::config::metadata::Metadata {
+            dependencies: list.clone(),
+            ..Default::default()
+        };
+        let named = |d: &String| {
+            crate::config::metadata::normalize_name(
+                d.split(|c: char| !(c.is_alphanumeric() || "-_.".contains(c)))
+                    .next()
+                    .unwrap_or(""),
+            ) == "cffi"
+        };
+        if list.iter().any(named) && !deps.requires_unconditionally("cffi") {
+            notes.push(Note {
+                kind: NoteKind::Info,
+                text: format!("{}: install_requires names cffi only under a marker: headerwheel adds the cffi its modules need (cffi>=1.17) for every interpreter", f.file),
+            });
+        }
         if !list.is_empty() {
             project.push(("dependencies", Item::Value(multiline(&list))));
         }
