@@ -276,6 +276,26 @@ def _setup_call_keywords(path):
         tree = ast.parse(text)
     except (OSError, SyntaxError, ValueError):
         return {}
+    def is_literal(value):
+        try:
+            ast.literal_eval(value)
+            return True
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return False
+
+    # Module-level `NAME = {...}` / `NAME = dict(...)`: the entries a
+    # `setup(**NAME)` passes, as written.
+    assigned = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            v, entries = node.value, {}
+            if isinstance(v, ast.Dict):
+                for k, x in zip(v.keys, v.values):
+                    if isinstance(k, ast.Constant) and isinstance(k.value, str):
+                        entries[k.value] = x
+            elif isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id == "dict" and not v.args:
+                entries = {kw.arg: kw.value for kw in v.keywords if kw.arg is not None}
+            assigned[node.targets[0].id] = entries
     found = {}
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -286,13 +306,14 @@ def _setup_call_keywords(path):
             continue
         for kw in node.keywords:
             if kw.arg is None:
+                # setup(**NAME): its entries as written, else `**NAME`.
+                shown = "**" + (ast.get_source_segment(text, kw.value) or "kwargs")
+                found.setdefault("**", []).append(shown)
+                entries = assigned.get(kw.value.id, {}) if isinstance(kw.value, ast.Name) else {}
+                for k, x in entries.items():
+                    found[k] = (is_literal(x), ast.get_source_segment(text, x) or shown)
                 continue
-            try:
-                ast.literal_eval(kw.value)
-                literal = True
-            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                literal = False
-            found[kw.arg] = (literal, ast.get_source_segment(text, kw.value) or "")
+            found[kw.arg] = (is_literal(kw.value), ast.get_source_segment(text, kw.value) or "")
     return found
 
 
@@ -527,7 +548,9 @@ def record(root, emit_dir=None):
 
     if os.path.isfile(os.path.join(root, "setup.py")):
         result["sources"].append({"kind": "setup.py", "path": "setup.py"})
-        result["setup_static"] = {k: {"literal": lit, "expr": expr} for k, (lit, expr) in _setup_call_keywords(os.path.join(root, "setup.py")).items()}
+        static = _setup_call_keywords(os.path.join(root, "setup.py"))
+        starred = ", ".join(static.pop("**", []))
+        result["setup_static"] = {k: {"literal": lit, "expr": expr} for k, (lit, expr) in static.items()}
         try:
             kw = _run_setup_py(root, rec, result, run_builders)
         except Exception:  # noqa: BLE001 - reported
@@ -535,6 +558,10 @@ def record(root, emit_dir=None):
             kw = {}
         ext_package = kw.get("ext_package") or ext_package
         result["setup_kwargs"] = _jsonable(kw)
+        # What came through a **mapping the text does not spell out.
+        for k in kw:
+            if k not in result["setup_static"]:
+                result["setup_static"][k] = {"literal": False, "expr": starred or "%s=..." % k}
     # setup.cfg's builders, when no setup() ran them.
     run_builders({})
     specs = done

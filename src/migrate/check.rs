@@ -22,6 +22,16 @@ pub struct ModuleCheck {
     pub theirs: usize,
     /// `None`: identical; else the first differing line, with context.
     pub difference: Option<String>,
+    /// An ABI-mode module: what is compared is the generated Python, not C.
+    pub abi: bool,
+}
+
+impl ModuleCheck {
+    /// What the compared bytes are: `C` (API mode) or `Python` (ABI mode),
+    /// for messages such as "N bytes of C".
+    pub fn language(&self) -> &'static str {
+        if self.abi { "Python" } else { "C" }
+    }
 }
 
 /// Compares every module of `plan` (read from the project's migrated
@@ -111,6 +121,7 @@ pub fn check(
             ours: ours.len(),
             theirs: theirs.len(),
             difference: first_difference(&ours, &theirs),
+            abi,
         });
     }
     Ok(out)

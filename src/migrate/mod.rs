@@ -333,7 +333,7 @@ pub fn plan(
 
     let moved = src_metadata(&src, root, &doc, &package_dir, read, notes);
     pyproject::edit(&mut doc, &moved, &package_dir, &plan.modules, notes);
-    let new_pyproject = doc.to_string();
+    let new_pyproject = same_line_endings(old_pyproject.as_deref(), doc.to_string());
     let mut files = vec![PlannedFile {
         path: "pyproject.toml".into(),
         old: old_pyproject,
@@ -379,6 +379,15 @@ pub fn plan(
     plan.notes.sort();
     plan.notes.dedup();
     Ok(plan)
+}
+
+/// `new` with the line endings of `old`: a CRLF file stays CRLF (the lines
+/// toml_edit adds end in LF).
+fn same_line_endings(old: Option<&str>, new: String) -> String {
+    match old {
+        Some(o) if o.contains("\r\n") => new.replace("\r\n", "\n").replace('\n', "\r\n"),
+        _ => new,
+    }
 }
 
 /// Where the packages are, found as setuptools finds them: an explicit
@@ -1378,6 +1387,16 @@ mod tests {
         );
         assert_eq!(p(Some("Ada"), None), vec![(s("Ada"), None)]);
         assert!(p(None, None).is_empty());
+    }
+
+    #[test]
+    fn a_crlf_file_stays_crlf() {
+        assert_eq!(
+            same_line_endings(Some("a\r\nb\r\n"), "a\r\nb\r\nc\n".into()),
+            "a\r\nb\r\nc\r\n"
+        );
+        assert_eq!(same_line_endings(Some("a\n"), "a\nb\n".into()), "a\nb\n");
+        assert_eq!(same_line_endings(None, "a\n".into()), "a\n");
     }
 
     #[test]
