@@ -365,7 +365,11 @@ def _run_setup_py(root, rec, result, run_builders):
         return _Dist()
 
     patched = []
-    for modname in ("setuptools", "setuptools._distutils.core", "distutils.core"):
+    # `distutils.core` (setuptools' distutils once setuptools is imported),
+    # never `setuptools._distutils.core`: importing that name runs a second
+    # copy of the module, which undoes setuptools' patching of distutils
+    # (distutils.dist.Distribution no longer setuptools').
+    for modname in ("setuptools", "distutils.core"):
         try:
             mod = __import__(modname, fromlist=["setup"])
         except ImportError:
