@@ -7,8 +7,9 @@
 //! version = { file = "VERSION.txt", regex = "v(\\S+)" }
 //! ```
 //!
-//! An unpacked sdist (a `PKG-INFO` at the root, no `.git`) takes the
-//! version its `PKG-INFO` carries: the one computed when the sdist was made.
+//! With `from-vcs`, an unpacked sdist (a `PKG-INFO` at the root, no `.git`)
+//! takes the version its `PKG-INFO` carries: the one computed when the
+//! sdist was made.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -33,8 +34,10 @@ pub fn dynamic_version(node: &Node<'_>, dir: &ProjectDir) -> Result<String, Conf
     let from_vcs = node.get("from-vcs")?.map(|n| n.bool()).transpose()?;
     let file = node.get("file")?;
     let regex = node.get("regex")?;
-    // An unpacked sdist: the version it was made with.
-    if !root.join(".git").exists()
+    // An unpacked sdist: the version it was made with (a version file is
+    // in the sdist too, and read from there: an edit to it counts).
+    if from_vcs == Some(true)
+        && !root.join(".git").exists()
         && let Ok(text) = dir.read_text(Path::new("PKG-INFO"))
         && let Some(v) = pkg_info_version(&text)
     {
