@@ -172,6 +172,17 @@ pub fn normalize_version(v: &str) -> Option<String> {
     Some(out)
 }
 
+/// The normalized project name a PEP 508 requirement names (`CFFI>=1; ...`
+/// → `cffi`).
+pub fn requirement_name(req: &str) -> String {
+    normalize_name(
+        req.trim()
+            .split(|c: char| !(c.is_alphanumeric() || "-_.".contains(c)))
+            .next()
+            .unwrap_or(""),
+    )
+}
+
 /// Checks a version specifier set (`>=3.9,<4`).
 pub fn check_specifiers(s: &str) -> Result<(), String> {
     if s.trim().is_empty() {
@@ -705,14 +716,8 @@ impl Metadata {
     pub fn requires_unconditionally(&self, name: &str) -> bool {
         let name = normalize_name(name);
         self.dependencies.iter().any(|d| {
-            let (req, marker) = d.split_once(';').unwrap_or((d, ""));
-            marker.trim().is_empty()
-                && normalize_name(
-                    req.trim()
-                        .split(|c: char| !(c.is_alphanumeric() || "-_.".contains(c)))
-                        .next()
-                        .unwrap_or(""),
-                ) == name
+            let marker = d.split_once(';').map_or("", |(_, m)| m);
+            marker.trim().is_empty() && requirement_name(d) == name
         })
     }
 

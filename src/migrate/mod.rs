@@ -995,13 +995,7 @@ fn src_metadata(
             dependencies: list.clone(),
             ..Default::default()
         };
-        let named = |d: &String| {
-            crate::config::metadata::normalize_name(
-                d.split(|c: char| !(c.is_alphanumeric() || "-_.".contains(c)))
-                    .next()
-                    .unwrap_or(""),
-            ) == "cffi"
-        };
+        let named = |d: &String| crate::config::metadata::requirement_name(d) == "cffi";
         if list.iter().any(named) && !deps.requires_unconditionally("cffi") {
             notes.push(Note {
                 kind: NoteKind::Info,
