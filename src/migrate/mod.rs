@@ -1212,11 +1212,20 @@ fn version_source(
             .and_then(|t| t.as_table_like())
             .map(|t| t.iter().map(|(k, _)| k.to_string()).collect())
             .unwrap_or_default();
-        if !options.is_empty() {
-            notes.push(Note {
-                kind: NoteKind::NotMoved,
-                text: format!("pyproject.toml: [tool.setuptools_scm] {}: headerwheel uses setuptools_scm's default scheme and writes no version file", options.join(", ")),
-            });
+        let kw_options: Vec<String> = match src.rec.setup_kwargs.get("use_scm_version") {
+            Some(Value::Object(o)) => o.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        for (at, options) in [
+            ("pyproject.toml: [tool.setuptools_scm]", options),
+            ("setup.py: use_scm_version", kw_options),
+        ] {
+            if !options.is_empty() {
+                notes.push(Note {
+                    kind: NoteKind::NotMoved,
+                    text: format!("{at} {}: headerwheel uses setuptools_scm's default scheme and writes no version file", options.join(", ")),
+                });
+            }
         }
         let mut t = InlineTable::new();
         t.insert("from-vcs", true.into());
