@@ -1091,6 +1091,7 @@ fn src_metadata(
         "package_dir",
         "cffi_modules",
         "ext_package",
+        "use_scm_version",
     ];
     let mut leftover: Vec<(String, &'static str, String)> = Vec::new();
     for (k, v) in &src.rec.setup_kwargs {
