@@ -766,7 +766,11 @@ fn package_candidates(root: &Path, package_dir: &Path) -> Vec<String> {
 /// (flat layout), else `src` when it holds a Python package or module (a
 /// `src/` of C files only is no src layout), else the root.
 fn default_package_dir(root: &Path, import_name: &str) -> PathBuf {
-    if root.join(import_name).is_dir() || root.join(format!("{import_name}.py")).is_file() {
+    // A directory named like the project is a package only with its
+    // __init__.py (`brotli/` may be the C library beside `src/brotli/`).
+    if root.join(import_name).join("__init__.py").is_file()
+        || root.join(format!("{import_name}.py")).is_file()
+    {
         return PathBuf::new();
     }
     let src = Path::new("src");
@@ -930,6 +934,14 @@ mod package_discovery_tests {
         ]);
         let p = Project::load(d.path()).unwrap();
         assert_eq!(p.tool.packages[0].path, PathBuf::from("hwpure"));
+        // A C library named like the project beside a src layout.
+        let d = tree(&[
+            ("pyproject.toml", PYPROJECT),
+            ("hw_pure/hw.c", ""),
+            ("src/hw_pure/__init__.py", ""),
+        ]);
+        let p = Project::load(d.path()).unwrap();
+        assert_eq!(p.tool.packages[0].path, PathBuf::from("src/hw_pure"));
     }
 
     #[test]
