@@ -405,9 +405,7 @@ fn package_dir(src: &Sources<'_>, root: &Path, notes: &mut Vec<Note>) -> String 
             .filter(|p| !p.is_empty())
             .collect();
         let holds = |dir: &Path, p: &str| {
-            dir.join(p).join("__init__.py").is_file()
-                || dir.join(p).is_dir()
-                || dir.join(format!("{p}.py")).is_file()
+            dir.join(p).join("__init__.py").is_file() || dir.join(format!("{p}.py")).is_file()
         };
         let holds_python = |dir: &Path| {
             std::fs::read_dir(dir).is_ok_and(|rd| {
