@@ -137,6 +137,60 @@ def test_the_migrated_fixture_builds_installs_and_runs(fixture_copy, tmp_path, f
     assert r.stdout.split() == ["5", "42", "7"]
 
 
+def case_copy(tmp_path, case):
+    dst = tmp_path / case
+    shutil.copytree(FIXTURES / case, dst)
+    return dst
+
+
+def test_a_crlf_pyproject_stays_crlf(tmp_path):
+    project = case_copy(tmp_path, "crlf-kwargs")
+    migrate(project)
+    text = (project / "pyproject.toml").read_bytes()
+    assert b"[tool.headerwheel]\r\n" in text
+    assert text.count(b"\n") == text.count(b"\r\n")
+
+
+def test_recording_writes_nothing_and_reads_only_what_builders_read(tmp_path):
+    """setup.py's helper module stays importable for the builder, the
+    distutils_extension() it calls writes no C file, and of the copied
+    environment only the two variables read are reported."""
+    project = case_copy(tmp_path, "recorder-helpers")
+    r = migrate(project, "--dry-run", env={"RECHELP_OPT": "3", "RECHELP_UNRELATED": "x"})
+    assert not (project / "build").exists()
+    env_notes = [l for l in notes_of(r.stderr).splitlines() if l.startswith("environment:")]
+    assert env_notes == [
+        "environment: build_ffi.py:8 reads the environment variable RECHELP_DEBUG (now unset): the modules were recorded for this environment; build them again with another value by migrating again",
+        "environment: build_ffi.py:9 reads the environment variable RECHELP_OPT (now '3'): the modules were recorded for this environment; build them again with another value by migrating again",
+    ]
+    assert '+define-macros = { RH_OPT = "3" }' in r.stdout
+
+
+def test_a_scm_versioned_sdist_builds_its_version(tmp_path, hw_dist, wheelhouse):
+    project = case_copy(tmp_path, "scm-version")
+    migrate(project)
+    out = tmp_path / "out"
+    build_wheel(project, out, isolation=True, hw_dist=hw_dist, wheelhouse=wheelhouse)
+    assert [w.name.split("-")[1] for w in out.glob("scmver-*.whl")] == ["2.5.1"]
+
+
+def test_a_flat_layout_beside_a_c_src_and_cffi_under_a_marker(tmp_path, hw_dist, wheelhouse):
+    import zipfile
+
+    for case, package in (("src-c-only", "cpkg"), ("cffi-marker", "markpkg")):
+        project = case_copy(tmp_path, case)
+        migrate(project)
+        out = tmp_path / ("out-" + case)
+        build_wheel(project, out, isolation=True, hw_dist=hw_dist, wheelhouse=wheelhouse)
+        whl = next(out.glob(package + "-*.whl"))
+        with zipfile.ZipFile(whl) as z:
+            names = z.namelist()
+            meta = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+        assert package + "/__init__.py" in names, names
+        assert any(n.startswith(package + "/_native.") and n.endswith(".so") for n in names), names
+        assert "Requires-Dist: cffi>=1.17\n" in meta or case == "src-c-only", meta
+
+
 def test_no_builder_is_an_error_naming_the_directory(tmp_path):
     (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup(name='x', version='1')\n")
     r = migrate(tmp_path, check=False)

@@ -2,9 +2,11 @@
 
 ``python -m headerwheel._record PROJECT_DIR [--emit DIR] [--out FILE]`` runs
 the project's ``setup.py`` with ``setup()`` captured (its keyword arguments,
-and setup.cfg's ``[metadata]``/``[options]``), then each ``cffi_modules``
-builder the way cffi's setuptools integration does, with ``cffi.FFI``'s
-``cdef()``, ``set_source()`` and ``include()`` recording their arguments.
+and setup.cfg's ``[metadata]``/``[options]``), running each ``cffi_modules``
+builder inside ``setup()`` the way cffi's setuptools integration does (same
+process: setup.py's modules stay imported), with ``cffi.FFI``'s ``cdef()``,
+``set_source()`` and ``include()`` recording their arguments; ``compile()``
+and ``distutils_extension()`` write nothing.
 A hatchling custom build hook that builds an FFI is run too. It prints one
 JSON document (stdout, or FILE); the builders' own output goes to stderr.
 
@@ -13,7 +15,9 @@ With ``--emit DIR``, each module's source is also emitted by the real cffi
 reference ``headerwheel migrate --check`` compares against.
 
 Environment variables the project's own code reads, and commands it runs,
-are recorded too: what the builder chose depends on them.
+are recorded too: what the builder chose depends on them (a copy,
+``os.environ.copy()`` or ``dict(os.environ)``, records the variables read
+from it, not every variable copied).
 
 This file runs under the project's interpreter, which needs cffi (and
 setuptools for a setup.py); it imports nothing else of headerwheel.
@@ -42,6 +46,71 @@ def _jsonable(v):
     return repr(v)
 
 
+SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH")
+
+_builtin_dict = dict
+_SELF = os.path.basename(__file__)
+
+
+class EnvCopy(dict):
+    """A copy of ``os.environ`` (``os.environ.copy()``, ``dict(os.environ)``
+    in the project's setup.py and builders) that records the variables the
+    code then reads from it, as ``os.environ`` does: one note per variable
+    read, not one per variable copied."""
+
+    def __init__(self, rec, environ):
+        rec.quiet += 1
+        try:
+            super().__init__((k, environ[k]) for k in list(environ))
+        finally:
+            rec.quiet -= 1
+        self._rec = rec
+
+    def _read(self, key):
+        value = _builtin_dict.get(self, key)
+        self._rec.env_read(key, value, self._rec._project_frame((_SELF,)))
+        return value
+
+    def __getitem__(self, key):
+        self._read(key)
+        return _builtin_dict.__getitem__(self, key)
+
+    def get(self, key, default=None):
+        value = self._read(key)
+        return default if value is None else value
+
+    def __contains__(self, key):
+        return self._read(key) is not None
+
+    def copy(self):
+        c = _builtin_dict.__new__(EnvCopy)
+        _builtin_dict.update(c, self)
+        c._rec = self._rec
+        return c
+
+
+class _DictType(type):
+    def __instancecheck__(cls, x):
+        return isinstance(x, _builtin_dict)
+
+    def __subclasscheck__(cls, c):
+        return issubclass(c, _builtin_dict)
+
+
+def _recording_dict(rec):
+    """``dict`` for the globals of the project's setup.py and builders:
+    ``dict(os.environ)`` is an :class:`EnvCopy`; everything else is the
+    builtin (``isinstance(x, dict)`` holds for every dict)."""
+
+    class dict(_builtin_dict, metaclass=_DictType):  # noqa: A001 - shadows on purpose
+        def __new__(cls, *a, **k):
+            if len(a) == 1 and not k and a[0] is os.environ:
+                return EnvCopy(rec, os.environ)
+            return _builtin_dict(*a, **k)
+
+    return dict
+
+
 class StopAtCompile(Exception):
     """Raised by ``ffi.compile()`` while recording."""
 
@@ -54,6 +123,19 @@ class Recorder:
         self.env = []
         self.commands = []
         self.warnings = []
+        self.quiet = 0  # >0: environment reads are the recorder's own
+
+    def env_read(self, key, value, where):
+        """One read of the environment variable ``key`` by the project's
+        code at ``where`` (its value, or None when unset). Values of names
+        that look secret are not kept."""
+        if where is None:
+            return
+        if value is not None and any(w in key.upper() for w in SECRET_WORDS):
+            value = "(set)"
+        entry = {"name": key, "value": value, "at": where}
+        if entry not in self.env:
+            self.env.append(entry)
 
     # -- who is calling: the project's own code, not the libraries it uses --
     def _project_frame(self, skip_files):
@@ -120,23 +202,60 @@ class Recorder:
 
         FFI.compile = compile
 
+        # setup.py's `ext_modules=[ffi.distutils_extension()]` writes the C
+        # file into build/: an Extension naming it, with nothing written.
+        def distutils_extension(self, tmpdir="build", verbose=True):
+            if not hasattr(self, "_assigned_source"):
+                raise ValueError("set_source() must be called before distutils_extension()")
+            name = self._assigned_source[0]
+            source = os.path.join(tmpdir, *name.split(".")) + self._assigned_source[2]
+            try:
+                from setuptools import Extension
+            except ImportError:
+                import types
+
+                return types.SimpleNamespace(name=name, sources=[source])
+            return Extension(name=name, sources=[source])
+
+        FFI.distutils_extension = distutils_extension
+
         orig_getitem = os._Environ.__getitem__
+        orig_keys = os._Environ.keys
+        env_frames = ("os.py", "_collections_abc.py", "<frozen os>", "<frozen _collections_abc>")
+        # A bulk copy ({**os.environ}, dict(os.environ) in a module not run
+        # by the recorder) calls keys() and then reads every key from the
+        # same place: those reads decide nothing, they are not recorded.
+        bulk = {"at": None}
+
+        def caller(depth):
+            f = sys._getframe(depth)
+            return (id(f.f_code), f.f_lasti) if f is not None else None
+
+        def keys(environ):
+            bulk["at"] = caller(2)
+            return orig_keys(environ)
 
         def getitem(environ, key):
             try:
                 value = orig_getitem(environ, key)
             except KeyError:
                 value = None
-            where = rec._project_frame(("os.py", "_collections_abc.py", "<frozen os>", "<frozen _collections_abc>"))
-            if where is not None and environ is os.environ:
-                entry = {"name": key, "value": value, "at": where}
-                if entry not in rec.env:
-                    rec.env.append(entry)
+            f = sys._getframe(1)
+            quiet = rec.quiet or caller(2) == bulk["at"] or (
+                os.path.basename(f.f_code.co_filename) in env_frames and f.f_code.co_name == "__iter__"
+            )
+            if not quiet and environ is os.environ:
+                rec.env_read(key, value, rec._project_frame(env_frames))
             if value is None:
                 raise KeyError(key)
             return value
 
+        def copy(environ):
+            return EnvCopy(rec, environ)
+
         os._Environ.__getitem__ = getitem
+        os._Environ.keys = keys
+        os._Environ.copy = copy
 
         orig_popen_init = subprocess.Popen.__init__
 
@@ -157,6 +276,26 @@ def _setup_call_keywords(path):
         tree = ast.parse(text)
     except (OSError, SyntaxError, ValueError):
         return {}
+    def is_literal(value):
+        try:
+            ast.literal_eval(value)
+            return True
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return False
+
+    # Module-level `NAME = {...}` / `NAME = dict(...)`: the entries a
+    # `setup(**NAME)` passes, as written.
+    assigned = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            v, entries = node.value, {}
+            if isinstance(v, ast.Dict):
+                for k, x in zip(v.keys, v.values):
+                    if isinstance(k, ast.Constant) and isinstance(k.value, str):
+                        entries[k.value] = x
+            elif isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id == "dict" and not v.args:
+                entries = {kw.arg: kw.value for kw in v.keywords if kw.arg is not None}
+            assigned[node.targets[0].id] = entries
     found = {}
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call):
@@ -167,13 +306,14 @@ def _setup_call_keywords(path):
             continue
         for kw in node.keywords:
             if kw.arg is None:
+                # setup(**NAME): its entries as written, else `**NAME`.
+                shown = "**" + (ast.get_source_segment(text, kw.value) or "kwargs")
+                found.setdefault("**", []).append(shown)
+                entries = assigned.get(kw.value.id, {}) if isinstance(kw.value, ast.Name) else {}
+                for k, x in entries.items():
+                    found[k] = (is_literal(x), ast.get_source_segment(text, x) or shown)
                 continue
-            try:
-                ast.literal_eval(kw.value)
-                literal = True
-            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                literal = False
-            found[kw.arg] = (literal, ast.get_source_segment(text, kw.value) or "")
+            found[kw.arg] = (is_literal(kw.value), ast.get_source_segment(text, kw.value) or "")
     return found
 
 
@@ -206,12 +346,17 @@ def _resolved_setup_cfg(path):
         return {"error": "%s: %s" % (type(e).__name__, e)}
 
 
-def _run_setup_py(root, rec, result):
-    """Runs setup.py with setup() captured; returns its keyword arguments."""
+def _run_setup_py(root, rec, result, run_builders):
+    """Runs setup.py with setup() captured; returns its keyword arguments.
+    The cffi_modules builders run inside setup(), as cffi's setuptools
+    integration runs them: in the same process, with setup.py's modules
+    and sys.path as they are then (`run_builders(kw)`)."""
     captured = []
 
     def fake_setup(**kw):
         captured.append(kw)
+        run_builders(kw)
+
         # A Distribution object for code that uses setup()'s return value.
         class _Dist:
             def __getattr__(self, name):
@@ -219,11 +364,12 @@ def _run_setup_py(root, rec, result):
 
         return _Dist()
 
-    # setup.py's imports (setuptools' distutils shim among them) must not
-    # leak into the builders, which cffi runs in a fresh build process.
-    modules_before = set(sys.modules)
     patched = []
-    for modname in ("setuptools", "setuptools._distutils.core"):
+    # `distutils.core` (setuptools' distutils once setuptools is imported),
+    # never `setuptools._distutils.core`: importing that name runs a second
+    # copy of the module, which undoes setuptools' patching of distutils
+    # (distutils.dist.Distribution no longer setuptools').
+    for modname in ("setuptools", "distutils.core"):
         try:
             mod = __import__(modname, fromlist=["setup"])
         except ImportError:
@@ -234,15 +380,15 @@ def _run_setup_py(root, rec, result):
     saved_argv = sys.argv
     sys.argv = ["setup.py", "bdist_wheel"]
     try:
-        runpy.run_path(os.path.join(root, "setup.py"), run_name="__main__")
+        runpy.run_path(
+            os.path.join(root, "setup.py"), init_globals={"dict": _recording_dict(rec)}, run_name="__main__"
+        )
     except SystemExit:
         pass
     finally:
         sys.argv = saved_argv
         for mod, orig in patched:
             mod.setup = orig
-        for name in set(sys.modules) - modules_before:
-            del sys.modules[name]
     if not captured:
         result["warnings"].append("setup.py did not call setup()")
         return {}
@@ -251,12 +397,12 @@ def _run_setup_py(root, rec, result):
     return captured[-1]
 
 
-def _exec_builder(spec):
+def _exec_builder(spec, rec):
     """Runs a cffi_modules builder as cffi's setuptools integration does."""
     from cffi.api import FFI
 
     build_file_name, ffi_var_name = spec.split(":")
-    mod_vars = {"__name__": "__cffi__", "__file__": build_file_name}
+    mod_vars = {"__name__": "__cffi__", "__file__": build_file_name, "dict": _recording_dict(rec)}
     with open(build_file_name) as f:
         src = f.read() + "\n"
     try:
@@ -383,32 +529,46 @@ def record(root, emit_dir=None):
             opts = cfg.get("options", {})
             ext_package = opts.get("ext_package") or None
             specs += [s.strip() for s in opts.get("cffi_modules", "").replace(",", "\n").splitlines() if s.strip()]
-    if os.path.isfile(os.path.join(root, "setup.py")):
-        result["sources"].append({"kind": "setup.py", "path": "setup.py"})
-        result["setup_static"] = {k: {"literal": lit, "expr": expr} for k, (lit, expr) in _setup_call_keywords(os.path.join(root, "setup.py")).items()}
-        try:
-            kw = _run_setup_py(root, rec, result)
-        except Exception:  # noqa: BLE001 - reported
-            result["errors"].append("setup.py failed:\n" + traceback.format_exc())
-            kw = {}
+    n_before = len(rec.ffis)
+    done = []
+
+    def run_builders(kw):
         mods = kw.get("cffi_modules") or []
         if isinstance(mods, str):
             mods = [mods]
-        specs += [m for m in mods if m not in specs]
+        for spec in specs + [m for m in mods if m not in specs]:
+            if spec in done:
+                continue
+            done.append(spec)
+            try:
+                ffi = _exec_builder(spec, rec)
+            except Exception:  # noqa: BLE001 - reported
+                result["errors"].append("builder %s failed:\n%s" % (spec, traceback.format_exc()))
+                continue
+            r = rec._record(ffi)
+            r["builder"] = spec
+            if not any(x is ffi for x, _ in rec.ffis):
+                rec.ffis.append((ffi, r))
+
+    if os.path.isfile(os.path.join(root, "setup.py")):
+        result["sources"].append({"kind": "setup.py", "path": "setup.py"})
+        static = _setup_call_keywords(os.path.join(root, "setup.py"))
+        starred = ", ".join(static.pop("**", []))
+        result["setup_static"] = {k: {"literal": lit, "expr": expr} for k, (lit, expr) in static.items()}
+        try:
+            kw = _run_setup_py(root, rec, result, run_builders)
+        except Exception:  # noqa: BLE001 - reported
+            result["errors"].append("setup.py failed:\n" + traceback.format_exc())
+            kw = {}
         ext_package = kw.get("ext_package") or ext_package
         result["setup_kwargs"] = _jsonable(kw)
-    result["ext_package"] = ext_package
-    n_before = len(rec.ffis)
-    for spec in specs:
-        try:
-            ffi = _exec_builder(spec)
-        except Exception:  # noqa: BLE001 - reported
-            result["errors"].append("builder %s failed:\n%s" % (spec, traceback.format_exc()))
-            continue
-        r = rec._record(ffi)
-        r["builder"] = spec
-        if not any(x is ffi for x, _ in rec.ffis):
-            rec.ffis.append((ffi, r))
+        # What came through a **mapping the text does not spell out.
+        for k in kw:
+            if k not in result["setup_static"]:
+                result["setup_static"][k] = {"literal": False, "expr": starred or "%s=..." % k}
+    # setup.cfg's builders, when no setup() ran them.
+    run_builders({})
+    specs = done
     if len(rec.ffis) == n_before and not specs:
         try:
             _hatch_hook(root, rec, result)

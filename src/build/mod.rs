@@ -526,19 +526,13 @@ fn build_requires(project: &Project) -> String {
 }
 
 /// `Requires-Dist` lines headerwheel adds: `cffi`, when there are modules and
-/// the project does not name it already.
+/// the project does not require it already (without a marker).
 fn extra_requires(project: &Project) -> Vec<String> {
     if project.tool.modules.is_empty() {
         return Vec::new();
     }
-    let named = project.metadata.dependencies.iter().any(|d| {
-        metadata::normalize_name(
-            d.split(|c: char| !(c.is_alphanumeric() || "-_.".contains(c)))
-                .next()
-                .unwrap_or(""),
-        ) == "cffi"
-    });
-    if named {
+    // `cffi; platform_python_implementation == 'PyPy'` does not count.
+    if project.metadata.requires_unconditionally("cffi") {
         return Vec::new();
     }
     // _cffi_backend 1.17 runs modules emitted with CFFI 2.x's headers.

@@ -70,6 +70,8 @@ pub struct Metadata {
     pub gui_scripts: Vec<(String, String)>,
     /// `entry-points` groups.
     pub entry_points: BTreeMap<String, Vec<(String, String)>>,
+    /// What was accepted but is not quite right (located, like errors).
+    pub warnings: Vec<ConfigError>,
 }
 
 static R_NAME: LazyLock<Regex> =
@@ -168,6 +170,17 @@ pub fn normalize_version(v: &str) -> Option<String> {
         out.push_str(&l.as_str().to_lowercase().replace(['-', '_'], "."));
     }
     Some(out)
+}
+
+/// The normalized project name a PEP 508 requirement names (`CFFI>=1; ...`
+/// → `cffi`).
+pub fn requirement_name(req: &str) -> String {
+    normalize_name(
+        req.trim()
+            .split(|c: char| !(c.is_alphanumeric() || "-_.".contains(c)))
+            .next()
+            .unwrap_or(""),
+    )
 }
 
 /// Checks a version specifier set (`>=3.9,<4`).
@@ -441,22 +454,40 @@ const PROJECT_KEYS: &[&str] = &[
     "dynamic",
 ];
 
-fn people(node: Option<Node<'_>>) -> Result<Vec<Person>, ConfigError> {
+/// `Name <addr>`, what setuptools and hatchling take in an email field.
+static R_NAMED_EMAIL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*([^<>]*?)\s*<([^<>\s]+@[^<>\s]+)>\s*$").unwrap());
+
+fn people(
+    node: Option<Node<'_>>,
+    warnings: &mut Vec<ConfigError>,
+) -> Result<Vec<Person>, ConfigError> {
     let mut out = Vec::new();
     let Some(node) = node else { return Ok(out) };
     for p in node.array()? {
         p.only_keys(&["name", "email"])?;
-        let name = p
+        let mut name = p
             .get("name")?
             .map(|n| n.str().map(str::to_string))
             .transpose()?;
         let email = match p.get("email")? {
             Some(n) => {
                 let e = n.str()?;
-                if !e.contains('@') || e.contains(char::is_whitespace) {
+                if let Some(c) = R_NAMED_EMAIL.captures(e) {
+                    // Accepted as setuptools and hatchling accept it.
+                    let (who, addr) = (c[1].trim_matches('"').to_string(), c[2].to_string());
+                    if name.is_none() && !who.is_empty() {
+                        name = Some(who.clone());
+                    }
+                    warnings.push(n.error(format!(
+                        "'{e}' is a name and an address: read as {{ name = \"{who}\", email = \"{addr}\" }}; write it so"
+                    )));
+                    Some(addr)
+                } else if !e.contains('@') || e.contains(char::is_whitespace) {
                     return Err(n.error(format!("'{e}' is not an email address")));
+                } else {
+                    Some(e.to_string())
                 }
-                Some(e.to_string())
             }
             None => None,
         };
@@ -490,20 +521,41 @@ fn entry_table(node: &Node<'_>) -> Result<Vec<(String, String)>, ConfigError> {
 impl Metadata {
     /// Reads and validates `[project]`; `root` is the project directory (for
     /// the readme and license files).
-    pub fn from_project(project: &Node<'_>, dir: &ProjectDir) -> Result<Metadata, ConfigError> {
+    pub fn from_project(
+        project: &Node<'_>,
+        dir: &ProjectDir,
+        tool_version: Option<&Node<'_>>,
+    ) -> Result<Metadata, ConfigError> {
         let root = dir.root();
         project.only_keys(PROJECT_KEYS)?;
         let mut m = Metadata::default();
+        let mut dynamic_version = None;
         if let Some(d) = project.get("dynamic")? {
-            // headerwheel computes no field: any entry is an error at its place.
-            if let Some((name, n)) = d.str_array()?.into_iter().next() {
+            // headerwheel computes only the version: any other entry is an
+            // error at its place.
+            for (name, n) in d.str_array()? {
                 if !PROJECT_KEYS.contains(&name.as_str()) || name == "name" {
                     return Err(n.error(format!("'{name}' cannot be dynamic")));
                 }
-                return Err(n.error(format!(
-                    "'{name}' is listed in dynamic, but headerwheel computes no field dynamically: set it in [project]"
-                )));
+                if name != "version" {
+                    return Err(n.error(format!(
+                        "'{name}' is listed in dynamic, but headerwheel computes only the version dynamically: set it in [project]"
+                    )));
+                }
+                if let Some(v) = project.get("version")? {
+                    return Err(v.error(
+                        "'version' is listed in dynamic: it cannot also be set in [project]",
+                    ));
+                }
+                dynamic_version = Some(tool_version.ok_or_else(|| {
+                    n.error("'version' is dynamic: say where it comes from in [tool.headerwheel] version (`{ from-vcs = true }` or `{ file = \"pkg/_version.py\" }`)")
+                })?);
             }
+        }
+        if let (None, Some(t)) = (dynamic_version, tool_version) {
+            return Err(t.error(
+                "[tool.headerwheel] version computes the version: list 'version' in [project] dynamic (and remove [project] version)",
+            ));
         }
         let name = project
             .get("name")?
@@ -515,15 +567,19 @@ impl Metadata {
                 m.name
             )));
         }
-        let version = project
-            .get("version")?
-            .ok_or_else(|| project.error("the required key 'version' is missing"))?;
-        let v = version.str()?;
-        m.version = normalize_version(v).ok_or_else(|| {
-            version.error(format!(
-                "'{v}' is not a valid PEP 440 version (like '1.2.3')"
-            ))
-        })?;
+        if let Some(t) = dynamic_version {
+            m.version = super::version::dynamic_version(t, dir)?;
+        } else {
+            let version = project
+                .get("version")?
+                .ok_or_else(|| project.error("the required key 'version' is missing"))?;
+            let v = version.str()?;
+            m.version = normalize_version(v).ok_or_else(|| {
+                version.error(format!(
+                    "'{v}' is not a valid PEP 440 version (like '1.2.3')"
+                ))
+            })?;
+        }
         if let Some(d) = project.get("description")? {
             let s = d.str()?;
             if s.contains('\n') {
@@ -582,8 +638,8 @@ impl Metadata {
             found.dedup();
             m.license_files = found;
         }
-        m.authors = people(project.get("authors")?)?;
-        m.maintainers = people(project.get("maintainers")?)?;
+        m.authors = people(project.get("authors")?, &mut m.warnings)?;
+        m.maintainers = people(project.get("maintainers")?, &mut m.warnings)?;
         if let Some(k) = project.get("keywords")? {
             m.keywords = k.str_array()?.into_iter().map(|(s, _)| s).collect();
         }
@@ -653,6 +709,16 @@ impl Metadata {
             }
         }
         Ok(m)
+    }
+
+    /// Whether `dependencies` names the project `name` with no marker (a
+    /// requirement that applies everywhere).
+    pub fn requires_unconditionally(&self, name: &str) -> bool {
+        let name = normalize_name(name);
+        self.dependencies.iter().any(|d| {
+            let marker = d.split_once(';').map_or("", |(_, m)| m);
+            marker.trim().is_empty() && requirement_name(d) == name
+        })
     }
 
     /// The sdist's `PKG-INFO`: the core metadata at version 2.2 or later, as
@@ -957,7 +1023,7 @@ mod tests {
         )
         .unwrap();
         let project = file.root().get("project").unwrap().unwrap();
-        let m = Metadata::from_project(&project, &ProjectDir::new(root.path())).unwrap();
+        let m = Metadata::from_project(&project, &ProjectDir::new(root.path()), None).unwrap();
         assert!(
             m.to_core_metadata(&[])
                 .starts_with("Metadata-Version: 2.1\nName: a\n")
@@ -980,5 +1046,84 @@ mod tests {
         );
         assert!(check_license_expression("MIT-ish").is_err());
         assert!(check_license_expression("MIT OR").is_err());
+    }
+
+    #[test]
+    fn a_named_email_is_split_with_a_warning() {
+        let root = tempfile::tempdir().unwrap();
+        let file = crate::config::toml::TomlFile::parse(
+            "[project]\nname = \"a\"\nversion = \"1\"\nauthors = [{ email = \"Ada Lovelace <ada@example.org>\" }]\n".to_string(),
+            Path::new("pyproject.toml"),
+        )
+        .unwrap();
+        let project = file.root().get("project").unwrap().unwrap();
+        let m = Metadata::from_project(&project, &ProjectDir::new(root.path()), None).unwrap();
+        assert_eq!(
+            m.authors,
+            vec![Person {
+                name: Some("Ada Lovelace".into()),
+                email: Some("ada@example.org".into())
+            }]
+        );
+        let w: Vec<String> = m.warnings.iter().map(|w| w.to_string()).collect();
+        assert_eq!(
+            w[0].lines().next().unwrap(),
+            "pyproject.toml:4:22: project.authors[0].email: 'Ada Lovelace <ada@example.org>' is a name and an address: read as { name = \"Ada Lovelace\", email = \"ada@example.org\" }; write it so"
+        );
+        assert!(
+            m.to_core_metadata(&[])
+                .contains("Author-email: Ada Lovelace <ada@example.org>\n")
+        );
+    }
+
+    #[test]
+    fn a_requirement_under_a_marker_is_not_unconditional() {
+        let m = |deps: &[&str]| Metadata {
+            dependencies: deps.iter().map(|d| d.to_string()).collect(),
+            ..Metadata::default()
+        };
+        assert!(m(&["CFFI>=1.15"]).requires_unconditionally("cffi"));
+        assert!(m(&["cffi"]).requires_unconditionally("cffi"));
+        assert!(
+            !m(&["cffi>=1.11; platform_python_implementation == 'PyPy'"])
+                .requires_unconditionally("cffi")
+        );
+        assert!(!m(&["cffi-extra>=1"]).requires_unconditionally("cffi"));
+        assert!(m(&["cffi ; "]).requires_unconditionally("cffi"));
+    }
+
+    /// A project whose only cffi requirement is under a marker still gets
+    /// the unconditional one its modules need.
+    #[test]
+    fn cffi_under_a_marker_still_gets_the_runtime_requirement() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("pkg")).unwrap();
+        std::fs::write(d.path().join("pkg/__init__.py"), "").unwrap();
+        std::fs::write(
+            d.path().join("pyproject.toml"),
+            "[project]\nname = \"pkg\"\nversion = \"1\"\ndependencies = [\"cffi>=1.11; platform_python_implementation == 'PyPy'\"]\n\n[tool.headerwheel.modules.\"pkg._x\"]\ncdef-code = \"int f(void);\"\npreamble-code = \"int f(void) { return 1; }\"\n",
+        )
+        .unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let dist_info = crate::build::run_hook(&crate::build::Request {
+            hook: "prepare_metadata_for_build_wheel".into(),
+            source_dir: d.path().to_path_buf(),
+            output_dir: out.path().to_path_buf(),
+            config_settings: Default::default(),
+            interpreter: None,
+        })
+        .unwrap();
+        let meta = std::fs::read_to_string(out.path().join(dist_info).join("METADATA")).unwrap();
+        let requires: Vec<&str> = meta
+            .lines()
+            .filter(|l| l.starts_with("Requires-Dist:"))
+            .collect();
+        assert_eq!(
+            requires,
+            [
+                "Requires-Dist: cffi>=1.11; platform_python_implementation == 'PyPy'",
+                "Requires-Dist: cffi>=1.17",
+            ]
+        );
     }
 }

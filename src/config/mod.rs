@@ -21,6 +21,7 @@ pub mod metadata;
 pub mod paths;
 mod spdx_ids;
 pub mod toml;
+pub mod version;
 
 use std::path::{Path, PathBuf};
 
@@ -167,6 +168,7 @@ const TOOL_KEYS: &[&str] = &[
     "modules",
     "shared-libraries",
     "sdist",
+    "version",
 ];
 const MODULE_KEYS: &[&str] = &[
     "cdef",
@@ -198,11 +200,18 @@ impl Project {
                 "the [project] table is missing (headerwheel reads the PEP 621 metadata)",
             )
         })?;
-        let metadata = Metadata::from_project(&project, &dir)?;
         let tool_node = match doc.get("tool")? {
             Some(t) => t.get("headerwheel")?,
             None => None,
         };
+        let tool_version = match &tool_node {
+            Some(t) => t.get("version")?,
+            None => None,
+        };
+        let metadata = Metadata::from_project(&project, &dir, tool_version.as_ref())?;
+        for w in &metadata.warnings {
+            eprintln!("headerwheel: warning: {w}");
+        }
         let hk_node = match doc.get("tool")? {
             Some(t) => t.get("headerkit")?,
             None => None,
@@ -446,14 +455,12 @@ fn read_tool(
     // Packages.
     let import_name = metadata::filename_name(&metadata.name);
     let package_dir = match get("package-dir")? {
-        Some(n) => inside_project(dir, n.str()?, &n, Expect::Dir, "package directory")?,
-        None => {
-            if root.join("src").is_dir() {
-                PathBuf::from("src")
-            } else {
-                PathBuf::new()
-            }
-        }
+        // `.` (or `./`) is the root: no `./pkg` beside `pkg` in the wheel.
+        Some(n) => inside_project(dir, n.str()?, &n, Expect::Dir, "package directory")?
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect(),
+        None => default_package_dir(root, &import_name),
     };
     let mut packages = Vec::new();
     if let Some(n) = get("python-packages")? {
@@ -677,6 +684,30 @@ fn read_tool(
             });
         }
     }
+    // A module inside a package when no package is shipped: the wheel would
+    // hold `pkg/_x.so` and no `pkg/__init__.py` (the package is not where
+    // headerwheel looks for it).
+    if packages.is_empty()
+        && let Some(m) = modules.iter().find(|m| m.name.contains('.'))
+    {
+        let top = m.name.split('.').next().unwrap_or("");
+        let at = match get("modules")? {
+            Some(mods) => mods.get(&m.name)?.unwrap_or(mods),
+            None => match node {
+                Some(n) => n.clone(),
+                None => file.root(),
+            },
+        };
+        let shown = if package_dir.as_os_str().is_empty() {
+            ".".to_string()
+        } else {
+            package_dir.display().to_string()
+        };
+        return Err(at.error(format!(
+            "the module '{}' is in the package '{top}', but no Python package is shipped: '{top}/' is not in the package directory '{shown}' (set [tool.headerwheel] package-dir or python-packages)",
+            m.name
+        )));
+    }
     Ok(ToolConfig {
         shared_libraries,
         package_dir,
@@ -728,6 +759,36 @@ fn package_candidates(root: &Path, package_dir: &Path) -> Vec<String> {
         .collect();
     found.sort();
     found
+}
+
+/// Where the packages are when `package-dir` is not given, as setuptools
+/// finds them: the root when the package named like the project is there
+/// (flat layout), else `src` when it holds a Python package or module (a
+/// `src/` of C files only is no src layout), else the root.
+fn default_package_dir(root: &Path, import_name: &str) -> PathBuf {
+    // A directory named like the project is a package only with its
+    // __init__.py (`brotli/` may be the C library beside `src/brotli/`).
+    if root.join(import_name).join("__init__.py").is_file()
+        || root.join(format!("{import_name}.py")).is_file()
+    {
+        return PathBuf::new();
+    }
+    let src = Path::new("src");
+    let python_in_src = std::fs::read_dir(root.join(src)).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            let path = e.path();
+            (path.join("__init__.py").is_file() && valid_module_name(&name))
+                || name
+                    .strip_suffix(".py")
+                    .is_some_and(|stem| path.is_file() && valid_module_name(stem))
+        })
+    });
+    if python_in_src {
+        src.to_path_buf()
+    } else {
+        PathBuf::new()
+    }
 }
 
 /// The packages shipped when `python-packages` is not given: the package (or
@@ -852,6 +913,67 @@ mod package_discovery_tests {
 
     fn names(p: &Project) -> Vec<&str> {
         p.tool.packages.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_src_of_c_files_is_no_src_layout() {
+        let d = tree(&[
+            ("pyproject.toml", PYPROJECT),
+            ("hw_pure/__init__.py", ""),
+            ("src/hw.c", ""),
+            ("src/hw.h", ""),
+        ]);
+        let p = Project::load(d.path()).unwrap();
+        assert_eq!(p.tool.package_dir, PathBuf::new());
+        assert_eq!(names(&p), ["hw_pure"]);
+        // With another name at the root, still not src.
+        let d = tree(&[
+            ("pyproject.toml", PYPROJECT),
+            ("hwpure/__init__.py", ""),
+            ("src/hw.c", ""),
+        ]);
+        let p = Project::load(d.path()).unwrap();
+        assert_eq!(p.tool.packages[0].path, PathBuf::from("hwpure"));
+        // A C library named like the project beside a src layout.
+        let d = tree(&[
+            ("pyproject.toml", PYPROJECT),
+            ("hw_pure/hw.c", ""),
+            ("src/hw_pure/__init__.py", ""),
+        ]);
+        let p = Project::load(d.path()).unwrap();
+        assert_eq!(p.tool.packages[0].path, PathBuf::from("src/hw_pure"));
+    }
+
+    #[test]
+    fn a_module_of_a_package_that_is_not_shipped_is_an_error() {
+        let d = tree(&[
+            (
+                "pyproject.toml",
+                "[project]\nname = \"hw-pure\"\nversion = \"1.0\"\n[tool.headerwheel.modules.\"pkg._x\"]\ncdef-code = \"int f(void);\"\npreamble-code = \"int f(void) { return 1; }\"\n",
+            ),
+            ("src/pkg/__init__.py", ""),
+            ("lib/pkg/__init__.py", ""),
+        ]);
+        std::fs::remove_dir_all(d.path().join("src")).unwrap();
+        let e = Project::load(d.path()).unwrap_err();
+        assert_eq!(
+            e.to_string().lines().next().unwrap(),
+            "pyproject.toml:4:1: tool.headerwheel.modules.\"pkg._x\": the module 'pkg._x' is in the package 'pkg', but no Python package is shipped: 'pkg/' is not in the package directory '.' (set [tool.headerwheel] package-dir or python-packages)"
+        );
+    }
+
+    #[test]
+    fn package_dir_dot_is_the_root() {
+        let d = tree(&[
+            (
+                "pyproject.toml",
+                "[project]\nname = \"hw-pure\"\nversion = \"1.0\"\n[tool.headerwheel]\npackage-dir = \"./\"\n",
+            ),
+            ("hw_pure/__init__.py", ""),
+        ]);
+        let p = Project::load(d.path()).unwrap();
+        assert_eq!(p.tool.package_dir, PathBuf::new());
+        assert_eq!(p.tool.packages[0].path, PathBuf::from("hw_pure"));
     }
 
     #[test]

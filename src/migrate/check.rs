@@ -22,10 +22,21 @@ pub struct ModuleCheck {
     pub theirs: usize,
     /// `None`: identical; else the first differing line, with context.
     pub difference: Option<String>,
+    /// An ABI-mode module: what is compared is the generated Python, not C.
+    pub abi: bool,
+}
+
+impl ModuleCheck {
+    /// What the compared bytes are: `C` (API mode) or `Python` (ABI mode),
+    /// for messages such as "N bytes of C".
+    pub fn language(&self) -> &'static str {
+        if self.abi { "Python" } else { "C" }
+    }
 }
 
 /// Compares every module of `plan` (read from the project's migrated
-/// pyproject.toml when it declares the module, else from the plan).
+/// pyproject.toml when it declares the module, else from the plan); a
+/// migrated pyproject.toml that does not load is an error.
 pub fn check(
     root: &Path,
     rec: &Recording,
@@ -41,7 +52,24 @@ pub fn check(
         rec.python.sizeof_long,
         cffi_version,
     );
-    let project = crate::config::Project::load(root).ok();
+    // The written pyproject.toml (switched to headerwheel) must load: a
+    // migrated project that does not is an error, not the plan again.
+    let migrated = std::fs::read_to_string(root.join("pyproject.toml"))
+        .ok()
+        .and_then(|t| t.parse::<toml_edit::DocumentMut>().ok())
+        .is_some_and(|d| {
+            d.get("build-system")
+                .and_then(|b| b.get("build-backend"))
+                .and_then(|b| b.as_str())
+                == Some("headerwheel")
+        });
+    let project = if migrated {
+        Some(crate::config::Project::load(root).map_err(|e| {
+            format!("the migrated pyproject.toml does not load with headerwheel:\n{e}")
+        })?)
+    } else {
+        None
+    };
     let mut out = Vec::new();
     for m in modules {
         let emitted = m
@@ -93,6 +121,7 @@ pub fn check(
             ours: ours.len(),
             theirs: theirs.len(),
             difference: first_difference(&ours, &theirs),
+            abi,
         });
     }
     Ok(out)

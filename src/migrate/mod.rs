@@ -16,6 +16,7 @@ pub mod check;
 pub mod diff;
 pub mod pyproject;
 pub mod recording;
+pub mod verify;
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -330,14 +331,9 @@ pub fn plan(
         });
     }
 
-    pyproject::edit(
-        &mut doc,
-        &src_metadata(&src, root, read, notes),
-        &package_dir,
-        &plan.modules,
-        notes,
-    );
-    let new_pyproject = doc.to_string();
+    let moved = src_metadata(&src, root, &doc, &package_dir, read, notes);
+    pyproject::edit(&mut doc, &moved, &package_dir, &plan.modules, notes);
+    let new_pyproject = same_line_endings(old_pyproject.as_deref(), doc.to_string());
     let mut files = vec![PlannedFile {
         path: "pyproject.toml".into(),
         old: old_pyproject,
@@ -367,19 +363,78 @@ pub fn plan(
             });
         }
     }
+    let shipped = verify::load_planned(root, &files)?;
+    if shipped.is_empty() && !moved.python_packages.is_empty() {
+        return Err(format!(
+            "setup() declares the packages {:?}, but the migrated project would ship no Python package (package directory '{}'): the wheel would hold only the modules",
+            moved.python_packages,
+            if package_dir.is_empty() {
+                "."
+            } else {
+                package_dir.as_str()
+            }
+        ));
+    }
     plan.files = files;
     plan.notes.sort();
     plan.notes.dedup();
     Ok(plan)
 }
 
-/// `package_dir={'': 'src'}` / `package_dir = =src` → `src`; else the root.
+/// `new` with the line endings of `old`: a CRLF file stays CRLF (the lines
+/// toml_edit adds end in LF).
+fn same_line_endings(old: Option<&str>, new: String) -> String {
+    match old {
+        Some(o) if o.contains("\r\n") => new.replace("\r\n", "\n").replace('\n', "\r\n"),
+        _ => new,
+    }
+}
+
+/// Where the packages are, found as setuptools finds them: an explicit
+/// `package_dir={'': 'src'}` / `package_dir = =src`; else where the
+/// declared `packages`/`py_modules` are; else the root when it holds a
+/// package (flat layout); else `src` when it holds a Python package or
+/// module (a `src/` of C files is no src layout); else the root.
 fn package_dir(src: &Sources<'_>, root: &Path, notes: &mut Vec<Note>) -> String {
     let Some(f) = src.get("package_dir") else {
-        return if root.join("src").is_dir() {
-            "src".into()
-        } else {
+        let declared: Vec<String> = ["packages", "py_modules"]
+            .iter()
+            .filter_map(|k| src.get(k))
+            .flat_map(|f| string_list(&f.value))
+            .map(|p| p.split('.').next().unwrap_or("").to_string())
+            .filter(|p| !p.is_empty())
+            .collect();
+        let holds = |dir: &Path, p: &str| {
+            dir.join(p).join("__init__.py").is_file() || dir.join(format!("{p}.py")).is_file()
+        };
+        let holds_python = |dir: &Path| {
+            std::fs::read_dir(dir).is_ok_and(|rd| {
+                rd.flatten().any(|e| {
+                    let n = e.file_name().to_string_lossy().to_string();
+                    let skip = n.starts_with('.')
+                        || [
+                            "tests", "test", "docs", "doc", "build", "dist", "venv", "src",
+                        ]
+                        .contains(&n.as_str());
+                    !skip
+                        && (e.path().join("__init__.py").is_file()
+                            || (dir != root && n.ends_with(".py")))
+                })
+            })
+        };
+        let src_dir = root.join("src");
+        return if !declared.is_empty() {
+            if declared.iter().all(|p| holds(root, p))
+                || !declared.iter().any(|p| holds(&src_dir, p))
+            {
+                String::new()
+            } else {
+                "src".into()
+            }
+        } else if holds_python(root) || !holds_python(&src_dir) {
             String::new()
+        } else {
+            "src".into()
         };
     };
     let mut map: BTreeMap<String, String> = BTreeMap::new();
@@ -688,11 +743,16 @@ pub struct MovedMetadata {
     pub project: Vec<(&'static str, toml_edit::Item)>,
     /// Top-level packages (and modules) setup() ships.
     pub python_packages: Vec<String>,
+    /// `[tool.headerwheel] version` when the version is computed at build
+    /// time (`{ from-vcs = true }`, `{ file = ... }`).
+    pub dynamic_version: Option<toml_edit::InlineTable>,
 }
 
 fn src_metadata(
     src: &Sources<'_>,
     root: &Path,
+    doc: &toml_edit::DocumentMut,
+    package_dir: &str,
     read: &dyn Fn(&Path) -> Option<String>,
     notes: &mut Vec<Note>,
 ) -> MovedMetadata {
@@ -713,6 +773,7 @@ fn src_metadata(
             _ => None,
         }
     };
+    let dynamic_version = version_source(src, doc, package_dir, read, notes);
     for (key, to) in [
         ("name", "name"),
         ("version", "version"),
@@ -721,6 +782,9 @@ fn src_metadata(
         if let Some(f) = src.get(key)
             && let Some(v) = s(&f)
         {
+            if key == "version" && dynamic_version.is_some() {
+                continue;
+            }
             computed(&f, key, &format!("'{v}'"), notes);
             project.push((to, value(v)));
         }
@@ -847,16 +911,26 @@ fn src_metadata(
     for (who, key) in [("author", "authors"), ("maintainer", "maintainers")] {
         let name = src.get(who).and_then(|f| s(&f));
         let email = src.get(&format!("{who}_email")).and_then(|f| s(&f));
-        if name.is_some() || email.is_some() {
-            let mut t = InlineTable::new();
-            if let Some(n) = &name {
-                t.insert("name", n.as_str().into());
-            }
-            if let Some(e) = &email {
-                t.insert("email", e.as_str().into());
-            }
+        let list = people(name.as_deref(), email.as_deref());
+        if !list.is_empty() {
             let mut a = Array::new();
-            a.push(t);
+            for (n, e) in list {
+                let mut t = InlineTable::new();
+                if let Some(n) = &n {
+                    t.insert("name", n.as_str().into());
+                }
+                if let Some(e) = &e {
+                    t.insert("email", e.as_str().into());
+                }
+                a.push(t);
+            }
+            if a.len() > 1 {
+                for v in a.iter_mut() {
+                    v.decor_mut().set_prefix("\n    ");
+                }
+                a.set_trailing("\n");
+                a.set_trailing_comma(true);
+            }
             project.push((key, value(a)));
         }
     }
@@ -915,6 +989,17 @@ fn src_metadata(
     if let Some(f) = src.get("install_requires") {
         let list = string_list(&f.value);
         computed(&f, "install_requires", &format!("{list:?}"), notes);
+        let deps = crate::config::metadata::Metadata {
+            dependencies: list.clone(),
+            ..Default::default()
+        };
+        let named = |d: &String| crate::config::metadata::requirement_name(d) == "cffi";
+        if list.iter().any(named) && !deps.requires_unconditionally("cffi") {
+            notes.push(Note {
+                kind: NoteKind::Info,
+                text: format!("{}: install_requires names cffi only under a marker: headerwheel adds the cffi its modules need (cffi>=1.17) for every interpreter", f.file),
+            });
+        }
         if !list.is_empty() {
             project.push(("dependencies", Item::Value(multiline(&list))));
         }
@@ -1004,6 +1089,7 @@ fn src_metadata(
         "package_dir",
         "cffi_modules",
         "ext_package",
+        "use_scm_version",
     ];
     let mut leftover: Vec<(String, &'static str, String)> = Vec::new();
     for (k, v) in &src.rec.setup_kwargs {
@@ -1053,6 +1139,9 @@ fn src_metadata(
             }
             "scripts" => "script files are not PEP 621: make them [project.scripts] entry points",
             "platforms" => "not PEP 621 metadata",
+            "ext_modules" => {
+                "setuptools extensions are not built by headerwheel (a CFFI one, from distutils_extension(), is a module above)"
+            }
             _ => "no PEP 621 or headerwheel equivalent",
         };
         notes.push(Note {
@@ -1063,6 +1152,188 @@ fn src_metadata(
     MovedMetadata {
         project,
         python_packages,
+        dynamic_version,
+    }
+}
+
+/// Where a computed version comes from, as `[tool.headerwheel] version`:
+/// setuptools_scm (`[tool.setuptools_scm]`, `setup(use_scm_version=...)`)
+/// or hatch's `source = "vcs"` → `{ from-vcs = true }`; setup.cfg's
+/// `attr:`/`file:`, hatch's `path`, or a setup.py computing the
+/// `__version__` a package file holds → `{ file = ... }`.
+fn version_source(
+    src: &Sources<'_>,
+    doc: &toml_edit::DocumentMut,
+    package_dir: &str,
+    read: &dyn Fn(&Path) -> Option<String>,
+    notes: &mut Vec<Note>,
+) -> Option<toml_edit::InlineTable> {
+    use toml_edit::InlineTable;
+    let tool = doc.get("tool");
+    let scm_table = tool.and_then(|t| t.get("setuptools_scm"));
+    let use_scm = src
+        .rec
+        .setup_kwargs
+        .get("use_scm_version")
+        .is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false)));
+    let hatch = tool
+        .and_then(|t| t.get("hatch"))
+        .and_then(|h| h.get("version"));
+    let hatch_source = hatch.and_then(|h| h.get("source")).and_then(|s| s.as_str());
+    let in_project = |dir: &str, rel: String| {
+        if dir.is_empty() {
+            rel
+        } else {
+            format!("{dir}/{rel}")
+        }
+    };
+    let file_table = |file: &str, regex: Option<&str>| {
+        let mut t = InlineTable::new();
+        t.insert("file", file.into());
+        if let Some(r) = regex {
+            t.insert("regex", r.into());
+        }
+        t
+    };
+    if scm_table.is_some() || use_scm || hatch_source == Some("vcs") {
+        let from = if use_scm {
+            "setup.py: use_scm_version"
+        } else if scm_table.is_some() {
+            "pyproject.toml: [tool.setuptools_scm]"
+        } else {
+            "pyproject.toml: [tool.hatch.version] source = \"vcs\""
+        };
+        notes.push(Note {
+            kind: NoteKind::Info,
+            text: format!("{from}: the version comes from git: [tool.headerwheel] version = {{ from-vcs = true }} (setuptools_scm's default scheme)"),
+        });
+        let options: Vec<String> = scm_table
+            .and_then(|t| t.as_table_like())
+            .map(|t| t.iter().map(|(k, _)| k.to_string()).collect())
+            .unwrap_or_default();
+        let kw_options: Vec<String> = match src.rec.setup_kwargs.get("use_scm_version") {
+            Some(Value::Object(o)) => o.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        for (at, options) in [
+            ("pyproject.toml: [tool.setuptools_scm]", options),
+            ("setup.py: use_scm_version", kw_options),
+        ] {
+            if !options.is_empty() {
+                notes.push(Note {
+                    kind: NoteKind::NotMoved,
+                    text: format!("{at} {}: headerwheel uses setuptools_scm's default scheme and writes no version file", options.join(", ")),
+                });
+            }
+        }
+        let mut t = InlineTable::new();
+        t.insert("from-vcs", true.into());
+        return Some(t);
+    }
+    if let Some(path) = hatch.and_then(|h| h.get("path")).and_then(|p| p.as_str()) {
+        let regex = hatch
+            .and_then(|h| h.get("pattern"))
+            .and_then(|p| p.as_str());
+        notes.push(Note {
+            kind: NoteKind::Info,
+            text: format!("pyproject.toml: [tool.hatch.version] path: [tool.headerwheel] version = {{ file = \"{path}\" }} reads it at build time"),
+        });
+        return Some(file_table(path, regex));
+    }
+    let f = src.get("version")?;
+    if f.literal {
+        return None;
+    }
+    let expr = f.expr.trim();
+    let file = if let Some(attr) = expr.strip_prefix("attr:") {
+        // attr: pkg.mod.__version__ → pkg/mod.py or pkg/mod/__init__.py.
+        let (module, name) = attr.trim().rsplit_once('.')?;
+        if name != "__version__" {
+            return None;
+        }
+        let base = module.replace('.', "/");
+        [format!("{base}.py"), format!("{base}/__init__.py")]
+            .into_iter()
+            .map(|r| in_project(package_dir, r))
+            .find(|p| read(Path::new(p)).is_some())
+            .map(|p| (p, None))
+    } else if let Some(file) = expr.strip_prefix("file:") {
+        let file = file.trim();
+        (!file.contains(',')).then(|| (file.to_string(), Some(r"(?m)^\s*(\S+)")))
+    } else {
+        // A setup.py computing the value a package file's __version__ holds.
+        let value = f.value.as_str()?.trim().to_string();
+        let packages: Vec<String> = ["packages", "py_modules"]
+            .iter()
+            .filter_map(|k| src.get(k))
+            .flat_map(|f| string_list(&f.value))
+            .filter(|p| !p.contains('.'))
+            .collect();
+        let line =
+            regex::Regex::new(r#"(?m)^\s*__version__\s*(?::\s*str\s*)?=\s*['"]([^'"]+)['"]"#)
+                .expect("a valid regex");
+        packages
+            .iter()
+            .flat_map(|p| {
+                ["__init__.py", "_version.py", "version.py", "__about__.py"]
+                    .iter()
+                    .map(move |f| format!("{p}/{f}"))
+                    .chain(std::iter::once(format!("{p}.py")))
+            })
+            .map(|r| in_project(package_dir, r))
+            .find(|p| {
+                read(Path::new(p)).is_some_and(|t| {
+                    line.captures(&t)
+                        .is_some_and(|c| c.get(1).is_some_and(|m| m.as_str().trim() == value))
+                })
+            })
+            .map(|p| (p, None))
+    };
+    let (file, regex) = file?;
+    notes.push(Note {
+        kind: NoteKind::Info,
+        text: format!(
+            "{}: version (`{expr}`) is read from {file}: [tool.headerwheel] version = {{ file = \"{file}\" }} reads it at build time",
+            f.file
+        ),
+    });
+    Some(file_table(&file, regex))
+}
+
+/// setup()'s `author` and `author_email` as PEP 621 people: the emails
+/// are a comma-separated list, each `addr` or `Name <addr>`; a lone plain
+/// address goes with the author's name, a name no address carries stays
+/// a person of its own.
+fn people(name: Option<&str>, email: Option<&str>) -> Vec<(Option<String>, Option<String>)> {
+    static NAMED: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^([^<>]*?)\s*<([^<>\s]+)>$").expect("a valid regex")
+    });
+    let emails: Vec<(Option<String>, String)> = email
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| match NAMED.captures(e) {
+            Some(c) => {
+                let who = c[1].trim().trim_matches('"').trim();
+                ((!who.is_empty()).then(|| who.to_string()), c[2].to_string())
+            }
+            None => (None, e.to_string()),
+        })
+        .collect();
+    let name = name.map(str::trim).filter(|n| !n.is_empty());
+    match (name, emails.as_slice()) {
+        (Some(n), [(None, e)]) => vec![(Some(n.to_string()), Some(e.clone()))],
+        (n, list) => {
+            let mut out: Vec<(Option<String>, Option<String>)> = Vec::new();
+            if let Some(n) = n
+                && !list.iter().any(|(w, _)| w.as_deref() == Some(n))
+            {
+                out.push((Some(n.to_string()), None));
+            }
+            out.extend(list.iter().map(|(w, e)| (w.clone(), Some(e.clone()))));
+            out
+        }
     }
 }
 
@@ -1082,6 +1353,53 @@ fn multiline(items: &[String]) -> toml_edit::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn authors_and_their_emails() {
+        let p = |n: Option<&str>, e: Option<&str>| -> Vec<(Option<String>, Option<String>)> {
+            people(n, e)
+        };
+        let s = |x: &str| Some(x.to_string());
+        assert_eq!(
+            p(Some("Ada"), Some("ada@example.org")),
+            vec![(s("Ada"), s("ada@example.org"))]
+        );
+        assert_eq!(
+            p(None, Some("Ada Lovelace <ada@example.org>")),
+            vec![(s("Ada Lovelace"), s("ada@example.org"))]
+        );
+        assert_eq!(
+            p(
+                Some("Ada Lovelace"),
+                Some("Ada Lovelace <ada@example.org>, \"Bob\" <bob@example.org>, c@example.org")
+            ),
+            vec![
+                (s("Ada Lovelace"), s("ada@example.org")),
+                (s("Bob"), s("bob@example.org")),
+                (None, s("c@example.org")),
+            ]
+        );
+        assert_eq!(
+            p(Some("The Team"), Some("a@example.org, b@example.org")),
+            vec![
+                (s("The Team"), None),
+                (None, s("a@example.org")),
+                (None, s("b@example.org")),
+            ]
+        );
+        assert_eq!(p(Some("Ada"), None), vec![(s("Ada"), None)]);
+        assert!(p(None, None).is_empty());
+    }
+
+    #[test]
+    fn a_crlf_file_stays_crlf() {
+        assert_eq!(
+            same_line_endings(Some("a\r\nb\r\n"), "a\r\nb\r\nc\n".into()),
+            "a\r\nb\r\nc\r\n"
+        );
+        assert_eq!(same_line_endings(Some("a\n"), "a\nb\n".into()), "a\nb\n");
+        assert_eq!(same_line_endings(None, "a\n".into()), "a\n");
+    }
 
     #[test]
     fn project_paths() {

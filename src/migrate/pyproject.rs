@@ -123,7 +123,12 @@ fn project(doc: &mut DocumentMut, moved: &MovedMetadata, notes: &mut Vec<Note>) 
         }
         p.insert(key, item);
     }
-    // headerwheel computes nothing dynamically: what is now set leaves `dynamic`.
+    // headerwheel computes only a version it is told how to: what is now
+    // set leaves `dynamic`.
+    let p_has_version = p.contains_key("version");
+    if moved.dynamic_version.is_some() && !p_has_version && !p.contains_key("dynamic") {
+        p.insert("dynamic", value(Array::from_iter(["version"])));
+    }
     let mut left: Vec<String> = Vec::new();
     let mut drop = false;
     if let Some(d) = p.get_mut("dynamic").and_then(Item::as_array_mut) {
@@ -135,6 +140,12 @@ fn project(doc: &mut DocumentMut, moved: &MovedMetadata, notes: &mut Vec<Note>) 
             v.as_str()
                 .is_none_or(|k| !moved.project.iter().any(|(m, _)| *m == k))
         });
+        if moved.dynamic_version.is_some()
+            && !p_has_version
+            && !d.iter().any(|v| v.as_str() == Some("version"))
+        {
+            d.push("version");
+        }
         left = d
             .iter()
             .filter_map(|v| v.as_str().map(str::to_string))
@@ -181,6 +192,9 @@ fn project(doc: &mut DocumentMut, moved: &MovedMetadata, notes: &mut Vec<Note>) 
         }
     }
     for k in left {
+        if k == "version" && moved.dynamic_version.is_some() {
+            continue;
+        }
         notes.push(Note {
             kind: NoteKind::NotMoved,
             text: format!("pyproject.toml: project.dynamic still lists '{k}', which headerwheel does not compute: set it in [project]"),
@@ -195,6 +209,11 @@ fn tool(
     modules: &[ModulePlan],
     notes: &mut Vec<Note>,
 ) {
+    let doc_version_dynamic = doc
+        .get("project")
+        .and_then(|p| p.get("dynamic"))
+        .and_then(Item::as_array)
+        .is_some_and(|d| d.iter().any(|v| v.as_str() == Some("version")));
     let root = doc.as_table_mut();
     if !root.contains_key("tool") {
         let mut t = Table::new();
@@ -222,6 +241,12 @@ fn tool(
     let Some(Item::Table(hw)) = tool.get_mut("headerwheel") else {
         return;
     };
+    if let Some(v) = &moved.dynamic_version
+        && !hw.contains_key("version")
+        && doc_version_dynamic
+    {
+        hw.insert("version", value(v.clone()));
+    }
     if !package_dir.is_empty() && !hw.contains_key("package-dir") {
         hw.insert("package-dir", value(package_dir));
     }
@@ -299,6 +324,7 @@ mod tests {
         MovedMetadata {
             project,
             python_packages: vec!["pkg".into()],
+            dynamic_version: None,
         }
     }
 
@@ -410,6 +436,7 @@ mod limited_api_tests {
             &MovedMetadata {
                 project: vec![],
                 python_packages: vec![],
+                dynamic_version: None,
             },
             "",
             &[module],
