@@ -788,8 +788,12 @@ fn migrate(args: &[String]) -> Result<i32, String> {
         for r in &results {
             match &r.difference {
                 None => println!(
-                    "identical: {} ({} bytes of C, headerwheel from {}; cffi {})",
-                    r.name, r.ours, r.from, rec.python.cffi_version
+                    "identical: {} ({} bytes of {}, headerwheel from {}; cffi {})",
+                    r.name,
+                    r.ours,
+                    r.language(),
+                    r.from,
+                    rec.python.cffi_version
                 ),
                 Some(d) => {
                     differ += 1;
