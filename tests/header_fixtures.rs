@@ -34,7 +34,7 @@ fn cases() -> Vec<PathBuf> {
 }
 
 /// The writer options of a case: the CLI's `--define-pattern .`, plus its
-/// `writer.json`.
+/// `writer.json` (`exclude_patterns`, `symbols`, `macros`, `define_patterns`).
 fn options(dir: &Path) -> WriterOptions {
     let mut opts = WriterOptions {
         define_patterns: vec![regex::Regex::new(".").unwrap()],
@@ -52,6 +52,16 @@ fn options(dir: &Path) -> WriterOptions {
         };
         for p in strings("exclude_patterns") {
             opts.exclude.push(regex::Regex::new(&p).unwrap());
+        }
+        if let Some(m) = v.get("macros").and_then(|x| x.as_str()) {
+            opts.macros = writer::MacroSelection::parse(m)
+                .unwrap_or_else(|| panic!("{}: macros = {m:?}", path.display()));
+        }
+        if v.get("define_patterns").is_some() {
+            opts.define_patterns = strings("define_patterns")
+                .iter()
+                .map(|p| regex::Regex::new(p).unwrap())
+                .collect();
         }
         let symbols = strings("symbols");
         if !symbols.is_empty() {

@@ -16,9 +16,9 @@ use crate::headers::{self, ParseRequest, exports};
 use crate::untrusted::{self, Links, ReadError};
 
 /// Bump when the header model changes (what the walk produces).
-const MODEL_VERSION: &str = "headerwheel-model-3";
+const MODEL_VERSION: &str = "headerwheel-model-4";
 /// Bump when the cdef writer changes what it writes.
-const WRITER_VERSION: &str = "headerwheel-writer-3";
+const WRITER_VERSION: &str = "headerwheel-writer-4";
 
 /// The store directory (`store_dir`, default `.headerkit`).
 pub fn store_dir(project: &Project) -> PathBuf {
@@ -208,6 +208,7 @@ fn keys(
         "define_patterns".into(),
         hk.define_patterns.join("\0").into_bytes(),
     ));
+    parts.push(("macros".into(), hk.macro_selection().as_str().into()));
     parts.push(("extra_cdef".into(), hk.extra_cdef.join("\0").into_bytes()));
     parts.push((
         "exclude_patterns".into(),
@@ -471,6 +472,7 @@ fn write_cdef(
         extra_cdef: hk.extra_cdef.clone(),
         only: (!module.symbols.is_empty()).then(|| module.symbols.iter().cloned().collect()),
         macro_values: module.mode == crate::config::Mode::Abi,
+        macros: hk.macro_selection(),
         ..Default::default()
     };
     for p in &hk.define_patterns {

@@ -393,6 +393,10 @@ fn generate_or_inspect(args: &[String], inspect: bool) -> Result<(), String> {
             }
         };
     }
+    if opts.define_patterns.is_empty() {
+        // As `[tool.headerkit]` without define_patterns: the library's macros.
+        opts.macros = writer::MacroSelection::AllLibrary;
+    }
     let written = writer::write(&model, &opts);
     for w in &written.warnings {
         eprintln!("headerwheel: warning: {w}");
@@ -403,7 +407,11 @@ fn generate_or_inspect(args: &[String], inspect: bool) -> Result<(), String> {
         t.elapsed().as_secs_f64() * 1e3
     );
     match out {
-        Some(p) => write_atomic(&p, &written.cdef),
+        Some(p) => {
+            write_atomic(&p, &written.cdef)?;
+            eprintln!("headerwheel: wrote {}", p.display());
+            Ok(())
+        }
         None => {
             print!("{}", written.cdef);
             Ok(())
