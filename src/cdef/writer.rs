@@ -47,8 +47,9 @@ pub struct WriterOptions {
 /// a written function as that function's declaration under the macro's name.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum MacroSelection {
-    /// `"all-library"`: every macro of the library's own headers, and those
-    /// of any header that `define_patterns` names.
+    /// `"all-library"`: every macro of the library's own headers (none when
+    /// the bindings are a selection of functions, `symbols`), and those of
+    /// any header that `define_patterns` names.
     AllLibrary,
     /// `"patterns"`: only those `define_patterns` names (headerkit's rule).
     #[default]
@@ -248,8 +249,9 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
     for mac in &model.macros {
         let named = opts.define_patterns.iter().any(|r| r.is_match(&mac.name));
         let selected = match opts.macros {
-            // The library's own, and any header's the patterns name.
-            MacroSelection::AllLibrary => mac.loc.project || named,
+            // The library's own (unless the bindings are a selection of
+            // functions, `only`), and any header's the patterns name.
+            MacroSelection::AllLibrary => mac.loc.project && opts.only.is_none() || named,
             // System headers' macros only when the bindings are of system
             // functions (`only`); the project's always.
             MacroSelection::Patterns => named && (mac.loc.project || opts.only.is_some()),
