@@ -10,6 +10,9 @@
 //!    every size, alignment, offset and constant the module reports is the C
 //!    compiler's.
 //!
+//! The headers are parsed with the feature-test macros of that Python's
+//! `pyconfig.h`, as a build parses them.
+//!
 //! Step 2 needs a Python with cffi: `HEADERWHEEL_TEST_PYTHON`, else `python3`;
 //! without cffi it is skipped, with a note on stderr.
 
@@ -21,6 +24,21 @@ use headerwheel::headers::{self, ParseRequest};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The feature-test macros of the test Python's pyconfig.h, as a build
+/// parses headers with them (`Python.h` comes first in the module).
+fn python_defines() -> Vec<String> {
+    let py = std::env::var("HEADERWHEEL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    match headerwheel::build::headers::HeaderEnv::of_python(&py) {
+        Some(env) => env.python_defines,
+        None => {
+            eprintln!(
+                "no pyconfig.h through {py}: the headers are parsed without Python's feature-test macros"
+            );
+            Vec::new()
+        }
+    }
 }
 
 fn cases() -> Vec<PathBuf> {
@@ -78,6 +96,7 @@ fn generate(dir: &Path) -> (String, String) {
     let model = headers::parse(&ParseRequest {
         header: dir.join(format!("{case}.h")),
         include_dirs: vec![dir.to_path_buf()],
+        defines: python_defines(),
         ..ParseRequest::default()
     })
     .unwrap_or_else(|e| panic!("{case}: {e}"));
@@ -163,8 +182,11 @@ fn compiler_answers(dir: &Path, work: &Path, exprs: &[String]) -> Vec<i64> {
     prog.push_str("    return 0;\n}\n");
     std::fs::write(work.join("layout.c"), prog).unwrap();
     let exe = work.join("layout");
+    // With the module's environment: Python.h's feature-test macros.
     run(Command::new("cc")
-        .args(["-std=gnu11", "-I"])
+        .args(["-std=gnu11"])
+        .args(python_defines().iter().map(|d| format!("-D{d}")))
+        .arg("-I")
         .arg(dir)
         .arg(work.join("layout.c"))
         .arg("-o")

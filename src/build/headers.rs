@@ -48,6 +48,94 @@ fn rel_or_abs(root: &Path, p: &Path) -> String {
     }
 }
 
+/// What the compile of a module defines that its header stage must define
+/// too (see [`headers::environment`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderEnv {
+    /// The target interpreter's feature-test macros, `NAME=VALUE`.
+    pub python_defines: Vec<String>,
+}
+
+impl HeaderEnv {
+    /// From the target interpreter's include directories
+    /// (`Interpreter.toolchain.include_dirs`): the first `pyconfig.h` there.
+    pub fn from_python_include_dirs(dirs: &[PathBuf]) -> HeaderEnv {
+        for d in dirs {
+            if let Ok(text) = std::fs::read_to_string(d.join("pyconfig.h")) {
+                return HeaderEnv {
+                    python_defines: headers::environment::feature_defines(&text),
+                };
+            }
+        }
+        HeaderEnv::default()
+    }
+
+    /// For the command line, which has no target interpreter: `python3`'s
+    /// `pyconfig.h` (through its sysconfig); none, with a note, when there
+    /// is no such interpreter or header.
+    pub fn discover() -> HeaderEnv {
+        HeaderEnv::of_python("python3").unwrap_or_else(|| {
+            eprintln!(
+                "headerwheel: note: no pyconfig.h found through python3's sysconfig: the headers are parsed without Python's feature-test macros (_GNU_SOURCE, _FILE_OFFSET_BITS...), and a build with them misses the store"
+            );
+            HeaderEnv::default()
+        })
+    }
+
+    /// The environment of the interpreter `python` (its sysconfig's
+    /// `pyconfig.h`); `None` when it cannot say or the file is unreadable.
+    pub fn of_python(python: &str) -> Option<HeaderEnv> {
+        let out = std::process::Command::new(python)
+            .args([
+                "-c",
+                "import sysconfig; print(sysconfig.get_config_h_filename())",
+            ])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output();
+        let path = match out {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+            _ => String::new(),
+        };
+        if path.is_empty() {
+            return None;
+        }
+        let text = std::fs::read_to_string(&path).ok()?;
+        Some(HeaderEnv {
+            python_defines: headers::environment::feature_defines(&text),
+        })
+    }
+}
+
+/// The headers of `module` in the compile's environment: each parsed also
+/// with the interpreter's feature-test macros, the module's `define-macros`
+/// (before the headers' own defines) and its `include-dirs` (after theirs).
+fn resolve_for_module(
+    project: &Project,
+    hk: &HeaderkitConfig,
+    module: &ModuleConfig,
+    env: &HeaderEnv,
+) -> Result<Vec<ResolvedHeader>, BuildError> {
+    let mut headers = resolve_headers(project, hk)?;
+    let mut defines = env.python_defines.clone();
+    defines.extend(module.define_macros.iter().map(|(n, v)| match v {
+        Some(v) => format!("{n}={v}"),
+        None => n.clone(),
+    }));
+    for (_, inc, defs, _) in &mut headers {
+        let own = std::mem::take(defs);
+        *defs = defines.clone();
+        defs.extend(own);
+        for d in &module.include_dirs {
+            let d = project.root.join(d);
+            if !inc.contains(&d) {
+                inc.push(d);
+            }
+        }
+    }
+    Ok(headers)
+}
+
 /// Resolves the header patterns to files: globs under the project root,
 /// else the path under an include directory or the system's.
 fn resolve_headers(
@@ -232,8 +320,9 @@ pub fn cdef_for_module(
     project: &Project,
     module: &ModuleConfig,
     skip_cache: bool,
+    env: &HeaderEnv,
 ) -> Result<String, BuildError> {
-    cdef_for_module_from(project, module, skip_cache).map(|(cdef, _)| cdef)
+    cdef_for_module_from(project, module, skip_cache, env).map(|(cdef, _)| cdef)
 }
 
 /// [`cdef_for_module`], saying where the cdef came from.
@@ -241,12 +330,13 @@ pub fn cdef_for_module_from(
     project: &Project,
     module: &ModuleConfig,
     skip_cache: bool,
+    env: &HeaderEnv,
 ) -> Result<(String, CdefOrigin), BuildError> {
     let hk = project.headerkit.as_ref().ok_or_else(|| {
         BuildError::Other(format!("module {}: no [tool.headerkit] table", module.name))
     })?;
     let t = Instant::now();
-    let headers = resolve_headers(project, hk)?;
+    let headers = resolve_for_module(project, hk, module, env)?;
     let root = &project.root;
     let keys = keys(project, hk, module, &headers);
     let store = Store::new(store_dir(project));
@@ -520,11 +610,15 @@ pub fn header_modules(project: &Project) -> Vec<&ModuleConfig> {
 /// What a build would find in the store for `module`, and why: `hit
 /// (cdef)`, `hit (header model; the cdef is written again)`, or `miss:
 /// <reasons>`. Nothing is written.
-pub fn status(project: &Project, module: &ModuleConfig) -> Result<(bool, String), BuildError> {
+pub fn status(
+    project: &Project,
+    module: &ModuleConfig,
+    env: &HeaderEnv,
+) -> Result<(bool, String), BuildError> {
     let hk = project.headerkit.as_ref().ok_or_else(|| {
         BuildError::Other(format!("module {}: no [tool.headerkit] table", module.name))
     })?;
-    let headers = resolve_headers(project, hk)?;
+    let headers = resolve_for_module(project, hk, module, env)?;
     let keys = keys(project, hk, module, &headers);
     let store = Store::new(store_dir(project));
     let local_clang = headers::locate::local_identity();
@@ -593,6 +687,8 @@ pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, B
         ));
     };
     let headers = resolve_headers(project, hk)?;
+    // Keyed as a build of this machine's python3 would look them up.
+    let env = HeaderEnv::discover();
     let store = Store::new(store_dir(project));
     let mut memo = HashMap::new();
     let mut report = Vec::new();
@@ -669,7 +765,12 @@ pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, B
             ),
         );
         for module in header_modules(project) {
-            let keys = keys(project, hk, module, &headers);
+            let keys = keys(
+                project,
+                hk,
+                module,
+                &resolve_for_module(project, hk, module, &env)?,
+            );
             record_entry(
                 &store,
                 &keys.cdef,
@@ -705,6 +806,52 @@ fn sorted_subdirs(dir: &Path) -> Vec<PathBuf> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn headers_parse_in_the_compiles_environment_and_it_is_in_the_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("src/t")).unwrap();
+        std::fs::create_dir_all(root.join("include")).unwrap();
+        std::fs::write(root.join("include/t.h"), "int t(void);\n").unwrap();
+        std::fs::write(root.join("src/t/_t.csrc.c"), "#include \"t.h\"\n").unwrap();
+        std::fs::write(
+            root.join("pyproject.toml"),
+            "[project]\nname = \"t\"\nversion = \"1\"\n\
+             [[tool.headerkit.headers]]\npattern = \"include/t.h\"\ndefines = [\"OWN=1\"]\n\
+             [tool.headerkit.output]\ncffi = \"src/t/_t.cdef.txt\"\n\
+             [tool.headerwheel.modules.\"t._t_cffi\"]\ndefine-macros = { M = \"2\", N = \"\" }\ninclude-dirs = [\"inc2\"]\n",
+        )
+        .unwrap();
+        let project = Project::load(root).unwrap();
+        let hk = project.headerkit.as_ref().unwrap();
+        let module = header_modules(&project)[0];
+        let env = HeaderEnv {
+            python_defines: vec!["_GNU_SOURCE=1".into(), "_FILE_OFFSET_BITS=64".into()],
+        };
+        let headers = resolve_for_module(&project, hk, module, &env).unwrap();
+        let (_, inc, defs, _) = &headers[0];
+        assert_eq!(
+            defs,
+            &[
+                "_GNU_SOURCE=1",
+                "_FILE_OFFSET_BITS=64",
+                "M=2",
+                "N=",
+                "OWN=1"
+            ]
+        );
+        assert!(inc.ends_with(&[root.join("inc2")]), "{inc:?}");
+        let with = keys(&project, hk, module, &headers);
+        let without = keys(
+            &project,
+            hk,
+            module,
+            &resolve_for_module(&project, hk, module, &HeaderEnv::default()).unwrap(),
+        );
+        assert_ne!(with.model, without.model);
+        assert_ne!(with.cdef, without.cdef);
+    }
 
     #[test]
     fn an_entry_dependency_outside_the_project_or_not_a_regular_file_is_a_mismatch() {

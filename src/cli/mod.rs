@@ -555,10 +555,11 @@ fn cache(args: &[String]) -> Result<i32, String> {
         }
         Some("status") if args.get(1).is_some_and(|a| a == "--project") => {
             let project = load_project(args.get(2))?;
+            let env = crate::build::headers::HeaderEnv::discover();
             let mut all_hit = true;
             for m in crate::build::headers::header_modules(&project) {
                 let (hit, why) =
-                    crate::build::headers::status(&project, m).map_err(|e| e.to_string())?;
+                    crate::build::headers::status(&project, m, &env).map_err(|e| e.to_string())?;
                 all_hit &= hit;
                 println!("{}: {why}", m.name);
             }
@@ -592,6 +593,7 @@ fn cache(args: &[String]) -> Result<i32, String> {
         }
         Some("populate") => {
             let project = load_project(args.get(1))?;
+            let env = crate::build::headers::HeaderEnv::discover();
             let modules = crate::build::headers::header_modules(&project);
             if modules.is_empty() {
                 return Err(format!(
@@ -600,10 +602,11 @@ fn cache(args: &[String]) -> Result<i32, String> {
                 ));
             }
             for m in modules {
-                let (_, origin) = crate::build::headers::cdef_for_module_from(&project, m, false)
-                    .map_err(|e| e.to_string())?;
+                let (_, origin) =
+                    crate::build::headers::cdef_for_module_from(&project, m, false, &env)
+                        .map_err(|e| e.to_string())?;
                 // A build goes on when the store cannot be written; populating does not.
-                if !crate::build::headers::status(&project, m).is_ok_and(|(hit, _)| hit) {
+                if !crate::build::headers::status(&project, m, &env).is_ok_and(|(hit, _)| hit) {
                     return Err(format!(
                         "module {}: the cdef could not be stored (see the warning above)",
                         m.name
@@ -699,7 +702,12 @@ fn init(args: &[String]) -> Result<(), String> {
     // the cdef says which function the test can call.
     let project = load_project(Some(&dir.display().to_string()))?;
     let function = match crate::build::headers::header_modules(&project).first() {
-        Some(m) => match crate::build::headers::cdef_for_module_from(&project, m, false) {
+        Some(m) => match crate::build::headers::cdef_for_module_from(
+            &project,
+            m,
+            false,
+            &crate::build::headers::HeaderEnv::discover(),
+        ) {
             Ok((cdef, _)) => init::pick_function(&cdef),
             Err(e) => {
                 eprintln!(

@@ -4,6 +4,7 @@
 //!
 //! `clang` is the only module of the crate allowed to use `unsafe`.
 pub mod clang;
+pub mod environment;
 pub mod exports;
 pub mod locate;
 pub mod macros;

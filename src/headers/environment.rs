@@ -1,0 +1,92 @@
+//! The compile environment the header stage shares with the compile: a CFFI
+//! module includes `Python.h` before the library's headers, and
+//! `pyconfig.h` defines feature-test macros (`_GNU_SOURCE`,
+//! `_POSIX_C_SOURCE`, `_FILE_OFFSET_BITS`...) that change what the system
+//! headers declare (glibc's `fd_set` has `fds_bits` under `_XOPEN_SOURCE`,
+//! `__fds_bits` without) and what a library's headers choose. The headers
+//! are parsed with the same macros, so layouts and declarations agree.
+
+/// The feature-test macros taken from `pyconfig.h`: the ones that select
+/// what system and library headers declare (not Python's own `HAVE_*`).
+pub const FEATURE_MACROS: &[&str] = &[
+    "_ALL_SOURCE",
+    "_BSD_SOURCE",
+    "_DARWIN_C_SOURCE",
+    "_DEFAULT_SOURCE",
+    "_FILE_OFFSET_BITS",
+    "_GNU_SOURCE",
+    "_INCLUDE__STDC_A1_SOURCE",
+    "_LARGEFILE64_SOURCE",
+    "_LARGEFILE_SOURCE",
+    "_LARGE_FILES",
+    "_MINIX",
+    "_NETBSD_SOURCE",
+    "_POSIX_1_SOURCE",
+    "_POSIX_C_SOURCE",
+    "_POSIX_PTHREAD_SEMANTICS",
+    "_POSIX_SOURCE",
+    "_REENTRANT",
+    "_TANDEM_SOURCE",
+    "_THREAD_SAFE",
+    "_TIME_BITS",
+    "_XOPEN_SOURCE",
+    "_XOPEN_SOURCE_EXTENDED",
+    "__BSD_VISIBLE",
+    "__EXTENSIONS__",
+];
+
+/// The `-D` definitions (`NAME=VALUE`) of the feature-test macros that
+/// `pyconfig` (the text of a `pyconfig.h`) defines, in its order, each once.
+/// A commented-out `/* #undef X */` defines nothing.
+pub fn feature_defines(pyconfig: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for line in pyconfig.lines() {
+        let Some(rest) = line.trim_start().strip_prefix('#') else {
+            continue;
+        };
+        let Some(rest) = rest.trim_start().strip_prefix("define") else {
+            continue;
+        };
+        if !rest.starts_with([' ', '\t']) {
+            continue;
+        }
+        let mut words = rest.split_whitespace();
+        let Some(name) = words.next() else { continue };
+        if !FEATURE_MACROS.contains(&name) || !seen.insert(name.to_string()) {
+            continue;
+        }
+        // The value up to a comment.
+        let value: Vec<&str> = words.take_while(|w| !w.starts_with("/*")).collect();
+        out.push(if value.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name}={}", value.join(" "))
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_feature_macros_of_a_pyconfig_h() {
+        let text = "/* #undef _BSD_SOURCE */\n#define _DARWIN_C_SOURCE 1\n\
+            #define _FILE_OFFSET_BITS 64\n#ifndef _GNU_SOURCE\n# define _GNU_SOURCE 1\n#endif\n\
+            #define HAVE_FORK 1\n#define _POSIX_C_SOURCE 200809L /* IEEE */\n\
+            #define _XOPEN_SOURCE 700\n#define _XOPEN_SOURCE 600\n#define _REENTRANT\n#defined _TIME_BITS 64\n";
+        assert_eq!(
+            feature_defines(text),
+            [
+                "_DARWIN_C_SOURCE=1",
+                "_FILE_OFFSET_BITS=64",
+                "_GNU_SOURCE=1",
+                "_POSIX_C_SOURCE=200809L",
+                "_XOPEN_SOURCE=700",
+                "_REENTRANT",
+            ]
+        );
+    }
+}
