@@ -240,7 +240,12 @@ fn probe_macros(
     }
     let mut code = match &req.code {
         Some(c) => format!("{c}\n"),
-        None => format!("#include \"{file}\"\n"),
+        // By its absolute path: the probe sits beside it, and a relative
+        // path would be looked for from there.
+        None => {
+            let abs = std::fs::canonicalize(file).unwrap_or_else(|_| PathBuf::from(file));
+            format!("#include \"{}\"\n", abs.display())
+        }
     };
     let first_line = code.lines().count() as u32 + 1;
     for (i, n) in names.iter().enumerate() {
