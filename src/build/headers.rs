@@ -116,7 +116,12 @@ fn resolve_for_module(
     module: &ModuleConfig,
     env: &HeaderEnv,
 ) -> Result<Vec<ResolvedHeader>, BuildError> {
-    let mut headers = resolve_headers(project, hk)?;
+    let module_inc: Vec<PathBuf> = module
+        .include_dirs
+        .iter()
+        .map(|d| project.root.join(d))
+        .collect();
+    let mut headers = resolve_headers(project, hk, &module_inc)?;
     let mut defines = env.python_defines.clone();
     defines.extend(module.define_macros.iter().map(|(n, v)| match v {
         Some(v) => format!("{n}={v}"),
@@ -126,10 +131,9 @@ fn resolve_for_module(
         let own = std::mem::take(defs);
         *defs = defines.clone();
         defs.extend(own);
-        for d in &module.include_dirs {
-            let d = project.root.join(d);
-            if !inc.contains(&d) {
-                inc.push(d);
+        for d in &module_inc {
+            if !inc.contains(d) {
+                inc.push(d.clone());
             }
         }
     }
@@ -141,6 +145,7 @@ fn resolve_for_module(
 fn resolve_headers(
     project: &Project,
     hk: &HeaderkitConfig,
+    module_inc: &[PathBuf],
 ) -> Result<Vec<ResolvedHeader>, BuildError> {
     let root = &project.root;
     let abs = |d: &str| {
@@ -161,6 +166,9 @@ fn resolve_headers(
         defines.extend(h.defines.iter().cloned());
         let mut args = hk.backend_args.clone();
         args.extend(h.backend_args.iter().cloned());
+        // A header is also looked for where the module's include
+        // directories (pkg-config's among them) say.
+        let search: Vec<PathBuf> = inc.iter().chain(module_inc).cloned().collect();
         let is_glob = h.pattern.contains(['*', '?', '[']);
         let mut files: Vec<PathBuf> = if is_glob {
             crate::config::metadata::glob_files(root, &h.pattern)
@@ -174,9 +182,10 @@ fn resolve_headers(
                 vec![p.clone()]
             } else {
                 std::iter::once(root.join(&p))
-                    .chain(inc.iter().map(|d| d.join(&p)))
+                    .chain(search.iter().map(|d| d.join(&p)))
                     .chain(
-                        inc.iter()
+                        search
+                            .iter()
                             .filter_map(|d| p.strip_prefix("include").ok().map(|s| d.join(s))),
                     )
                     .chain(system_include_dirs().into_iter().map(|d| d.join(&p)))
@@ -686,7 +695,7 @@ pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, B
             "pyproject.toml: no [tool.headerkit] table to import for".into(),
         ));
     };
-    let headers = resolve_headers(project, hk)?;
+    let headers = resolve_headers(project, hk, &[])?;
     // Keyed as a build of this machine's python3 would look them up.
     let env = HeaderEnv::discover();
     let store = Store::new(store_dir(project));

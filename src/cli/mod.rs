@@ -21,7 +21,7 @@ const USAGE: &str = "usage:
                                                            (run on each platform of a CI matrix, then merge)
   headerwheel cache status --project [DIR]                 hit or miss for each header module, and why
   headerwheel cache import-headerkit STORE [DIR]           take a headerkit 0.47 store's cffi outputs
-  headerwheel init HEADER [--name NAME] [--library LIB] [DIR]
+  headerwheel init HEADER [--name NAME] [--library LIB] [--pkg-config PKG] [-I DIR] [-D X[=Y]] [DIR]
                                                            a new binding project for a header (zlib.h or
                                                            a file), building with `pip wheel .` at once
   headerwheel migrate [DIR] [--dry-run] [--check] [--python PY]
@@ -643,8 +643,14 @@ fn cache(args: &[String]) -> Result<i32, String> {
     }
 }
 
-/// `headerwheel init HEADER [--name NAME] [--library LIB] [DIR]`.
+/// `headerwheel init HEADER [--name NAME] [--library LIB] [--pkg-config PKG] [-I DIR] [-D X[=Y]] [DIR]`.
 fn init(args: &[String]) -> Result<(), String> {
+    // An include directory of the command line, from where it was given.
+    let absolute = |d: &str| -> Result<String, String> {
+        std::path::absolute(d)
+            .map(|p| p.display().to_string())
+            .map_err(|e| format!("-I {d}: {e}"))
+    };
     use crate::init::{self, InitRequest};
     let mut req = InitRequest::default();
     let mut positional = Vec::new();
@@ -658,6 +664,11 @@ fn init(args: &[String]) -> Result<(), String> {
         match a.as_str() {
             "--name" => req.name = Some(value("--name")?),
             "--library" | "-l" => req.library = Some(value("--library")?),
+            "--pkg-config" => req.pkg_config.push(value("--pkg-config")?),
+            "-I" => req.include_dirs.push(absolute(&value("-I")?)?),
+            "-D" => req.defines.push(value("-D")?),
+            s if s.starts_with("-I") && s.len() > 2 => req.include_dirs.push(absolute(&s[2..])?),
+            s if s.starts_with("-D") && s.len() > 2 => req.defines.push(s[2..].to_string()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
             s => positional.push(s.to_string()),
         }
@@ -668,6 +679,9 @@ fn init(args: &[String]) -> Result<(), String> {
         _ => return Err(format!("init needs HEADER and at most one DIR\n{USAGE}")),
     };
     req.header = header;
+    for p in &req.pkg_config {
+        crate::config::pkgconfig::query(p).map_err(|e| format!("--pkg-config {p}: {e}"))?;
+    }
     // A header given as an existing file is copied into the project; a name
     // like `zlib.h` is a system header.
     let header_file = Path::new(&req.header)
