@@ -48,6 +48,26 @@ fn rel_or_abs(root: &Path, p: &Path) -> String {
     }
 }
 
+/// Writes the cdef generated for `module` beside its build output
+/// (`<build-dir>/<module>/<module>.cdef.txt`, only when changed) and makes
+/// it the origin its errors cite, so that a message's file:line exists.
+pub fn keep_generated_cdef(
+    build_dir: &Path,
+    module: &str,
+    cdef: &mut crate::cdef::CdefInput,
+) -> Result<(), BuildError> {
+    let dir = build_dir.join(module);
+    std::fs::create_dir_all(&dir).map_err(|e| BuildError::io(&dir, e))?;
+    let path = dir.join(format!("{module}.cdef.txt"));
+    super::write_if_changed(&path, cdef.text.as_bytes())?;
+    super::log(&format!(
+        "[{module}] the generated cdef is {}",
+        path.display()
+    ));
+    cdef.origin = path.display().to_string();
+    Ok(())
+}
+
 /// What the compile of a module defines that its header stage must define
 /// too (see [`headers::environment`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -815,6 +835,16 @@ fn sorted_subdirs(dir: &Path) -> Vec<PathBuf> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_generated_cdef_is_kept_beside_the_build_and_cited() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cdef = crate::cdef::CdefInput::new("int f(void);\n", "src/p/_x.cdef.txt");
+        keep_generated_cdef(dir.path(), "p._x_cffi", &mut cdef).unwrap();
+        let path = dir.path().join("p._x_cffi/p._x_cffi.cdef.txt");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "int f(void);\n");
+        assert_eq!(cdef.origin, path.display().to_string());
+    }
 
     #[test]
     fn headers_parse_in_the_compiles_environment_and_it_is_in_the_keys() {

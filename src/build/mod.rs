@@ -710,7 +710,10 @@ fn build_modules(
         let t = Instant::now();
         stage(format!("cdef of module {}", m.name));
         let env = headers::HeaderEnv::from_python_include_dirs(&interp.toolchain.include_dirs);
-        let (cdef, preamble) = module_sources_in(project, m, s.skip_cache, &env)?;
+        let (mut cdef, preamble) = module_sources_in(project, m, s.skip_cache, &env)?;
+        if let CdefSource::Headers(_) = m.cdef {
+            headers::keep_generated_cdef(build_dir, &m.name, &mut cdef)?;
+        }
         stage(format!("emitting module {}", m.name));
         let rel_path = m.name.replace('.', "/");
         match m.mode {
