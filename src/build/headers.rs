@@ -81,13 +81,28 @@ impl HeaderEnv {
     /// (`Interpreter.toolchain.include_dirs`): the first `pyconfig.h` there.
     pub fn from_python_include_dirs(dirs: &[PathBuf]) -> HeaderEnv {
         for d in dirs {
-            if let Ok(text) = std::fs::read_to_string(d.join("pyconfig.h")) {
-                return HeaderEnv {
-                    python_defines: headers::environment::feature_defines(&text),
-                };
+            if let Some(env) = HeaderEnv::of_pyconfig(&d.join("pyconfig.h")) {
+                return env;
             }
         }
         HeaderEnv::default()
+    }
+
+    /// The feature-test macros of the `pyconfig.h` at `path`, through a
+    /// multiarch wrapper to this machine's own (looked for in the system
+    /// include roots); `None` when it cannot be read.
+    fn of_pyconfig(path: &Path) -> Option<HeaderEnv> {
+        let mut text = std::fs::read_to_string(path).ok()?;
+        if let Some(inner) = headers::environment::multiarch_include(&text, std::env::consts::ARCH)
+        {
+            let roots = ["/usr/include", "/usr/local/include"];
+            text = roots
+                .iter()
+                .find_map(|r| std::fs::read_to_string(Path::new(r).join(&inner)).ok())?;
+        }
+        Some(HeaderEnv {
+            python_defines: headers::environment::feature_defines(&text),
+        })
     }
 
     /// For the command line, which has no target interpreter: `python3`'s
@@ -120,10 +135,7 @@ impl HeaderEnv {
         if path.is_empty() {
             return None;
         }
-        let text = std::fs::read_to_string(&path).ok()?;
-        Some(HeaderEnv {
-            python_defines: headers::environment::feature_defines(&text),
-        })
+        HeaderEnv::of_pyconfig(Path::new(&path))
     }
 }
 

@@ -67,9 +67,42 @@ pub fn feature_defines(pyconfig: &str) -> Vec<String> {
     out
 }
 
+/// The header a multiarch wrapper `pyconfig.h` (Debian's: `#include
+/// <x86_64-linux-gnu/python3.11/pyconfig.h>` under `#if`s per machine)
+/// includes for the machine `arch` (`x86_64`), if it is such a wrapper.
+pub fn multiarch_include(pyconfig: &str, arch: &str) -> Option<String> {
+    let prefix = format!("{arch}-");
+    pyconfig.lines().find_map(|line| {
+        let rest = line.trim_start().strip_prefix('#')?.trim_start();
+        let target = rest.strip_prefix("include")?.trim();
+        let target = target
+            .strip_prefix('<')
+            .and_then(|t| t.strip_suffix('>'))
+            .or_else(|| target.strip_prefix('"').and_then(|t| t.strip_suffix('"')))?;
+        (target.starts_with(&prefix) && target.ends_with("/pyconfig.h")).then(|| target.to_string())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_machines_header_of_a_multiarch_wrapper() {
+        let text = "#if defined(__linux__)\n# if defined(__x86_64__) && defined(__LP64__)\n\
+            #  include <x86_64-linux-gnu/python3.11/pyconfig.h>\n# elif defined(__x86_64__) && defined(__ILP32__)\n\
+            #  include <x86_64-linux-gnux32/python3.11/pyconfig.h>\n# elif defined(__aarch64__)\n\
+            #  include <aarch64-linux-gnu/python3.11/pyconfig.h>\n# endif\n#endif\n";
+        assert_eq!(
+            multiarch_include(text, "x86_64").as_deref(),
+            Some("x86_64-linux-gnu/python3.11/pyconfig.h")
+        );
+        assert_eq!(
+            multiarch_include(text, "aarch64").as_deref(),
+            Some("aarch64-linux-gnu/python3.11/pyconfig.h")
+        );
+        assert_eq!(multiarch_include("#define _GNU_SOURCE 1\n", "x86_64"), None);
+    }
 
     #[test]
     fn the_feature_macros_of_a_pyconfig_h() {
