@@ -181,6 +181,7 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
     };
     // Functions written, by name (alias macros name them).
     let mut written_functions: HashMap<&str, usize> = HashMap::new();
+    let mut written_variables: HashSet<&str> = HashSet::new();
     for item in &model.items {
         w.write_pending();
         match *item {
@@ -218,6 +219,7 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
                 let line = w.decl(&v.ty, &v.name);
                 let storage = if v.is_static { "static" } else { "extern" };
                 let _ = writeln!(w.out, "{storage} {line};");
+                written_variables.insert(v.name.as_str());
             }
             Item::Typedef(i) => {
                 let t = &model.typedefs[i];
@@ -244,8 +246,15 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
         }
     }
     w.write_pending();
-    // Macros.
-    let mut seen = HashSet::new();
+    // Macros. A name the cdef declares already (`enum { A }; #define A A`)
+    // is not declared twice: CFFI refuses a duplicate constant.
+    let mut seen: HashSet<String> = w
+        .done_enums
+        .iter()
+        .flat_map(|&e| model.enums[e].values.iter().map(|(n, _)| n.clone()))
+        .chain(written_variables.iter().map(|n| n.to_string()))
+        .chain(written_functions.keys().map(|n| n.to_string()))
+        .collect();
     for mac in &model.macros {
         let named = opts.define_patterns.iter().any(|r| r.is_match(&mac.name));
         let selected = match opts.macros {
@@ -1167,6 +1176,23 @@ mod tests {
         assert!(warnings[1].ends_with(
             ": macro t_f names the function t_f_8, which ABI mode loads by its own name, left out"
         ));
+    }
+
+    #[test]
+    fn a_macro_naming_what_the_cdef_declares_is_not_declared_twice() {
+        let opts = WriterOptions {
+            macros: MacroSelection::AllLibrary,
+            ..WriterOptions::default()
+        };
+        let (cdef, warnings) = cdef_with(
+            "enum e { E_A = 1 };\n#define E_A E_A\nint v;\n#define v v\nint f(int);\n#define f f\n",
+            &opts,
+        );
+        assert_eq!(
+            cdef,
+            "enum e {\n    E_A = 1\n};\nextern int v;\nint f(int);\n"
+        );
+        assert_eq!(warnings, Vec::<String>::new());
     }
 
     #[test]
