@@ -275,20 +275,22 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
                 let _ = writeln!(w.out, "#define {} ...", mac.name);
             }
         } else if let Some(text) = &mac.string {
-            if opts.macro_values {
+            // What ABI mode cannot declare is said only of the macros the
+            // patterns name.
+            if !opts.macro_values {
+                let _ = writeln!(w.out, "static const char *const {};", mac.name);
+            } else if named {
                 w.warnings.push(format!(
                     "{}: macro {} is a string ({:?}), which an ABI-mode cdef cannot declare, left out",
                     where_(&mac.loc),
                     mac.name,
                     text
                 ));
-            } else {
-                let _ = writeln!(w.out, "static const char *const {};", mac.name);
             }
         } else if let Some(target) = &mac.alias {
             let declared = model.functions.iter().any(|f| f.name == mac.name);
             match written_functions.get(target.as_str()) {
-                Some(_) if declared => {}
+                Some(_) if declared || opts.macro_values && !named => {}
                 Some(_) if opts.macro_values => w.warnings.push(format!(
                     "{}: macro {} names the function {target}, which ABI mode loads by its own name, left out",
                     where_(&mac.loc),
@@ -1162,9 +1164,18 @@ mod tests {
             "int t_f_8(int);\n#define T_A ...\nstatic const char *const T_S;\nint t_f(int);\n"
         );
         assert_eq!(warnings, Vec::<String>::new());
-        // ABI mode: values; a string or an alias cannot be declared.
+        // ABI mode: values; a string or an alias cannot be declared (said
+        // of those the patterns name).
         let abi = WriterOptions {
             macro_values: true,
+            ..opts.clone()
+        };
+        let (cdef, warnings) = cdef_with(MACROS, &abi);
+        assert_eq!(cdef, "int t_f_8(int);\n#define T_A 8\n");
+        assert_eq!(warnings, Vec::<String>::new());
+        let abi = WriterOptions {
+            macro_values: true,
+            define_patterns: vec![Regex::new("^(T_S|t_f)$").unwrap()],
             ..opts
         };
         let (cdef, warnings) = cdef_with(MACROS, &abi);
