@@ -380,6 +380,9 @@ fn generate_or_inspect(args: &[String], inspect: bool) -> Result<(), String> {
         }
         opts.exported = Some(all);
     }
+    // Parsed as a CFFI module compiles it: after Python.h's feature macros.
+    let python = crate::build::headers::HeaderEnv::discover().python_defines;
+    req.defines.splice(0..0, python);
     let t = std::time::Instant::now();
     let model = headers::parse(&req).map_err(|e| e.to_string())?;
     if inspect {
