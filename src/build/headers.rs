@@ -74,6 +74,8 @@ pub fn keep_generated_cdef(
 pub struct HeaderEnv {
     /// The target interpreter's feature-test macros, `NAME=VALUE`.
     pub python_defines: Vec<String>,
+    /// Those of them `pyconfig.h` defines only when not defined already.
+    pub python_guarded: Vec<String>,
 }
 
 impl HeaderEnv {
@@ -102,7 +104,29 @@ impl HeaderEnv {
         }
         Some(HeaderEnv {
             python_defines: headers::environment::feature_defines(&text),
+            python_guarded: headers::environment::guarded_names(&text),
         })
+    }
+
+    /// `defines` (the command line's: the module's and the headers') and
+    /// then the interpreter's, as the module's compile sees them: the
+    /// command line first, `pyconfig.h` (through `Python.h`) after it, its
+    /// unguarded definitions overriding (the later `-D` wins), its guarded
+    /// ones left out where the command line defines the name.
+    pub fn after(&self, defines: &[String]) -> Vec<String> {
+        let name = |d: &str| d.split('=').next().unwrap_or("").to_string();
+        let given: Vec<String> = defines.iter().map(|d| name(d)).collect();
+        let mut out = defines.to_vec();
+        out.extend(
+            self.python_defines
+                .iter()
+                .filter(|d| {
+                    let n = name(d);
+                    !(self.python_guarded.contains(&n) && given.contains(&n))
+                })
+                .cloned(),
+        );
+        out
     }
 
     /// For the command line, which has no target interpreter: `python3`'s
@@ -140,8 +164,9 @@ impl HeaderEnv {
 }
 
 /// The headers of `module` in the compile's environment: each parsed also
-/// with the interpreter's feature-test macros, the module's `define-macros`
-/// (before the headers' own defines) and its `include-dirs` (after theirs).
+/// with the module's `define-macros` (before the headers' own defines), the
+/// interpreter's feature-test macros (after them, [`HeaderEnv::after`]) and
+/// the module's `include-dirs` (after the headers').
 fn resolve_for_module(
     project: &Project,
     hk: &HeaderkitConfig,
@@ -154,15 +179,17 @@ fn resolve_for_module(
         .map(|d| project.root.join(d))
         .collect();
     let mut headers = resolve_headers(project, hk, &module_inc)?;
-    let mut defines = env.python_defines.clone();
-    defines.extend(module.define_macros.iter().map(|(n, v)| match v {
-        Some(v) => format!("{n}={v}"),
-        None => n.clone(),
-    }));
+    let module_defines: Vec<String> = module
+        .define_macros
+        .iter()
+        .map(|(n, v)| match v {
+            Some(v) => format!("{n}={v}"),
+            None => n.clone(),
+        })
+        .collect();
     for (_, inc, defs, _) in &mut headers {
         let own = std::mem::take(defs);
-        *defs = defines.clone();
-        defs.extend(own);
+        *defs = env.after(&[module_defines.clone(), own].concat());
         for d in &module_inc {
             if !inc.contains(d) {
                 inc.push(d.clone());
@@ -878,18 +905,27 @@ mod tests {
         let hk = project.headerkit.as_ref().unwrap();
         let module = header_modules(&project)[0];
         let env = HeaderEnv {
-            python_defines: vec!["_GNU_SOURCE=1".into(), "_FILE_OFFSET_BITS=64".into()],
+            python_defines: vec![
+                "_GNU_SOURCE=1".into(),
+                "_FILE_OFFSET_BITS=64".into(),
+                "M=1".into(),
+                "N".into(),
+            ],
+            python_guarded: vec!["_GNU_SOURCE".into(), "N".into()],
         };
         let headers = resolve_for_module(&project, hk, module, &env).unwrap();
         let (_, inc, defs, _) = &headers[0];
+        // pyconfig.h's after the command line's; a guarded one (N) not
+        // where the module defines it, an unguarded one (M) overriding.
         assert_eq!(
             defs,
             &[
-                "_GNU_SOURCE=1",
-                "_FILE_OFFSET_BITS=64",
                 "M=2",
                 "N=",
-                "OWN=1"
+                "OWN=1",
+                "_GNU_SOURCE=1",
+                "_FILE_OFFSET_BITS=64",
+                "M=1"
             ]
         );
         assert!(inc.ends_with(&[root.join("inc2")]), "{inc:?}");

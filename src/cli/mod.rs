@@ -380,9 +380,8 @@ fn generate_or_inspect(args: &[String], inspect: bool) -> Result<(), String> {
         }
         opts.exported = Some(all);
     }
-    // Parsed as a CFFI module compiles it: after Python.h's feature macros.
-    let python = crate::build::headers::HeaderEnv::discover().python_defines;
-    req.defines.splice(0..0, python);
+    // Parsed as a CFFI module compiles it: with Python.h's feature macros.
+    req.defines = crate::build::headers::HeaderEnv::discover().after(&req.defines);
     let t = std::time::Instant::now();
     let model = headers::parse(&req).map_err(|e| e.to_string())?;
     if inspect {

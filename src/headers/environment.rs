@@ -67,6 +67,32 @@ pub fn feature_defines(pyconfig: &str) -> Vec<String> {
     out
 }
 
+/// The feature-test macros `pyconfig` defines only when they are not
+/// defined already (`#ifndef _GNU_SOURCE` / `# define _GNU_SOURCE 1`): a
+/// command line's own definition stands.
+pub fn guarded_names(pyconfig: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut guard: Option<&str> = None;
+    for line in pyconfig.lines() {
+        let Some(rest) = line.trim_start().strip_prefix('#') else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        if let Some(n) = rest.strip_prefix("ifndef") {
+            guard = n.split_whitespace().next();
+        } else if let Some(d) = rest.strip_prefix("define") {
+            let name = d.split_whitespace().next();
+            if let Some(n) = name.filter(|n| Some(*n) == guard && FEATURE_MACROS.contains(n)) {
+                out.push(n.to_string());
+            }
+            guard = None;
+        } else {
+            guard = None;
+        }
+    }
+    out
+}
+
 /// The header a multiarch wrapper `pyconfig.h` (Debian's: `#include
 /// <x86_64-linux-gnu/python3.11/pyconfig.h>` under `#if`s per machine)
 /// includes for the machine `arch` (`x86_64`), if it is such a wrapper.
@@ -86,6 +112,13 @@ pub fn multiarch_include(pyconfig: &str, arch: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guarded_feature_macros() {
+        let text = "#ifndef _GNU_SOURCE\n# define _GNU_SOURCE 1\n#endif\n\
+            #define _XOPEN_SOURCE 700\n#ifndef X\n#define _ALL_SOURCE 1\n#endif\n";
+        assert_eq!(guarded_names(text), ["_GNU_SOURCE"]);
+    }
 
     #[test]
     fn the_machines_header_of_a_multiarch_wrapper() {
