@@ -792,6 +792,24 @@ fn build_modules(
                         }
                     }
                 }
+                // And with the macros its headers were parsed with, so both
+                // see one environment (`PCRE2_CODE_UNIT_WIDTH=8`).
+                let mut defines = m.define_macros.clone();
+                if let (CdefSource::Headers(_), Some(hk)) = (&m.cdef, &project.headerkit) {
+                    for d in hk
+                        .defines
+                        .iter()
+                        .chain(hk.headers.iter().flat_map(|h| h.defines.iter()))
+                    {
+                        let (n, v) = match d.split_once('=') {
+                            Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                            None => (d.clone(), None),
+                        };
+                        if !defines.iter().any(|(x, _)| *x == n) {
+                            defines.push((n, v));
+                        }
+                    }
+                }
                 // The package directory, so preambles can include headers shipped beside them.
                 if let Some(parent) = m.name.rsplit_once('.').map(|(p, _)| p.replace('.', "/")) {
                     include_dirs.push(project.root.join(&project.tool.package_dir).join(parent));
@@ -810,7 +828,7 @@ fn build_modules(
                         module: m.name.clone(),
                         sources,
                         include_dirs,
-                        defines: m.define_macros.clone(),
+                        defines,
                         libraries: m.libraries.clone(),
                         library_dirs: m.library_dirs.iter().map(abs).collect(),
                         extra_compile_args: m.extra_compile_args.clone(),
