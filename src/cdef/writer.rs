@@ -1124,18 +1124,10 @@ mod tests {
 
     /// The cdef and warnings of `header` (a project header), through libclang.
     fn cdef_of(header: &str) -> (String, Vec<String>) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.h");
-        std::fs::write(&path, header).unwrap();
-        let model = headers::parse(&ParseRequest {
-            header: path,
-            ..ParseRequest::default()
-        })
-        .unwrap();
-        let w = write(&model, &WriterOptions::default());
-        (w.cdef, w.warnings)
+        cdef_with(header, &WriterOptions::default())
     }
 
+    /// [`cdef_of`] under `opts`.
     fn cdef_with(header: &str, opts: &WriterOptions) -> (String, Vec<String>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.h");

@@ -337,6 +337,7 @@ fn referenced_function(var: &Cursor<'_>) -> Option<String> {
     }
 }
 
+/// An integer type (enums included).
 fn is_integer_kind(k: CXTypeKind) -> bool {
     [
         CXType_Bool,
@@ -625,26 +626,7 @@ impl Walker {
         let under = c.typedef_underlying();
         let canon = under.canonical();
         let ck = canon.kind();
-        let integer = [
-            CXType_Bool,
-            CXType_Char_S,
-            CXType_Char_U,
-            CXType_SChar,
-            CXType_UChar,
-            CXType_Short,
-            CXType_UShort,
-            CXType_Int,
-            CXType_UInt,
-            CXType_Long,
-            CXType_ULong,
-            CXType_LongLong,
-            CXType_ULongLong,
-            CXType_WChar,
-            CXType_Char16,
-            CXType_Char32,
-        ]
-        .contains(&ck)
-            || ck == CXType_Enum;
+        let integer = is_integer_kind(ck);
         let floating = [CXType_Float, CXType_Double].contains(&ck);
         // Reserve the slot first (typedefs can be self-referential through pointers).
         self.model.typedefs.push(Typedef {
