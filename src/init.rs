@@ -20,6 +20,14 @@ pub struct InitRequest {
     pub name: Option<String>,
     /// The library to link (`-l`), if any.
     pub library: Option<String>,
+    /// pkg-config packages (`--pkg-config NAME`): the module's
+    /// `pkg-config`, whose flags the header stage and the compile use.
+    pub pkg_config: Vec<String>,
+    /// Include directories (`-I DIR`), absolute: `[tool.headerkit]
+    /// include_dirs` (which the compile uses too).
+    pub include_dirs: Vec<String>,
+    /// Macros (`-D X[=Y]`): the module's `define-macros`.
+    pub defines: Vec<String>,
 }
 
 /// The planned project.
@@ -60,6 +68,24 @@ fn identifier(s: &str) -> String {
 /// A TOML basic string.
 fn toml_str(s: &str) -> String {
     toml_edit::Value::from(s).to_string().trim().to_string()
+}
+
+/// A TOML array of basic strings.
+fn toml_list(items: &[String]) -> String {
+    let v: Vec<String> = items.iter().map(|i| toml_str(i)).collect();
+    format!("[{}]", v.join(", "))
+}
+
+/// A TOML key: bare when it can be.
+fn toml_key(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        s.to_string()
+    } else {
+        toml_str(s)
+    }
 }
 
 /// Plans the project for `req`; `header_file` says whether the header is a
@@ -129,8 +155,13 @@ pub fn scaffold(req: &InitRequest, header_file: Option<&Path>) -> Result<Scaffol
             lib_text.replace('`', "")
         )),
     );
+    let mut hk_include: Vec<String> = Vec::new();
     if header_file.is_some() {
-        pyproject.push_str("include_dirs = [\"include\"]\n");
+        hk_include.push("include".into());
+    }
+    hk_include.extend(req.include_dirs.iter().cloned());
+    if !hk_include.is_empty() {
+        pyproject.push_str(&format!("include_dirs = {}\n", toml_list(&hk_include)));
     }
     pyproject.push_str(&format!(
         "\n[[tool.headerkit.headers]]\npattern = {}\n\n[tool.headerkit.output]\ncffi = {}\n\n\
@@ -147,6 +178,20 @@ pub fn scaffold(req: &InitRequest, header_file: Option<&Path>) -> Result<Scaffol
     }
     if header_file.is_some() {
         pyproject.push_str("include-dirs = [\"include\"]\n");
+    }
+    if !req.pkg_config.is_empty() {
+        pyproject.push_str(&format!("pkg-config = {}\n", toml_list(&req.pkg_config)));
+    }
+    if !req.defines.is_empty() {
+        let items: Vec<String> = req
+            .defines
+            .iter()
+            .map(|d| match d.split_once('=') {
+                Some((n, v)) => format!("{} = {}", toml_key(n), toml_str(v)),
+                None => format!("{} = true", toml_key(d)),
+            })
+            .collect();
+        pyproject.push_str(&format!("define-macros = {{ {} }}\n", items.join(", ")));
     }
     let init_py = format!(
         "\"\"\"Python bindings for `{header}`{lib_text}.\n\
@@ -291,7 +336,7 @@ mod tests {
         let req = InitRequest {
             header: "zlib.h".into(),
             library: Some("z".into()),
-            name: None,
+            ..InitRequest::default()
         };
         let s = scaffold(&req, None).unwrap();
         assert_eq!(
@@ -302,6 +347,31 @@ mod tests {
         assert!(py.contains("pattern = \"zlib.h\""), "{py}");
         assert!(
             py.contains("[tool.headerwheel.modules.\"zlib_cffi._zlib_cffi\"]\nlibraries = [\"z\"]"),
+            "{py}"
+        );
+        py.parse::<toml_edit::DocumentMut>().unwrap();
+    }
+
+    #[test]
+    fn pkg_config_include_dirs_and_macros_go_to_their_keys() {
+        let req = InitRequest {
+            header: "libxml/parser.h".into(),
+            pkg_config: vec!["libxml-2.0".into()],
+            include_dirs: vec!["/opt/x/include".into()],
+            defines: vec!["X_API=2".into(), "X_SHARED".into()],
+            ..InitRequest::default()
+        };
+        let s = scaffold(&req, None).unwrap();
+        let py = &s.files[0].1;
+        assert!(
+            py.contains("[tool.headerkit]\ninclude_dirs = [\"/opt/x/include\"]\n"),
+            "{py}"
+        );
+        assert!(
+            py.contains(
+                "[tool.headerwheel.modules.\"parser_cffi._parser_cffi\"]\nlibraries = []\n\
+                 pkg-config = [\"libxml-2.0\"]\ndefine-macros = { X_API = \"2\", X_SHARED = true }\n"
+            ),
             "{py}"
         );
         py.parse::<toml_edit::DocumentMut>().unwrap();

@@ -10,6 +10,9 @@
 //!    every size, alignment, offset and constant the module reports is the C
 //!    compiler's.
 //!
+//! The headers are parsed with the feature-test macros of that Python's
+//! `pyconfig.h`, as a build parses them.
+//!
 //! Step 2 needs a Python with cffi: `HEADERWHEEL_TEST_PYTHON`, else `python3`;
 //! without cffi it is skipped, with a note on stderr.
 
@@ -23,6 +26,21 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The feature-test macros of the test Python's pyconfig.h, as a build
+/// parses headers with them (`Python.h` comes first in the module).
+fn python_defines() -> Vec<String> {
+    let py = std::env::var("HEADERWHEEL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    match headerwheel::build::headers::HeaderEnv::of_python(&py) {
+        Some(env) => env.python_defines,
+        None => {
+            eprintln!(
+                "no pyconfig.h through {py}: the headers are parsed without Python's feature-test macros"
+            );
+            Vec::new()
+        }
+    }
+}
+
 fn cases() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("fixtures/headers"))
         .unwrap()
@@ -34,7 +52,7 @@ fn cases() -> Vec<PathBuf> {
 }
 
 /// The writer options of a case: the CLI's `--define-pattern .`, plus its
-/// `writer.json`.
+/// `writer.json` (`exclude_patterns`, `symbols`, `macros`, `define_patterns`).
 fn options(dir: &Path) -> WriterOptions {
     let mut opts = WriterOptions {
         define_patterns: vec![regex::Regex::new(".").unwrap()],
@@ -53,6 +71,16 @@ fn options(dir: &Path) -> WriterOptions {
         for p in strings("exclude_patterns") {
             opts.exclude.push(regex::Regex::new(&p).unwrap());
         }
+        if let Some(m) = v.get("macros").and_then(|x| x.as_str()) {
+            opts.macros = writer::MacroSelection::parse(m)
+                .unwrap_or_else(|| panic!("{}: macros = {m:?}", path.display()));
+        }
+        if v.get("define_patterns").is_some() {
+            opts.define_patterns = strings("define_patterns")
+                .iter()
+                .map(|p| regex::Regex::new(p).unwrap())
+                .collect();
+        }
         let symbols = strings("symbols");
         if !symbols.is_empty() {
             opts.only = Some(symbols.into_iter().collect());
@@ -68,6 +96,7 @@ fn generate(dir: &Path) -> (String, String) {
     let model = headers::parse(&ParseRequest {
         header: dir.join(format!("{case}.h")),
         include_dirs: vec![dir.to_path_buf()],
+        defines: python_defines(),
         ..ParseRequest::default()
     })
     .unwrap_or_else(|e| panic!("{case}: {e}"));
@@ -153,8 +182,11 @@ fn compiler_answers(dir: &Path, work: &Path, exprs: &[String]) -> Vec<i64> {
     prog.push_str("    return 0;\n}\n");
     std::fs::write(work.join("layout.c"), prog).unwrap();
     let exe = work.join("layout");
+    // With the module's environment: Python.h's feature-test macros.
     run(Command::new("cc")
-        .args(["-std=gnu11", "-I"])
+        .args(["-std=gnu11"])
+        .args(python_defines().iter().map(|d| format!("-D{d}")))
+        .arg("-I")
         .arg(dir)
         .arg(work.join("layout.c"))
         .arg("-o")

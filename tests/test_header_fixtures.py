@@ -151,17 +151,24 @@ def test_emitter_matches_cffi(built, case):
         pytest.fail("gen-src differs from CFFI's emit_c_code:\n" + diff(want, got, module + ".c")[:20000], pytrace=False)
 
 
+def python_include():
+    """The include directory of PY (Python.h, pyconfig.h)."""
+    return run([PY, "-c", "import sysconfig; print(sysconfig.get_paths()['include'])"]).stdout.strip()
+
+
 def compiler_answers(work, case, exprs):
     """The C compiler's value of each of `exprs` (integer expressions over
-    the case's header)."""
-    lines = ['#include <stddef.h>', '#include <stdio.h>', '#include "%s.h"' % case, "int main(void) {"]
+    the case's header), in the module's environment: after Python.h (its
+    feature-test macros), as CFFI compiles the module."""
+    lines = ['#include <Python.h>', '#include <stddef.h>', '#include <stdio.h>', '#include "%s.h"' % case,
+             "int main(void) {"]
     for e in exprs:
         lines.append('    printf("%%lld\\n", (long long)(%s));' % e)
     lines += ["    return 0;", "}", ""]
     prog = work / "layout.c"
     prog.write_text("\n".join(lines))
     exe = work / "layout"
-    run(["cc", "-std=gnu11", "-I", CASES_DIR / case, prog, "-o", exe])
+    run(["cc", "-std=gnu11", "-I", python_include(), "-I", CASES_DIR / case, prog, "-o", exe])
     return [int(v) for v in run([exe]).stdout.split()]
 
 

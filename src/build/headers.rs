@@ -16,9 +16,9 @@ use crate::headers::{self, ParseRequest, exports};
 use crate::untrusted::{self, Links, ReadError};
 
 /// Bump when the header model changes (what the walk produces).
-const MODEL_VERSION: &str = "headerwheel-model-3";
+const MODEL_VERSION: &str = "headerwheel-model-4";
 /// Bump when the cdef writer changes what it writes.
-const WRITER_VERSION: &str = "headerwheel-writer-3";
+const WRITER_VERSION: &str = "headerwheel-writer-4";
 
 /// The store directory (`store_dir`, default `.headerkit`).
 pub fn store_dir(project: &Project) -> PathBuf {
@@ -48,11 +48,163 @@ fn rel_or_abs(root: &Path, p: &Path) -> String {
     }
 }
 
+/// Writes the cdef generated for `module` beside its build output
+/// (`<build-dir>/<module>/<module>.cdef.txt`, only when changed) and makes
+/// it the origin its errors cite, so that a message's file:line exists.
+pub fn keep_generated_cdef(
+    build_dir: &Path,
+    module: &str,
+    cdef: &mut crate::cdef::CdefInput,
+) -> Result<(), BuildError> {
+    let dir = build_dir.join(module);
+    std::fs::create_dir_all(&dir).map_err(|e| BuildError::io(&dir, e))?;
+    let path = dir.join(format!("{module}.cdef.txt"));
+    super::write_if_changed(&path, cdef.text.as_bytes())?;
+    super::log(&format!(
+        "[{module}] the generated cdef is {}",
+        path.display()
+    ));
+    cdef.origin = path.display().to_string();
+    Ok(())
+}
+
+/// What the compile of a module defines that its header stage must define
+/// too (see [`headers::environment`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderEnv {
+    /// The target interpreter's feature-test macros, `NAME=VALUE`.
+    pub python_defines: Vec<String>,
+    /// Those of them `pyconfig.h` defines only when not defined already.
+    pub python_guarded: Vec<String>,
+}
+
+impl HeaderEnv {
+    /// From the target interpreter's include directories
+    /// (`Interpreter.toolchain.include_dirs`): the first `pyconfig.h` there.
+    pub fn from_python_include_dirs(dirs: &[PathBuf]) -> HeaderEnv {
+        for d in dirs {
+            if let Some(env) = HeaderEnv::of_pyconfig(&d.join("pyconfig.h")) {
+                return env;
+            }
+        }
+        HeaderEnv::default()
+    }
+
+    /// The feature-test macros of the `pyconfig.h` at `path`, through a
+    /// multiarch wrapper to this machine's own (looked for in the system
+    /// include roots); `None` when it cannot be read.
+    fn of_pyconfig(path: &Path) -> Option<HeaderEnv> {
+        let mut text = std::fs::read_to_string(path).ok()?;
+        if let Some(inner) = headers::environment::multiarch_include(&text, std::env::consts::ARCH)
+        {
+            let roots = ["/usr/include", "/usr/local/include"];
+            text = roots
+                .iter()
+                .find_map(|r| std::fs::read_to_string(Path::new(r).join(&inner)).ok())?;
+        }
+        Some(HeaderEnv {
+            python_defines: headers::environment::feature_defines(&text),
+            python_guarded: headers::environment::guarded_names(&text),
+        })
+    }
+
+    /// `defines` (the command line's: the module's and the headers') and
+    /// then the interpreter's, as the module's compile sees them: the
+    /// command line first, `pyconfig.h` (through `Python.h`) after it, its
+    /// unguarded definitions overriding (the later `-D` wins), its guarded
+    /// ones left out where the command line defines the name.
+    pub fn after(&self, defines: &[String]) -> Vec<String> {
+        let name = |d: &str| d.split('=').next().unwrap_or("").to_string();
+        let given: Vec<String> = defines.iter().map(|d| name(d)).collect();
+        let mut out = defines.to_vec();
+        out.extend(
+            self.python_defines
+                .iter()
+                .filter(|d| {
+                    let n = name(d);
+                    !(self.python_guarded.contains(&n) && given.contains(&n))
+                })
+                .cloned(),
+        );
+        out
+    }
+
+    /// For the command line, which has no target interpreter: `python3`'s
+    /// `pyconfig.h` (through its sysconfig); none, with a note, when there
+    /// is no such interpreter or header.
+    pub fn discover() -> HeaderEnv {
+        HeaderEnv::of_python("python3").unwrap_or_else(|| {
+            eprintln!(
+                "headerwheel: note: no pyconfig.h found through python3's sysconfig: the headers are parsed without Python's feature-test macros (_GNU_SOURCE, _FILE_OFFSET_BITS...), and a build with them misses the store"
+            );
+            HeaderEnv::default()
+        })
+    }
+
+    /// The environment of the interpreter `python` (its sysconfig's
+    /// `pyconfig.h`); `None` when it cannot say or the file is unreadable.
+    pub fn of_python(python: &str) -> Option<HeaderEnv> {
+        let out = std::process::Command::new(python)
+            .args([
+                "-c",
+                "import sysconfig; print(sysconfig.get_config_h_filename())",
+            ])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output();
+        let path = match out {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+            _ => String::new(),
+        };
+        if path.is_empty() {
+            return None;
+        }
+        HeaderEnv::of_pyconfig(Path::new(&path))
+    }
+}
+
+/// The headers of `module` in the compile's environment: each parsed also
+/// with the module's `define-macros` (before the headers' own defines), the
+/// interpreter's feature-test macros (after them, [`HeaderEnv::after`]) and
+/// the module's `include-dirs` (after the headers').
+fn resolve_for_module(
+    project: &Project,
+    hk: &HeaderkitConfig,
+    module: &ModuleConfig,
+    env: &HeaderEnv,
+) -> Result<Vec<ResolvedHeader>, BuildError> {
+    let module_inc: Vec<PathBuf> = module
+        .include_dirs
+        .iter()
+        .map(|d| project.root.join(d))
+        .collect();
+    let mut headers = resolve_headers(project, hk, &module_inc)?;
+    let module_defines: Vec<String> = module
+        .define_macros
+        .iter()
+        .map(|(n, v)| match v {
+            Some(v) => format!("{n}={v}"),
+            None => n.clone(),
+        })
+        .collect();
+    for (_, inc, defs, _) in &mut headers {
+        let own = std::mem::take(defs);
+        *defs = env.after(&[module_defines.clone(), own].concat());
+        for d in &module_inc {
+            if !inc.contains(d) {
+                inc.push(d.clone());
+            }
+        }
+    }
+    Ok(headers)
+}
+
 /// Resolves the header patterns to files: globs under the project root,
 /// else the path under an include directory or the system's.
 fn resolve_headers(
     project: &Project,
     hk: &HeaderkitConfig,
+    module_inc: &[PathBuf],
 ) -> Result<Vec<ResolvedHeader>, BuildError> {
     let root = &project.root;
     let abs = |d: &str| {
@@ -73,6 +225,9 @@ fn resolve_headers(
         defines.extend(h.defines.iter().cloned());
         let mut args = hk.backend_args.clone();
         args.extend(h.backend_args.iter().cloned());
+        // A header is also looked for where the module's include
+        // directories (pkg-config's among them) say.
+        let search: Vec<PathBuf> = inc.iter().chain(module_inc).cloned().collect();
         let is_glob = h.pattern.contains(['*', '?', '[']);
         let mut files: Vec<PathBuf> = if is_glob {
             crate::config::metadata::glob_files(root, &h.pattern)
@@ -86,9 +241,10 @@ fn resolve_headers(
                 vec![p.clone()]
             } else {
                 std::iter::once(root.join(&p))
-                    .chain(inc.iter().map(|d| d.join(&p)))
+                    .chain(search.iter().map(|d| d.join(&p)))
                     .chain(
-                        inc.iter()
+                        search
+                            .iter()
                             .filter_map(|d| p.strip_prefix("include").ok().map(|s| d.join(s))),
                     )
                     .chain(system_include_dirs().into_iter().map(|d| d.join(&p)))
@@ -208,6 +364,7 @@ fn keys(
         "define_patterns".into(),
         hk.define_patterns.join("\0").into_bytes(),
     ));
+    parts.push(("macros".into(), hk.macro_selection().as_str().into()));
     parts.push(("extra_cdef".into(), hk.extra_cdef.join("\0").into_bytes()));
     parts.push((
         "exclude_patterns".into(),
@@ -231,8 +388,9 @@ pub fn cdef_for_module(
     project: &Project,
     module: &ModuleConfig,
     skip_cache: bool,
+    env: &HeaderEnv,
 ) -> Result<String, BuildError> {
-    cdef_for_module_from(project, module, skip_cache).map(|(cdef, _)| cdef)
+    cdef_for_module_from(project, module, skip_cache, env).map(|(cdef, _)| cdef)
 }
 
 /// [`cdef_for_module`], saying where the cdef came from.
@@ -240,12 +398,13 @@ pub fn cdef_for_module_from(
     project: &Project,
     module: &ModuleConfig,
     skip_cache: bool,
+    env: &HeaderEnv,
 ) -> Result<(String, CdefOrigin), BuildError> {
     let hk = project.headerkit.as_ref().ok_or_else(|| {
         BuildError::Other(format!("module {}: no [tool.headerkit] table", module.name))
     })?;
     let t = Instant::now();
-    let headers = resolve_headers(project, hk)?;
+    let headers = resolve_for_module(project, hk, module, env)?;
     let root = &project.root;
     let keys = keys(project, hk, module, &headers);
     let store = Store::new(store_dir(project));
@@ -471,6 +630,7 @@ fn write_cdef(
         extra_cdef: hk.extra_cdef.clone(),
         only: (!module.symbols.is_empty()).then(|| module.symbols.iter().cloned().collect()),
         macro_values: module.mode == crate::config::Mode::Abi,
+        macros: hk.macro_selection(),
         ..Default::default()
     };
     for p in &hk.define_patterns {
@@ -518,11 +678,15 @@ pub fn header_modules(project: &Project) -> Vec<&ModuleConfig> {
 /// What a build would find in the store for `module`, and why: `hit
 /// (cdef)`, `hit (header model; the cdef is written again)`, or `miss:
 /// <reasons>`. Nothing is written.
-pub fn status(project: &Project, module: &ModuleConfig) -> Result<(bool, String), BuildError> {
+pub fn status(
+    project: &Project,
+    module: &ModuleConfig,
+    env: &HeaderEnv,
+) -> Result<(bool, String), BuildError> {
     let hk = project.headerkit.as_ref().ok_or_else(|| {
         BuildError::Other(format!("module {}: no [tool.headerkit] table", module.name))
     })?;
-    let headers = resolve_headers(project, hk)?;
+    let headers = resolve_for_module(project, hk, module, env)?;
     let keys = keys(project, hk, module, &headers);
     let store = Store::new(store_dir(project));
     let local_clang = headers::locate::local_identity();
@@ -590,7 +754,9 @@ pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, B
             "pyproject.toml: no [tool.headerkit] table to import for".into(),
         ));
     };
-    let headers = resolve_headers(project, hk)?;
+    let headers = resolve_headers(project, hk, &[])?;
+    // Keyed as a build of this machine's python3 would look them up.
+    let env = HeaderEnv::discover();
     let store = Store::new(store_dir(project));
     let mut memo = HashMap::new();
     let mut report = Vec::new();
@@ -667,7 +833,12 @@ pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, B
             ),
         );
         for module in header_modules(project) {
-            let keys = keys(project, hk, module, &headers);
+            let keys = keys(
+                project,
+                hk,
+                module,
+                &resolve_for_module(project, hk, module, &env)?,
+            );
             record_entry(
                 &store,
                 &keys.cdef,
@@ -703,6 +874,73 @@ fn sorted_subdirs(dir: &Path) -> Vec<PathBuf> {
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_generated_cdef_is_kept_beside_the_build_and_cited() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cdef = crate::cdef::CdefInput::new("int f(void);\n", "src/p/_x.cdef.txt");
+        keep_generated_cdef(dir.path(), "p._x_cffi", &mut cdef).unwrap();
+        let path = dir.path().join("p._x_cffi/p._x_cffi.cdef.txt");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "int f(void);\n");
+        assert_eq!(cdef.origin, path.display().to_string());
+    }
+
+    #[test]
+    fn headers_parse_in_the_compiles_environment_and_it_is_in_the_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("src/t")).unwrap();
+        std::fs::create_dir_all(root.join("include")).unwrap();
+        std::fs::write(root.join("include/t.h"), "int t(void);\n").unwrap();
+        std::fs::write(root.join("src/t/_t.csrc.c"), "#include \"t.h\"\n").unwrap();
+        // A src layout holds Python (setuptools' discovery).
+        std::fs::write(root.join("src/t/__init__.py"), "").unwrap();
+        std::fs::write(
+            root.join("pyproject.toml"),
+            "[project]\nname = \"t\"\nversion = \"1\"\n\
+             [[tool.headerkit.headers]]\npattern = \"include/t.h\"\ndefines = [\"OWN=1\"]\n\
+             [tool.headerkit.output]\ncffi = \"src/t/_t.cdef.txt\"\n\
+             [tool.headerwheel.modules.\"t._t_cffi\"]\ndefine-macros = { M = \"2\", N = \"\" }\ninclude-dirs = [\"inc2\"]\n",
+        )
+        .unwrap();
+        let project = Project::load(root).unwrap();
+        let hk = project.headerkit.as_ref().unwrap();
+        let module = header_modules(&project)[0];
+        let env = HeaderEnv {
+            python_defines: vec![
+                "_GNU_SOURCE=1".into(),
+                "_FILE_OFFSET_BITS=64".into(),
+                "M=1".into(),
+                "N".into(),
+            ],
+            python_guarded: vec!["_GNU_SOURCE".into(), "N".into()],
+        };
+        let headers = resolve_for_module(&project, hk, module, &env).unwrap();
+        let (_, inc, defs, _) = &headers[0];
+        // pyconfig.h's after the command line's; a guarded one (N) not
+        // where the module defines it, an unguarded one (M) overriding.
+        assert_eq!(
+            defs,
+            &[
+                "M=2",
+                "N=",
+                "OWN=1",
+                "_GNU_SOURCE=1",
+                "_FILE_OFFSET_BITS=64",
+                "M=1"
+            ]
+        );
+        assert!(inc.ends_with(&[root.join("inc2")]), "{inc:?}");
+        let with = keys(&project, hk, module, &headers);
+        let without = keys(
+            &project,
+            hk,
+            module,
+            &resolve_for_module(&project, hk, module, &HeaderEnv::default()).unwrap(),
+        );
+        assert_ne!(with.model, without.model);
+        assert_ne!(with.cdef, without.cdef);
+    }
 
     #[test]
     fn an_entry_dependency_outside_the_project_or_not_a_regular_file_is_a_mismatch() {

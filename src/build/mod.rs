@@ -498,7 +498,7 @@ pub fn run_hook(req: &Request) -> Result<String, BuildError> {
         }
         "build_sdist" => build_sdist(&project, &req.output_dir),
         "get_requires_for_build_wheel" | "get_requires_for_build_editable" => {
-            Ok(build_requires(&project))
+            Ok(build_requires(&project, req.interpreter.as_ref()))
         }
         other => Err(BuildError::Other(format!("unknown hook '{other}'"))),
     }
@@ -508,10 +508,14 @@ pub fn run_hook(req: &Request) -> Result<String, BuildError> {
 /// `libclang` wheel, only when a module's headers are not covered by the
 /// store and this machine has no libclang of its own. Problems (a missing
 /// header...) are left for the build itself to report.
-fn build_requires(project: &Project) -> String {
+fn build_requires(project: &Project, interp: Option<&Interpreter>) -> String {
     let modules = headers::header_modules(project);
+    let env = match interp {
+        Some(i) => headers::HeaderEnv::from_python_include_dirs(&i.toolchain.include_dirs),
+        None => headers::HeaderEnv::discover(),
+    };
     let all_cached = modules.iter().all(|m| {
-        headers::status(project, m)
+        headers::status(project, m, &env)
             .map(|(hit, _)| hit)
             .unwrap_or(true)
     });
@@ -638,13 +642,27 @@ pub fn module_sources(
     m: &ModuleConfig,
     skip_cache: bool,
 ) -> Result<(CdefInput, Option<String>), BuildError> {
+    let env = match m.cdef {
+        CdefSource::Headers(_) => headers::HeaderEnv::discover(),
+        _ => headers::HeaderEnv::default(),
+    };
+    module_sources_in(project, m, skip_cache, &env)
+}
+
+/// [`module_sources`], headers parsed in the compile's environment `env`.
+fn module_sources_in(
+    project: &Project,
+    m: &ModuleConfig,
+    skip_cache: bool,
+    env: &headers::HeaderEnv,
+) -> Result<(CdefInput, Option<String>), BuildError> {
     let cdef = match &m.cdef {
         CdefSource::File(p) => {
             CdefInput::new(read_rel(project, p, &m.name)?, p.display().to_string())
         }
         CdefSource::Code(c) => CdefInput::new(c.clone(), format!("{} (cdef-code)", m.declared_at)),
         CdefSource::Headers(p) => {
-            let text = crate::build::headers::cdef_for_module(project, m, skip_cache)?;
+            let text = crate::build::headers::cdef_for_module(project, m, skip_cache, env)?;
             CdefInput::new(
                 text,
                 format!("{} (generated from [tool.headerkit])", p.display()),
@@ -685,7 +703,11 @@ fn build_modules(
     for m in &project.tool.modules {
         let t = Instant::now();
         stage(format!("cdef of module {}", m.name));
-        let (cdef, preamble) = module_sources(project, m, s.skip_cache)?;
+        let env = headers::HeaderEnv::from_python_include_dirs(&interp.toolchain.include_dirs);
+        let (mut cdef, preamble) = module_sources_in(project, m, s.skip_cache, &env)?;
+        if let CdefSource::Headers(_) = m.cdef {
+            headers::keep_generated_cdef(build_dir, &m.name, &mut cdef)?;
+        }
         stage(format!("emitting module {}", m.name));
         let rel_path = m.name.replace('.', "/");
         match m.mode {
@@ -764,6 +786,24 @@ fn build_modules(
                         }
                     }
                 }
+                // And with the macros its headers were parsed with, so both
+                // see one environment (`PCRE2_CODE_UNIT_WIDTH=8`).
+                let mut defines = m.define_macros.clone();
+                if let (CdefSource::Headers(_), Some(hk)) = (&m.cdef, &project.headerkit) {
+                    for d in hk
+                        .defines
+                        .iter()
+                        .chain(hk.headers.iter().flat_map(|h| h.defines.iter()))
+                    {
+                        let (n, v) = match d.split_once('=') {
+                            Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                            None => (d.clone(), None),
+                        };
+                        if !defines.iter().any(|(x, _)| *x == n) {
+                            defines.push((n, v));
+                        }
+                    }
+                }
                 // The package directory, so preambles can include headers shipped beside them.
                 if let Some(parent) = m.name.rsplit_once('.').map(|(p, _)| p.replace('.', "/")) {
                     include_dirs.push(project.root.join(&project.tool.package_dir).join(parent));
@@ -782,7 +822,7 @@ fn build_modules(
                         module: m.name.clone(),
                         sources,
                         include_dirs,
-                        defines: m.define_macros.clone(),
+                        defines,
                         libraries: m.libraries.clone(),
                         library_dirs: m.library_dirs.iter().map(abs).collect(),
                         extra_compile_args: m.extra_compile_args.clone(),

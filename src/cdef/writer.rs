@@ -34,9 +34,45 @@ pub struct WriterOptions {
     /// When set, only these functions and variables are written (wherever
     /// they are declared, system headers included), with the types they need.
     pub only: Option<HashSet<String>>,
+    /// Which macros are written.
+    pub macros: MacroSelection,
     /// Write macros with their values (`#define X 42`) rather than `...`:
     /// ABI mode cannot ask the compiler.
     pub macro_values: bool,
+}
+
+/// Which object-like macros a cdef declares (`[tool.headerkit.writer.cffi]
+/// macros`): each as the compiler sees it where the header ends, an integer
+/// as `#define X ...`, a string as `static const char *const X;`, a name of
+/// a written function as that function's declaration under the macro's name.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MacroSelection {
+    /// `"all-library"`: every macro of the library's own headers (none when
+    /// the bindings are a selection of functions, `symbols`), and those of
+    /// any header that `define_patterns` names.
+    AllLibrary,
+    /// `"patterns"`: only those `define_patterns` names (headerkit's rule).
+    #[default]
+    Patterns,
+}
+
+impl MacroSelection {
+    /// The configuration's spelling.
+    pub fn parse(s: &str) -> Option<MacroSelection> {
+        match s {
+            "all-library" => Some(MacroSelection::AllLibrary),
+            "patterns" => Some(MacroSelection::Patterns),
+            _ => None,
+        }
+    }
+
+    /// The configuration's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MacroSelection::AllLibrary => "all-library",
+            MacroSelection::Patterns => "patterns",
+        }
+    }
 }
 
 /// The written cdef and what was left out.
@@ -143,6 +179,9 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
         }
         true
     };
+    // Functions written, by name (alias macros name them).
+    let mut written_functions: HashMap<&str, usize> = HashMap::new();
+    let mut written_variables: HashSet<&str> = HashSet::new();
     for item in &model.items {
         w.write_pending();
         match *item {
@@ -159,32 +198,10 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
                     continue;
                 }
                 w.need(&f.ty);
-                let CType::Function {
-                    ret,
-                    params,
-                    variadic,
-                } = &f.ty
-                else {
-                    continue;
-                };
-                let mut ps: Vec<String> = params
-                    .iter()
-                    .enumerate()
-                    .map(|(j, p)| {
-                        let n = f.param_names.get(j).cloned().flatten().unwrap_or_default();
-                        w.decl(p, &n)
-                    })
-                    .collect();
-                if *variadic {
-                    ps.push("...".into());
+                if let Some(line) = w.function_line(f, &f.name) {
+                    let _ = writeln!(w.out, "{line};");
+                    written_functions.insert(f.name.as_str(), i);
                 }
-                let ps = if ps.is_empty() {
-                    "void".to_string()
-                } else {
-                    ps.join(", ")
-                };
-                let line = w.decl(ret, &format!("{}({ps})", f.name));
-                let _ = writeln!(w.out, "{line};");
             }
             Item::Variable(i) => {
                 let v = &model.variables[i];
@@ -202,6 +219,7 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
                 let line = w.decl(&v.ty, &v.name);
                 let storage = if v.is_static { "static" } else { "extern" };
                 let _ = writeln!(w.out, "{storage} {line};");
+                written_variables.insert(v.name.as_str());
             }
             Item::Typedef(i) => {
                 let t = &model.typedefs[i];
@@ -228,34 +246,75 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
         }
     }
     w.write_pending();
-    // Macros.
-    if !opts.define_patterns.is_empty() {
-        let mut seen = HashSet::new();
-        for mac in &model.macros {
+    // Macros. A name the cdef declares already (`enum { A }; #define A A`)
+    // is not declared twice: CFFI refuses a duplicate constant.
+    let mut seen: HashSet<String> = w
+        .done_enums
+        .iter()
+        .flat_map(|&e| model.enums[e].values.iter().map(|(n, _)| n.clone()))
+        .chain(written_variables.iter().map(|n| n.to_string()))
+        .chain(written_functions.keys().map(|n| n.to_string()))
+        .collect();
+    for mac in &model.macros {
+        let named = opts.define_patterns.iter().any(|r| r.is_match(&mac.name));
+        let selected = match opts.macros {
+            // The library's own (unless the bindings are a selection of
+            // functions, `only`), and any header's the patterns name.
+            MacroSelection::AllLibrary => mac.loc.project && opts.only.is_none() || named,
             // System headers' macros only when the bindings are of system
             // functions (`only`); the project's always.
-            if !(mac.loc.project || opts.only.is_some()) {
-                continue;
+            MacroSelection::Patterns => named && (mac.loc.project || opts.only.is_some()),
+        };
+        if !selected || excluded(&mac.name) || !seen.insert(mac.name.clone()) {
+            continue;
+        }
+        if let Some(v) = mac.value {
+            if opts.macro_values {
+                let _ = writeln!(w.out, "#define {} {v}", mac.name);
+            } else {
+                let _ = writeln!(w.out, "#define {} ...", mac.name);
             }
-            if !opts.define_patterns.iter().any(|r| r.is_match(&mac.name))
-                || !seen.insert(mac.name.clone())
-            {
-                continue;
-            }
-            if let Some(v) = mac.value {
-                if opts.macro_values {
-                    let _ = writeln!(w.out, "#define {} {v}", mac.name);
-                } else {
-                    let _ = writeln!(w.out, "#define {} ...", mac.name);
-                }
-            } else if !mac.tokens.is_empty() {
+        } else if let Some(text) = &mac.string {
+            // What ABI mode cannot declare is said only of the macros the
+            // patterns name.
+            if !opts.macro_values {
+                let _ = writeln!(w.out, "static const char *const {};", mac.name);
+            } else if named {
                 w.warnings.push(format!(
-                    "{}: macro {} matches define_patterns but is not an integer constant ({}), left out",
+                    "{}: macro {} is a string ({:?}), which an ABI-mode cdef cannot declare, left out",
                     where_(&mac.loc),
                     mac.name,
-                    mac.tokens.join(" ")
+                    text
                 ));
             }
+        } else if let Some(target) = &mac.alias {
+            let declared = model.functions.iter().any(|f| f.name == mac.name);
+            match written_functions.get(target.as_str()) {
+                Some(_) if declared || opts.macro_values && !named => {}
+                Some(_) if opts.macro_values => w.warnings.push(format!(
+                    "{}: macro {} names the function {target}, which ABI mode loads by its own name, left out",
+                    where_(&mac.loc),
+                    mac.name
+                )),
+                Some(&i) => {
+                    if let Some(line) = w.function_line(&model.functions[i], &mac.name) {
+                        let _ = writeln!(w.out, "{line};");
+                    }
+                }
+                None if named => w.warnings.push(format!(
+                    "{}: macro {} names the function {target}, which is not in the bindings, left out",
+                    where_(&mac.loc),
+                    mac.name
+                )),
+                None => {}
+            }
+        } else if named && !mac.tokens.is_empty() {
+            w.warnings.push(format!(
+                "{}: macro {} matches define_patterns but is not an integer constant, a string or a function where the header ends ({}), left out",
+                where_(&mac.loc),
+                mac.name,
+                mac.tokens.join(" ")
+            ));
         }
     }
     for line in &opts.extra_cdef {
@@ -920,6 +979,36 @@ impl<'m> W<'m> {
     }
 
     /// The C declaration of `name` with type `t`.
+    /// `ret name(params)` of the function `f`, written as `name`; `None`
+    /// when its type is no function type.
+    fn function_line(&self, f: &crate::headers::model::Function, name: &str) -> Option<String> {
+        let CType::Function {
+            ret,
+            params,
+            variadic,
+        } = &f.ty
+        else {
+            return None;
+        };
+        let mut ps: Vec<String> = params
+            .iter()
+            .enumerate()
+            .map(|(j, p)| {
+                let n = f.param_names.get(j).cloned().flatten().unwrap_or_default();
+                self.decl(p, &n)
+            })
+            .collect();
+        if *variadic {
+            ps.push("...".into());
+        }
+        let ps = if ps.is_empty() {
+            "void".to_string()
+        } else {
+            ps.join(", ")
+        };
+        Some(self.decl(ret, &format!("{name}({ps})")))
+    }
+
     fn decl(&self, t: &CType, name: &str) -> String {
         self.decl_in(t, name, 0)
     }
@@ -1035,6 +1124,11 @@ mod tests {
 
     /// The cdef and warnings of `header` (a project header), through libclang.
     fn cdef_of(header: &str) -> (String, Vec<String>) {
+        cdef_with(header, &WriterOptions::default())
+    }
+
+    /// [`cdef_of`] under `opts`.
+    fn cdef_with(header: &str, opts: &WriterOptions) -> (String, Vec<String>) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.h");
         std::fs::write(&path, header).unwrap();
@@ -1043,8 +1137,90 @@ mod tests {
             ..ParseRequest::default()
         })
         .unwrap();
-        let w = write(&model, &WriterOptions::default());
+        let w = write(&model, opts);
         (w.cdef, w.warnings)
+    }
+
+    const MACROS: &str = "#include <stdint.h>\n#define T_A UINT32_C(1) << 3\n#define T_S \"s\"\n\
+         #define T_GONE 1\n#define T_F 1.5\nint t_f_8(int);\n#define t_f t_f_8\n#undef T_GONE\n";
+
+    #[test]
+    fn all_library_macros_as_the_compiler_sees_them_where_the_header_ends() {
+        let opts = WriterOptions {
+            macros: MacroSelection::AllLibrary,
+            ..WriterOptions::default()
+        };
+        let (cdef, warnings) = cdef_with(MACROS, &opts);
+        assert_eq!(
+            cdef,
+            "int t_f_8(int);\n#define T_A ...\nstatic const char *const T_S;\nint t_f(int);\n"
+        );
+        assert_eq!(warnings, Vec::<String>::new());
+        // ABI mode: values; a string or an alias cannot be declared (said
+        // of those the patterns name).
+        let abi = WriterOptions {
+            macro_values: true,
+            ..opts.clone()
+        };
+        let (cdef, warnings) = cdef_with(MACROS, &abi);
+        assert_eq!(cdef, "int t_f_8(int);\n#define T_A 8\n");
+        assert_eq!(warnings, Vec::<String>::new());
+        let abi = WriterOptions {
+            macro_values: true,
+            define_patterns: vec![Regex::new("^(T_S|t_f)$").unwrap()],
+            ..opts
+        };
+        let (cdef, warnings) = cdef_with(MACROS, &abi);
+        assert_eq!(cdef, "int t_f_8(int);\n#define T_A 8\n");
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].ends_with(
+            ": macro T_S is a string (\"s\"), which an ABI-mode cdef cannot declare, left out"
+        ));
+        assert!(warnings[1].ends_with(
+            ": macro t_f names the function t_f_8, which ABI mode loads by its own name, left out"
+        ));
+    }
+
+    #[test]
+    fn a_macro_naming_what_the_cdef_declares_is_not_declared_twice() {
+        let opts = WriterOptions {
+            macros: MacroSelection::AllLibrary,
+            ..WriterOptions::default()
+        };
+        let (cdef, warnings) = cdef_with(
+            "enum e { E_A = 1 };\n#define E_A E_A\nint v;\n#define v v\nint f(int);\n#define f f\n",
+            &opts,
+        );
+        assert_eq!(
+            cdef,
+            "enum e {\n    E_A = 1\n};\nextern int v;\nint f(int);\n"
+        );
+        assert_eq!(warnings, Vec::<String>::new());
+    }
+
+    #[test]
+    fn patterns_narrow_the_macros_and_name_what_they_cannot_write() {
+        let opts = WriterOptions {
+            macros: MacroSelection::Patterns,
+            define_patterns: vec![Regex::new("^T_(A|GONE|F)$").unwrap()],
+            ..WriterOptions::default()
+        };
+        let (cdef, warnings) = cdef_with(MACROS, &opts);
+        assert_eq!(cdef, "int t_f_8(int);\n#define T_A ...\n");
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].ends_with(": macro T_GONE matches define_patterns but is not an integer constant, a string or a function where the header ends (1), left out"), "{warnings:?}");
+        assert!(warnings[1].ends_with(": macro T_F matches define_patterns but is not an integer constant, a string or a function where the header ends (1.5), left out"), "{warnings:?}");
+        // All-library plus a pattern: a system header's macro too.
+        let opts = WriterOptions {
+            macros: MacroSelection::AllLibrary,
+            define_patterns: vec![Regex::new("^UINT8_MAX$").unwrap()],
+            ..WriterOptions::default()
+        };
+        let (cdef, _) = cdef_with(MACROS, &opts);
+        assert_eq!(
+            cdef,
+            "int t_f_8(int);\n#define UINT8_MAX ...\n#define T_A ...\nstatic const char *const T_S;\nint t_f(int);\n"
+        );
     }
 
     #[test]

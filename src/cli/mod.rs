@@ -22,7 +22,7 @@ const USAGE: &str = "usage:
                                                            (run on each platform of a CI matrix, then merge)
   headerwheel cache status --project [DIR]                 hit or miss for each header module, and why
   headerwheel cache import-headerkit STORE [DIR]           take a headerkit 0.47 store's cffi outputs
-  headerwheel init HEADER [--name NAME] [--library LIB] [DIR]
+  headerwheel init HEADER [--name NAME] [--library LIB] [--pkg-config PKG] [-I DIR] [-D X[=Y]] [DIR]
                                                            a new binding project for a header (zlib.h or
                                                            a file), building with `pip wheel .` at once
   headerwheel migrate [DIR] [--dry-run] [--check] [--python PY]
@@ -410,6 +410,8 @@ fn generate_or_inspect(args: &[String], inspect: bool) -> Result<(), String> {
         }
         opts.exported = Some(all);
     }
+    // Parsed as a CFFI module compiles it: with Python.h's feature macros.
+    req.defines = crate::build::headers::HeaderEnv::discover().after(&req.defines);
     let t = std::time::Instant::now();
     let model = headers::parse(&req).map_err(|e| e.to_string())?;
     if inspect {
@@ -423,6 +425,10 @@ fn generate_or_inspect(args: &[String], inspect: bool) -> Result<(), String> {
             }
         };
     }
+    if opts.define_patterns.is_empty() {
+        // As `[tool.headerkit]` without define_patterns: the library's macros.
+        opts.macros = writer::MacroSelection::AllLibrary;
+    }
     let written = writer::write(&model, &opts);
     for w in &written.warnings {
         eprintln!("headerwheel: warning: {w}");
@@ -433,7 +439,11 @@ fn generate_or_inspect(args: &[String], inspect: bool) -> Result<(), String> {
         t.elapsed().as_secs_f64() * 1e3
     );
     match out {
-        Some(p) => write_atomic(&p, &written.cdef),
+        Some(p) => {
+            write_atomic(&p, &written.cdef)?;
+            eprintln!("headerwheel: wrote {}", p.display());
+            Ok(())
+        }
         None => {
             print!("{}", written.cdef);
             Ok(())
@@ -577,10 +587,11 @@ fn cache(args: &[String]) -> Result<i32, String> {
         }
         Some("status") if args.get(1).is_some_and(|a| a == "--project") => {
             let project = load_project(args.get(2))?;
+            let env = crate::build::headers::HeaderEnv::discover();
             let mut all_hit = true;
             for m in crate::build::headers::header_modules(&project) {
                 let (hit, why) =
-                    crate::build::headers::status(&project, m).map_err(|e| e.to_string())?;
+                    crate::build::headers::status(&project, m, &env).map_err(|e| e.to_string())?;
                 all_hit &= hit;
                 println!("{}: {why}", m.name);
             }
@@ -614,6 +625,7 @@ fn cache(args: &[String]) -> Result<i32, String> {
         }
         Some("populate") => {
             let project = load_project(args.get(1))?;
+            let env = crate::build::headers::HeaderEnv::discover();
             let modules = crate::build::headers::header_modules(&project);
             if modules.is_empty() {
                 return Err(format!(
@@ -622,10 +634,11 @@ fn cache(args: &[String]) -> Result<i32, String> {
                 ));
             }
             for m in modules {
-                let (_, origin) = crate::build::headers::cdef_for_module_from(&project, m, false)
-                    .map_err(|e| e.to_string())?;
+                let (_, origin) =
+                    crate::build::headers::cdef_for_module_from(&project, m, false, &env)
+                        .map_err(|e| e.to_string())?;
                 // A build goes on when the store cannot be written; populating does not.
-                if !crate::build::headers::status(&project, m).is_ok_and(|(hit, _)| hit) {
+                if !crate::build::headers::status(&project, m, &env).is_ok_and(|(hit, _)| hit) {
                     return Err(format!(
                         "module {}: the cdef could not be stored (see the warning above)",
                         m.name
@@ -662,8 +675,14 @@ fn cache(args: &[String]) -> Result<i32, String> {
     }
 }
 
-/// `headerwheel init HEADER [--name NAME] [--library LIB] [DIR]`.
+/// `headerwheel init HEADER [--name NAME] [--library LIB] [--pkg-config PKG] [-I DIR] [-D X[=Y]] [DIR]`.
 fn init(args: &[String]) -> Result<(), String> {
+    // An include directory of the command line, from where it was given.
+    let absolute = |d: &str| -> Result<String, String> {
+        std::path::absolute(d)
+            .map(|p| p.display().to_string())
+            .map_err(|e| format!("-I {d}: {e}"))
+    };
     use crate::init::{self, InitRequest};
     let mut req = InitRequest::default();
     let mut positional = Vec::new();
@@ -677,6 +696,11 @@ fn init(args: &[String]) -> Result<(), String> {
         match a.as_str() {
             "--name" => req.name = Some(value("--name")?),
             "--library" | "-l" => req.library = Some(value("--library")?),
+            "--pkg-config" => req.pkg_config.push(value("--pkg-config")?),
+            "-I" => req.include_dirs.push(absolute(&value("-I")?)?),
+            "-D" => req.defines.push(value("-D")?),
+            s if s.starts_with("-I") && s.len() > 2 => req.include_dirs.push(absolute(&s[2..])?),
+            s if s.starts_with("-D") && s.len() > 2 => req.defines.push(s[2..].to_string()),
             s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
             s => positional.push(s.to_string()),
         }
@@ -687,6 +711,9 @@ fn init(args: &[String]) -> Result<(), String> {
         _ => return Err(format!("init needs HEADER and at most one DIR\n{USAGE}")),
     };
     req.header = header;
+    for p in &req.pkg_config {
+        crate::config::pkgconfig::query(p).map_err(|e| format!("--pkg-config {p}: {e}"))?;
+    }
     // A header given as an existing file is copied into the project; a name
     // like `zlib.h` is a system header.
     let header_file = Path::new(&req.header)
@@ -721,7 +748,12 @@ fn init(args: &[String]) -> Result<(), String> {
     // the cdef says which function the test can call.
     let project = load_project(Some(&dir.display().to_string()))?;
     let function = match crate::build::headers::header_modules(&project).first() {
-        Some(m) => match crate::build::headers::cdef_for_module_from(&project, m, false) {
+        Some(m) => match crate::build::headers::cdef_for_module_from(
+            &project,
+            m,
+            false,
+            &crate::build::headers::HeaderEnv::discover(),
+        ) {
             Ok((cdef, _)) => init::pick_function(&cdef),
             Err(e) => {
                 eprintln!(

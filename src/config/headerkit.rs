@@ -55,6 +55,9 @@ pub struct HeaderkitConfig {
     pub exclude: Vec<String>,
     /// `writer.cffi.define_patterns`.
     pub define_patterns: Vec<String>,
+    /// `writer.cffi.macros`: `"all-library"` or `"patterns"`; `None`: the
+    /// default ([`HeaderkitConfig::macro_selection`]).
+    pub macros: Option<String>,
     /// `writer.cffi.extra_cdef`.
     pub extra_cdef: Vec<String>,
     /// `writer.cffi.exclude_patterns`: names to leave out (regex).
@@ -64,6 +67,20 @@ pub struct HeaderkitConfig {
     pub output_cffi: Option<PathBuf>,
     /// `store_dir`: the cache directory (default `.headerkit`).
     pub store_dir: Option<String>,
+}
+
+impl HeaderkitConfig {
+    /// Which macros the cdef declares: `writer.cffi.macros`, else every
+    /// macro of the library's headers, or only those `define_patterns`
+    /// names when it names any (headerkit's meaning of the key).
+    pub fn macro_selection(&self) -> crate::cdef::writer::MacroSelection {
+        use crate::cdef::writer::MacroSelection;
+        match self.macros.as_deref().and_then(MacroSelection::parse) {
+            Some(m) => m,
+            None if self.define_patterns.is_empty() => MacroSelection::AllLibrary,
+            None => MacroSelection::Patterns,
+        }
+    }
 }
 
 /// Expands `${VAR}` in `s`; an unset variable is an error at `node`.
@@ -254,7 +271,21 @@ impl HeaderkitConfig {
                 if name != "cffi" {
                     continue;
                 }
-                n.only_keys(&["define_patterns", "extra_cdef", "exclude_patterns"])?;
+                n.only_keys(&[
+                    "define_patterns",
+                    "extra_cdef",
+                    "exclude_patterns",
+                    "macros",
+                ])?;
+                if let Some(m) = n.get("macros")? {
+                    let v = m.str()?;
+                    if crate::cdef::writer::MacroSelection::parse(v).is_none() {
+                        return Err(m.error(format!(
+                            "expected \"all-library\" or \"patterns\", found {v:?}"
+                        )));
+                    }
+                    c.macros = Some(v.to_string());
+                }
                 for (p, pn) in n
                     .get("define_patterns")?
                     .map(|x| x.str_array())
@@ -302,6 +333,32 @@ mod tests {
             .unwrap()
             .unwrap();
         HeaderkitConfig::from_node(&t, &ProjectDir::new(Path::new(".")), env)
+    }
+
+    #[test]
+    fn macros_default_to_the_librarys_unless_patterns_name_them() {
+        use crate::cdef::writer::MacroSelection;
+        let none = |_: &str| None;
+        let c = load("[tool.headerkit]\n", &none).unwrap();
+        assert_eq!(c.macro_selection(), MacroSelection::AllLibrary);
+        let c = load(
+            "[tool.headerkit.writer.cffi]\ndefine_patterns = [\"^X_\"]\n",
+            &none,
+        )
+        .unwrap();
+        assert_eq!(c.macro_selection(), MacroSelection::Patterns);
+        let c = load(
+            "[tool.headerkit.writer.cffi]\ndefine_patterns = [\"^X_\"]\nmacros = \"all-library\"\n",
+            &none,
+        )
+        .unwrap();
+        assert_eq!(c.macro_selection(), MacroSelection::AllLibrary);
+        let e = load("[tool.headerkit.writer.cffi]\nmacros = \"some\"\n", &none).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("expected \"all-library\" or \"patterns\", found \"some\""),
+            "{e}"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@
 pub mod headerkit;
 pub mod metadata;
 pub mod paths;
+pub mod pkgconfig;
 mod spdx_ids;
 pub mod toml;
 pub mod version;
@@ -89,6 +90,27 @@ pub struct ModuleConfig {
     pub symbols: Vec<String>,
     /// The key where it was declared (for messages), or the convention files.
     pub declared_at: String,
+}
+
+impl ModuleConfig {
+    /// Adds pkg-config's flags after the module's own (each once).
+    fn add_pkg_flags(&mut self, f: &pkgconfig::PkgFlags) {
+        let mut own = pkgconfig::PkgFlags {
+            include_dirs: std::mem::take(&mut self.include_dirs),
+            define_macros: std::mem::take(&mut self.define_macros),
+            extra_compile_args: std::mem::take(&mut self.extra_compile_args),
+            library_dirs: std::mem::take(&mut self.library_dirs),
+            libraries: std::mem::take(&mut self.libraries),
+            extra_link_args: std::mem::take(&mut self.extra_link_args),
+        };
+        own.merge(f);
+        self.include_dirs = own.include_dirs;
+        self.define_macros = own.define_macros;
+        self.extra_compile_args = own.extra_compile_args;
+        self.library_dirs = own.library_dirs;
+        self.libraries = own.libraries;
+        self.extra_link_args = own.extra_link_args;
+    }
 }
 
 /// A top-level Python package (or module) shipped in the wheel.
@@ -169,6 +191,7 @@ const TOOL_KEYS: &[&str] = &[
     "shared-libraries",
     "sdist",
     "version",
+    "pkg-config",
 ];
 const MODULE_KEYS: &[&str] = &[
     "cdef",
@@ -184,6 +207,7 @@ const MODULE_KEYS: &[&str] = &[
     "extra-compile-args",
     "extra-link-args",
     "symbols",
+    "pkg-config",
 ];
 
 impl Project {
@@ -490,6 +514,25 @@ fn read_tool(
     } else {
         packages = discover_packages(root, &package_dir, &import_name);
     }
+    // `pkg-config = [...]`: every package's flags, each asked once, an
+    // unknown one an error at its name.
+    let mut pkg_memo: std::collections::HashMap<String, pkgconfig::PkgFlags> =
+        std::collections::HashMap::new();
+    let mut pkg_flags = |node: Option<Node<'_>>| -> Result<pkgconfig::PkgFlags, ConfigError> {
+        let mut all = pkgconfig::PkgFlags::default();
+        let Some(node) = node else {
+            return Ok(all);
+        };
+        for (name, n) in node.str_array()? {
+            if !pkg_memo.contains_key(&name) {
+                let f = pkgconfig::query(&name).map_err(|e| n.error(e))?;
+                pkg_memo.insert(name.clone(), f);
+            }
+            all.merge(&pkg_memo[&name]);
+        }
+        Ok(all)
+    };
+    let global_pkg = pkg_flags(get("pkg-config")?)?;
     // Modules declared in the table.
     let mut modules: Vec<ModuleConfig> = Vec::new();
     if let Some(mods) = get("modules")? {
@@ -585,6 +628,7 @@ fn read_tool(
                 }
             }
             let sources = source_files(m.get("sources")?, dir)?;
+            let own_pkg = pkg_flags(m.get("pkg-config")?)?;
             modules.push(ModuleConfig {
                 name: name.clone(),
                 cdef,
@@ -600,6 +644,9 @@ fn read_tool(
                 symbols: strings(m.get("symbols")?)?,
                 declared_at: m.key.clone(),
             });
+            if let Some(last) = modules.last_mut() {
+                last.add_pkg_flags(&own_pkg);
+            }
         }
     }
     // The convention: pkg/_x.cdef.txt + pkg/_x.csrc.c → pkg._x_cffi; the
@@ -654,6 +701,9 @@ fn read_tool(
         }
     }
     modules.sort_by(|a, b| a.name.cmp(&b.name));
+    for m in &mut modules {
+        m.add_pkg_flags(&global_pkg);
+    }
     for m in &modules {
         // Modules of the convention (a table's were checked at their key).
         if let Some(clash) = module_collision(root, &package_dir, &m.name) {
@@ -974,6 +1024,25 @@ mod package_discovery_tests {
         let p = Project::load(d.path()).unwrap();
         assert_eq!(p.tool.package_dir, PathBuf::new());
         assert_eq!(p.tool.packages[0].path, PathBuf::from("hw_pure"));
+    }
+
+    #[test]
+    fn an_unknown_pkg_config_package_is_an_error_at_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("p")).unwrap();
+        std::fs::write(root.join("p/__init__.py"), "").unwrap();
+        std::fs::write(
+            root.join("pyproject.toml"),
+            "[project]\nname = \"p\"\nversion = \"1\"\n\n[tool.headerwheel]\npkg-config = [\"headerwheel-no-such-package\"]\n",
+        )
+        .unwrap();
+        let e = Project::load(root).unwrap_err().to_string();
+        assert!(
+            e.contains("tool.headerwheel.pkg-config")
+                && e.contains("pkg-config knows no package 'headerwheel-no-such-package'"),
+            "{e}"
+        );
     }
 
     #[test]

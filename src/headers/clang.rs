@@ -405,6 +405,47 @@ impl<'tu> Cursor<'tu> {
         unsafe { clang_Cursor_getStorageClass(self.raw) }
     }
 
+    /// The cursor a reference names (a `DeclRefExpr`'s declaration).
+    pub fn referenced(&self) -> Option<Cursor<'tu>> {
+        // SAFETY: as above; a null cursor is checked before use.
+        let r = unsafe { clang_getCursorReferenced(self.raw) };
+        // SAFETY: as above.
+        if unsafe { clang_Cursor_isNull(r) } != 0 {
+            None
+        } else {
+            Some(self.wrap(r))
+        }
+    }
+
+    /// What libclang's constant evaluator makes of an expression, or of a
+    /// variable's initializer: an integer, a string literal, or nothing.
+    pub fn evaluate(&self) -> Option<Evaluated> {
+        // SAFETY: as above; the result is disposed after its value is
+        // copied (the string is copied before disposal).
+        unsafe {
+            let r = clang_Cursor_Evaluate(self.raw);
+            if r.is_null() {
+                return None;
+            }
+            let kind = clang_EvalResult_getKind(r);
+            let v = if kind == CXEval_Int {
+                Some(Evaluated::Int(if clang_EvalResult_isUnsignedInt(r) != 0 {
+                    i128::from(clang_EvalResult_getAsUnsigned(r))
+                } else {
+                    i128::from(clang_EvalResult_getAsLongLong(r))
+                }))
+            } else if kind == CXEval_StrLiteral {
+                let p = clang_EvalResult_getAsStr(r);
+                (!p.is_null())
+                    .then(|| Evaluated::Str(CStr::from_ptr(p).to_string_lossy().into_owned()))
+            } else {
+                None
+            };
+            clang_EvalResult_dispose(r);
+            v
+        }
+    }
+
     /// The tokens of the cursor's extent (macro definitions).
     pub fn tokens(&self) -> Vec<(CXTokenKind, String)> {
         let mut out = Vec::new();
@@ -430,6 +471,15 @@ impl<'tu> Cursor<'tu> {
         }
         out
     }
+}
+
+/// A constant libclang evaluated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Evaluated {
+    /// An integer.
+    Int(i128),
+    /// A string literal's bytes, as text.
+    Str(String),
 }
 
 /// A type in a translation unit.
@@ -629,9 +679,10 @@ impl<'tu> Type<'tu> {
 /// Re-exported kinds the walker matches on.
 pub mod kinds {
     pub use clang_sys::{
-        CX_SC_Static, CXCursor_EnumConstantDecl, CXCursor_EnumDecl, CXCursor_FieldDecl,
-        CXCursor_FunctionDecl, CXCursor_InclusionDirective, CXCursor_MacroDefinition,
-        CXCursor_StructDecl, CXCursor_TypedefDecl, CXCursor_UnionDecl, CXCursor_VarDecl,
+        CX_SC_Static, CXCursor_DeclRefExpr, CXCursor_EnumConstantDecl, CXCursor_EnumDecl,
+        CXCursor_FieldDecl, CXCursor_FunctionDecl, CXCursor_InclusionDirective,
+        CXCursor_MacroDefinition, CXCursor_ParenExpr, CXCursor_StructDecl, CXCursor_TypeRef,
+        CXCursor_TypedefDecl, CXCursor_UnexposedExpr, CXCursor_UnionDecl, CXCursor_VarDecl,
         CXCursorKind, CXToken_Comment, CXToken_Identifier, CXToken_Keyword, CXToken_Literal,
         CXToken_Punctuation, CXTokenKind, CXType_Attributed, CXType_Bool, CXType_Char_S,
         CXType_Char_U, CXType_Char16, CXType_Char32, CXType_Complex, CXType_ConstantArray,

@@ -4,12 +4,14 @@
 //!
 //! `clang` is the only module of the crate allowed to use `unsafe`.
 pub mod clang;
+pub mod environment;
 pub mod exports;
 pub mod locate;
 pub mod macros;
 pub mod model;
 
 use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use clang::kinds::*;
@@ -168,17 +170,195 @@ pub fn parse(req: &ParseRequest) -> Result<HeaderModel, HeaderError> {
             enum_consts.insert(n.clone(), *v);
         }
     }
+    let probed = probe_macros(lc, req, &file, &args, &raw_macros);
     for (name, tokens, loc) in raw_macros {
-        let value = macros::evaluate(&tokens, &known, &enum_consts);
+        let (value, string, alias) = match &probed {
+            Some(p) => match p.get(&name) {
+                Some(Probed::Int(v)) => (Some(*v), None, None),
+                Some(Probed::Str(s)) => (None, Some(s.clone()), None),
+                Some(Probed::Function(f)) => (None, None, Some(f.clone())),
+                None => (None, None, None),
+            },
+            // The probe could not run: the macro's own tokens.
+            None => (macros::evaluate(&tokens, &known, &enum_consts), None, None),
+        };
         w.model.macros.push(Macro {
             name,
             tokens,
             value,
+            string,
+            alias,
             loc,
         });
     }
     w.model.files = files.into_iter().collect();
     Ok(w.model)
+}
+
+/// What an object-like macro is where the header ends, as the compiler
+/// sees it.
+enum Probed {
+    /// An integer constant expression, with its value.
+    Int(i128),
+    /// A string literal.
+    Str(String),
+    /// The name of a declared function (`#define pcre2_compile pcre2_compile_8`).
+    Function(String),
+}
+
+/// The prefix of the probe variables.
+const PROBE: &str = "__headerwheel_macro_probe_";
+
+/// Asks the compiler what each macro is at the end of the header: the
+/// header parsed again, followed by `static const __auto_type P = NAME;`
+/// per macro, each read back through libclang's evaluator. A macro that is
+/// `#undef`d by then, or expands to no expression, fails to compile and is
+/// absent from the answer; every macro-of-macro, function-like helper
+/// (`UINT32_C(1)`), cast, `sizeof` and enum constant is the compiler's own.
+/// `None` when the probe could not be parsed at all.
+fn probe_macros(
+    lc: &Libclang,
+    req: &ParseRequest,
+    file: &str,
+    args: &[String],
+    raw: &[(String, Vec<String>, Loc)],
+) -> Option<HashMap<String, Probed>> {
+    let mut names: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (name, tokens, _) in raw {
+        // Tokens that could derail the recovery of the lines after theirs
+        // (unbalanced brackets, statements) are not probed.
+        let depth = tokens.iter().try_fold(0i32, |d, t| match t.as_str() {
+            "(" | "[" => Some(d + 1),
+            ")" | "]" => (d > 0).then(|| d - 1),
+            ";" | "{" | "}" | "#" | "##" => None,
+            _ => Some(d),
+        });
+        if depth == Some(0) && seen.insert(name.as_str()) {
+            names.push(name);
+        }
+    }
+    let mut code = match &req.code {
+        Some(c) => format!("{c}\n"),
+        // By its absolute path: the probe sits beside it, and a relative
+        // path would be looked for from there.
+        None => {
+            let abs = std::fs::canonicalize(file).unwrap_or_else(|_| PathBuf::from(file));
+            format!("#include \"{}\"\n", abs.display())
+        }
+    };
+    let first_line = code.lines().count() as u32 + 1;
+    for (i, n) in names.iter().enumerate() {
+        let _ = writeln!(code, "static const __auto_type {PROBE}{i} = {n};");
+    }
+    let probe_file = match &req.code {
+        Some(_) => file.to_string(),
+        None => format!("{file}.headerwheel-probe.c"),
+    };
+    let mut args = args.to_vec();
+    args.push("-ferror-limit=0".into());
+    let tu = TranslationUnit::parse(lc, &probe_file, Some(&code), &args).ok()?;
+    // A line with an error is no answer, whatever recovery made of it.
+    let failed: std::collections::HashSet<u32> = tu
+        .diagnostics()
+        .into_iter()
+        .filter(|d| d.severity >= 3)
+        .filter_map(|d| d.location)
+        .filter(|(f, _, _)| f.to_string_lossy() == probe_file)
+        .map(|(_, l, _)| l)
+        .collect();
+    let mut out = HashMap::new();
+    for c in tu.cursor().children() {
+        if c.kind() != CXCursor_VarDecl {
+            continue;
+        }
+        let Some(i) = c
+            .spelling()
+            .strip_prefix(PROBE)
+            .and_then(|i| i.parse::<usize>().ok())
+        else {
+            continue;
+        };
+        let (Some(name), Some((_, line, _))) = (names.get(i), c.location()) else {
+            continue;
+        };
+        if line != first_line + i as u32 || failed.contains(&line) {
+            continue;
+        }
+        let ty = c.ty().canonical();
+        let probed = if is_integer_kind(ty.kind()) {
+            match c.evaluate() {
+                Some(clang::Evaluated::Int(v)) => Some(Probed::Int(v)),
+                _ => None,
+            }
+        } else if ty.kind() == CXType_Pointer {
+            let pointee = ty.pointee().canonical().kind();
+            if pointee == CXType_FunctionProto || pointee == CXType_FunctionNoProto {
+                referenced_function(&c).map(Probed::Function)
+            } else if pointee == CXType_Char_S || pointee == CXType_Char_U {
+                match c.evaluate() {
+                    Some(clang::Evaluated::Str(s)) => Some(Probed::Str(s)),
+                    _ => None,
+                }
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        if let Some(p) = probed {
+            out.insert(name.to_string(), p);
+        }
+    }
+    Some(out)
+}
+
+/// The function a probe variable's initializer names, when it is just
+/// that (through parentheses and implicit conversions).
+fn referenced_function(var: &Cursor<'_>) -> Option<String> {
+    let mut c = *var;
+    loop {
+        let kids: Vec<Cursor<'_>> = c
+            .children()
+            .into_iter()
+            .filter(|k| k.kind() != CXCursor_TypeRef)
+            .collect();
+        let [only] = kids.as_slice() else {
+            return None;
+        };
+        if only.kind() == CXCursor_DeclRefExpr {
+            let d = only.referenced()?;
+            return (d.kind() == CXCursor_FunctionDecl).then(|| d.spelling());
+        }
+        if only.kind() != CXCursor_UnexposedExpr && only.kind() != CXCursor_ParenExpr {
+            return None;
+        }
+        c = *only;
+    }
+}
+
+/// An integer type (enums included).
+fn is_integer_kind(k: CXTypeKind) -> bool {
+    [
+        CXType_Bool,
+        CXType_Char_S,
+        CXType_Char_U,
+        CXType_SChar,
+        CXType_UChar,
+        CXType_Short,
+        CXType_UShort,
+        CXType_Int,
+        CXType_UInt,
+        CXType_Long,
+        CXType_ULong,
+        CXType_LongLong,
+        CXType_ULongLong,
+        CXType_WChar,
+        CXType_Char16,
+        CXType_Char32,
+        CXType_Enum,
+    ]
+    .contains(&k)
 }
 
 struct Walker {
@@ -446,26 +626,7 @@ impl Walker {
         let under = c.typedef_underlying();
         let canon = under.canonical();
         let ck = canon.kind();
-        let integer = [
-            CXType_Bool,
-            CXType_Char_S,
-            CXType_Char_U,
-            CXType_SChar,
-            CXType_UChar,
-            CXType_Short,
-            CXType_UShort,
-            CXType_Int,
-            CXType_UInt,
-            CXType_Long,
-            CXType_ULong,
-            CXType_LongLong,
-            CXType_ULongLong,
-            CXType_WChar,
-            CXType_Char16,
-            CXType_Char32,
-        ]
-        .contains(&ck)
-            || ck == CXType_Enum;
+        let integer = is_integer_kind(ck);
         let floating = [CXType_Float, CXType_Double].contains(&ck);
         // Reserve the slot first (typedefs can be self-referential through pointers).
         self.model.typedefs.push(Typedef {

@@ -164,8 +164,15 @@ pub struct Macro {
     pub name: String,
     /// The replacement tokens.
     pub tokens: Vec<String>,
-    /// Its integer value, when it is an integer constant expression.
+    /// Its integer value, when it is an integer constant expression where
+    /// the header ends (the compiler's answer).
     pub value: Option<i128>,
+    /// Its text, when it is a string literal.
+    #[serde(default)]
+    pub string: Option<String>,
+    /// The function it names (`#define EVP_MD_size EVP_MD_get_size`).
+    #[serde(default)]
+    pub alias: Option<String>,
     /// Where.
     pub loc: Loc,
 }
