@@ -736,6 +736,36 @@ impl Types {
             .expect("a type's marker holds '&'") as u32;
     }
 
+    /// Replaces the identifier `from` (whole words only) by `to` in every
+    /// type's C name, leaving the kinds as they are: how the emitter writes
+    /// a type whose name differs between cffi releases.
+    pub fn respell_identifier(&mut self, from: &str, to: &str) {
+        let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+        for data in &mut self.data {
+            let m = &data.c_name_with_marker;
+            if !m.contains(from) {
+                continue;
+            }
+            let mut out = String::with_capacity(m.len() + to.len());
+            let mut rest = m.as_str();
+            while let Some(i) = rest.find(from) {
+                let (before, after) = (&rest[..i], &rest[i + from.len()..]);
+                let whole = !out
+                    .chars()
+                    .chain(before.chars())
+                    .next_back()
+                    .is_some_and(is_ident)
+                    && !after.chars().next().is_some_and(is_ident);
+                out.push_str(before);
+                out.push_str(if whole { to } else { from });
+                rest = after;
+            }
+            out.push_str(rest);
+            data.amp = out.find('&').expect("a type's marker holds '&'") as u32;
+            data.c_name_with_marker = out;
+        }
+    }
+
     /// CFFI's `get_official_name()` of a struct, union or enum: its C name.
     pub fn official_name(&self, id: TypeId) -> String {
         let m = self.marker(id);
@@ -1236,6 +1266,31 @@ mod tests {
             abi: None,
         });
         assert_eq!(t.c_name_plain(fp_ret), "int(*(*)(void))(void)");
+    }
+
+    #[test]
+    fn an_identifier_is_respelled_whole_in_every_c_name() {
+        let mut t = Types::new();
+        let c = t.primitive("_cffi_float_complex_t");
+        let p = t.pointer(c, Q_CONST);
+        let s = t.struct_or_union(StructKind::Struct, "my_cffi_float_complex_t", None);
+        let f = t.function_ptr(FunctionSig {
+            args: vec![c, s],
+            result: p,
+            ellipsis: false,
+            abi: None,
+        });
+        t.respell_identifier("_cffi_float_complex_t", "float _Complex");
+        assert_eq!(t.c_name_plain(c), "float _Complex");
+        assert_eq!(
+            t.get_c_name(p, "x", "", 0).unwrap(),
+            "float _Complex const * x"
+        );
+        assert_eq!(
+            t.c_name_plain(f),
+            "float _Complex const *(*)(float _Complex, struct my_cffi_float_complex_t)"
+        );
+        assert!(t.is_complex_type(c), "the kind keeps its name");
     }
 
     #[test]
