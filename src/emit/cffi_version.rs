@@ -13,6 +13,7 @@
 //! | what | 1.15, 1.16 | 1.17 | 2.0 | 2.1 |
 //! |---|---|---|---|---|
 //! | offset of a field of a struct known only through a pointer typedef | `((char *)&((p)0)->f) - (char *)0` | `((char *)&((p)4096)->f) - (char *)4096` | `(size_t)(` that `)` | as 2.0 |
+//! | a qualified pointer to an array | 1.15: `int(const *)[5]` (not C; PyPy's own 1.15.1 as 1.16); 1.16: as 1.17 | `int const (*)[5]` | as 1.17 | as 1.17 |
 //! | the complex primitives' C names | `float _Complex`, `double _Complex` | `_cffi_float_complex_t`, `_cffi_double_complex_t` (also as the type table's sort key) | as 1.17 | as 1.17 |
 //! | `USE_LIMITED_API` (`#define _CFFI_NO_LIMITED_API` when false) | as 1.17 | always | not on free-threaded builds | not on free-threaded builds older than 3.15 |
 //! | module init (`_cffi_pypyinit_`, the `_MSC_VER` stub, `PyInit_`) | as 1.17 | with the Python 2 branches (`#if PY_MAJOR_VERSION >= 3`, `init<name>`) | as 1.17 | Python 3 only |
@@ -20,23 +21,24 @@
 //! | an enum's enumerator list in `_cffi_enums` | as 1.17 | one string literal | as 1.17 | split into literals of about 100 characters |
 //! | non-ASCII embedding init code | as 1.17 | prefixed with `# -*- encoding: utf8 -*-\n` | as 1.17 | as is |
 //!
-//! 1.15 and 1.16 emit the same recompiler text (only their headers differ).
-//! ABI-mode Python output is the same for all of them. Two changes no corpus
-//! case reaches are not reproduced: 1.15's C name of a qualified pointer to
-//! an array (`model.PointerType` qualifies before parenthesising, 1.16
-//! after), and 1.17's extra newline after the cdef text given to pycparser.
+//! The C names (both rows) also order the type table, in ABI mode too. 1.15
+//! and 1.16 emit the same recompiler text; no corpus case has a qualified
+//! pointer to an array, so on the corpus they differ only in their headers.
+//! One change no corpus case reaches is not reproduced: 1.17 gives pycparser
+//! the cdef text followed by a newline (`test_missing_newline_bug`).
 
 use std::fmt;
 use std::path::Path;
 
 /// A cffi release series whose recompiler output headerwheel reproduces
-/// (`cffi>=1.15.1,<2.2`); patch releases within a series emit the same text
-/// (PyPy's built-in cffi included: Debian's PyPy 7.3.11 has 1.15.1).
+/// (`cffi>=1.15.1,<2.2`); patch releases within a series emit the same text.
+/// PyPy's built-in cffi is supported too: Debian's PyPy 7.3.11 has a 1.15.1
+/// that emits as 1.16 does (see [`CffiVersion::from_dir`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CffiVersion {
-    /// cffi 1.15.x.
+    /// cffi 1.15.x as released on PyPI.
     V1_15,
-    /// cffi 1.16.x.
+    /// cffi 1.16.x, and PyPy's own 1.15.1.
     V1_16,
     /// cffi 1.17.x.
     V1_17,
@@ -79,7 +81,8 @@ impl CffiVersion {
     /// The version of the cffi package in `dir` (the directory holding
     /// `cffi/__init__.py`), from its `__version__ = "..."` line: the same
     /// files whose headers the emitted C inlines, read without starting a
-    /// Python.
+    /// Python. A 1.15 whose `model.py` qualifies a pointer to an array as
+    /// 1.16 does (PyPy's own) is [`CffiVersion::V1_16`]: it emits 1.16's text.
     pub fn from_dir(dir: &Path) -> Result<Self, UnsupportedCffi> {
         let path = dir.join("__init__.py");
         let text = std::fs::read_to_string(&path).map_err(|e| {
@@ -100,8 +103,28 @@ impl CffiVersion {
                     path.display()
                 ))
             })?;
-        CffiVersion::parse(version)
-            .map_err(|e| UnsupportedCffi(format!("{} (in {})", e.0, dir.display())))
+        let series = CffiVersion::parse(version)
+            .map_err(|e| UnsupportedCffi(format!("{} (in {})", e.0, dir.display())))?;
+        if series != CffiVersion::V1_15 {
+            return Ok(series);
+        }
+        // PyPy's in-tree cffi 1.15.1 (Debian's PyPy 7.3.11) already has
+        // 1.16's `PointerType`, the one change between their emitted texts.
+        let model = dir.join("model.py");
+        let text = std::fs::read_to_string(&model).map_err(|e| {
+            UnsupportedCffi(format!(
+                "cannot tell which cffi 1.15 this is: failed to read {}: {e}",
+                model.display()
+            ))
+        })?;
+        let qualifies_first = text
+            .lines()
+            .any(|l| l.trim() == "extra = qualify(quals, \" *&\")");
+        Ok(if qualifies_first {
+            CffiVersion::V1_15
+        } else {
+            CffiVersion::V1_16
+        })
     }
 }
 
@@ -159,6 +182,27 @@ mod tests {
         let e = CffiVersion::from_dir(&dir).unwrap_err();
         assert!(e.0.starts_with("cffi 1.14.6 is not supported"), "{e}");
         assert!(e.0.ends_with(&format!("(in {})", dir.display())), "{e}");
+        std::fs::write(dir.join("__init__.py"), "__version__ = \"1.15.1\"\n").unwrap();
+        let e = CffiVersion::from_dir(&dir).unwrap_err();
+        assert!(
+            e.0.starts_with("cannot tell which cffi 1.15 this is: failed to read"),
+            "{e}"
+        );
+        let pointer_type = |extra: &str| {
+            format!(
+                "class PointerType(BaseType):\n    def __init__(self, totype, quals=0):\n        \
+                 {extra}\n        if totype.is_array_type:\n"
+            )
+        };
+        let model = dir.join("model.py");
+        std::fs::write(&model, pointer_type("extra = qualify(quals, \" *&\")")).unwrap();
+        assert_eq!(CffiVersion::from_dir(&dir), Ok(CffiVersion::V1_15));
+        std::fs::write(&model, pointer_type("extra = \" *&\"")).unwrap();
+        assert_eq!(
+            CffiVersion::from_dir(&dir),
+            Ok(CffiVersion::V1_16),
+            "PyPy's 1.15.1 has 1.16's PointerType"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
         let e = CffiVersion::from_dir(&dir).unwrap_err();
         assert!(

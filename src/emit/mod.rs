@@ -135,16 +135,20 @@ pub fn c_source(
     emit_c(&mut types, &ffi, module_name, preamble, runtime, options)
 }
 
-/// A copy of `types` in which the complex primitives are named as cffi
-/// before 1.17 names them, `float _Complex` and `double _Complex` (1.17 maps
-/// both to its own `_cffi_float_complex_t` / `_cffi_double_complex_t`, which
-/// the parser follows). A copy, so that the caller's arena keeps the names
-/// the parser gave it.
-fn complex_spelled_as_c99(types: &Types) -> Types {
-    let mut c99 = types.clone();
-    c99.respell_identifier("_cffi_float_complex_t", "float _Complex");
-    c99.respell_identifier("_cffi_double_complex_t", "double _Complex");
-    c99
+/// A copy of `types` with the C names of a cffi older than 1.17 (also the
+/// type table's sort key): the complex primitives named `float _Complex` and
+/// `double _Complex` (1.17 maps both to its own `_cffi_float_complex_t` /
+/// `_cffi_double_complex_t`, which the parser follows), and for 1.15 the
+/// qualifiers of a pointer to an array inside its parentheses. A copy, so
+/// that the caller's arena keeps the names the parser gave it.
+fn named_as_before_1_17(types: &Types, cffi_version: CffiVersion) -> Types {
+    let mut old = types.clone();
+    old.respell_identifier("_cffi_float_complex_t", "float _Complex");
+    old.respell_identifier("_cffi_double_complex_t", "double _Complex");
+    if cffi_version == CffiVersion::V1_15 {
+        old.qualify_array_pointers_inside();
+    }
+    old
 }
 
 /// Emits the ABI-mode Python source of `module_name` for `cdefs`,
@@ -188,10 +192,10 @@ pub fn emit_c(
     runtime: &CffiRuntime,
     options: &EmitOptions,
 ) -> Result<String, EmitError> {
-    let mut c99;
+    let mut old;
     let types = if options.cffi_version < CffiVersion::V1_17 {
-        c99 = complex_spelled_as_c99(types);
-        &mut c99
+        old = named_as_before_1_17(types, options.cffi_version);
+        &mut old
     } else {
         types
     };
@@ -208,6 +212,13 @@ pub fn emit_py(
     module_name: &str,
     options: &EmitOptions,
 ) -> Result<String, EmitError> {
+    let mut old;
+    let types = if options.cffi_version < CffiVersion::V1_17 {
+        old = named_as_before_1_17(types, options.cffi_version);
+        &mut old
+    } else {
+        types
+    };
     let mut r = recompiler::Recompiler::new(types, ffi, module_name, true, options);
     r.collect_type_table()?;
     r.collect_step_tables()?;

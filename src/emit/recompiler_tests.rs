@@ -498,14 +498,16 @@ PyInit__m(void)
 }
 
 /// Before 1.17 cffi names the complex primitives as C99 does, in the type
-/// table's comments (and so its order) as in declarations; the caller's
-/// arena keeps 1.17's names.
+/// table's comments (and so its order) as in declarations, and 1.15 puts the
+/// qualifiers of a pointer to an array inside its parentheses (fragments of
+/// cffi 1.15.1's and 1.16.0's output); the caller's arena keeps 1.17's names.
 #[test]
 fn cffi_before_1_17_spells_complex_types_as_c99() {
-    use crate::emit::CffiVersion::{V1_16, V1_17};
+    use crate::emit::CffiVersion::{V1_15, V1_16, V1_17};
     let mut types = Types::new();
     let mut ffi = Ffi::new();
-    let cdef = "double _Complex f(float _Complex);\nfloat _Complex *g(void);";
+    let cdef = "double _Complex f(float _Complex);\nfloat _Complex *g(void);\n\
+                int k(const int (*p)[5]);";
     ffi.cdef(&mut types, &CdefInput::new(cdef, "")).unwrap();
     let emit = |types: &mut Types, cffi_version| {
         let options = EmitOptions {
@@ -524,5 +526,19 @@ fn cffi_before_1_17_spells_complex_types_as_c99() {
         "{old}"
     );
     assert!(old.contains("// float _Complex *()(void)\n"), "{old}");
+    assert!(
+        old.contains("static int _cffi_d_k(int const (* x0)[5])\n"),
+        "{old}"
+    );
+    let oldest = emit(&mut types, V1_15);
+    assert_eq!(
+        oldest,
+        old.replace("int const (*", "int(const *"),
+        "1.15 differs from 1.16 in pointers to arrays only"
+    );
+    assert!(
+        oldest.contains("_CFFI_OP(_CFFI_OP_POINTER, 11), // int(const *)[5]\n"),
+        "{oldest}"
+    );
     assert_eq!(emit(&mut types, V1_17), new, "the arena is left as it was");
 }
