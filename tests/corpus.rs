@@ -229,6 +229,46 @@ fn matches_oracle(version: &str) {
 }
 
 #[test]
+fn every_corpus_case_is_byte_identical_to_cffi_1_15_1() {
+    matches_oracle("1.15.1");
+}
+
+#[test]
+fn every_corpus_case_is_byte_identical_to_cffi_1_16_0() {
+    matches_oracle("1.16.0");
+}
+
+/// The first `name` on `PATH`.
+fn on_path(name: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// The cffi built into the system's PyPy (`pypy3` on PATH), whose oracle
+/// `scripts/corpus-oracles` writes to `pypy-<its cffi version>`: required
+/// under `HEADERWHEEL_REQUIRE_CFFI_ORACLES=1` only where a `pypy3` is.
+#[test]
+fn every_corpus_case_is_byte_identical_to_pypys_cffi() {
+    let Some(pypy) = on_path("pypy3") else {
+        eprintln!("SKIPPED: no pypy3 on PATH, so no oracle of PyPy's own cffi");
+        return;
+    };
+    let out = std::process::Command::new(&pypy)
+        .args(["-c", "import cffi; print(cffi.__version__)"])
+        .output()
+        .expect("pypy3 runs");
+    assert!(
+        out.status.success(),
+        "{} cannot import cffi: {}",
+        pypy.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    matches_oracle(&format!("pypy-{version}"));
+}
+
+#[test]
 fn every_corpus_case_is_byte_identical_to_cffi_1_17_1() {
     matches_oracle("1.17.1");
 }

@@ -539,8 +539,9 @@ fn extra_requires(project: &Project) -> Vec<String> {
     if project.metadata.requires_unconditionally("cffi") {
         return Vec::new();
     }
-    // _cffi_backend 1.17 runs modules emitted with CFFI 2.x's headers.
-    vec!["cffi>=1.17".to_string()]
+    // _cffi_backend 1.17 runs modules emitted with CFFI 2.x's headers. PyPy
+    // has its own cffi built in, which a cffi from PyPI must not shadow.
+    vec!["cffi>=1.17; platform_python_implementation != 'PyPy'".to_string()]
 }
 
 fn dist_info(project: &Project, tags: Vec<String>, purelib: bool) -> Result<DistInfo, BuildError> {

@@ -1,6 +1,6 @@
 //! The CFFI recompiler in Rust: C source for API mode and Python source for
 //! ABI mode, byte-identical to `ffi.emit_c_code()` / `ffi.emit_python_code()`
-//! of the cffi the build environment has (1.17.x, 2.0.x or 2.1.x: see
+//! of the cffi the build environment has (1.15.x to 2.1.x: see
 //! [`CffiVersion`]).
 //!
 //! This file pins the API the rest of the crate calls. The emitter itself
@@ -88,7 +88,7 @@ impl EmitOptions {
     ///
     /// cffi decides `USE_LIMITED_API` from the interpreter running it: 2.1
     /// uses the limited API except on free-threaded builds older than 3.15,
-    /// 2.0 except on any free-threaded build, 1.17 always (the Windows
+    /// 2.0 except on any free-threaded build, 1.15 to 1.17 always (the Windows
     /// clause of each only excludes Pythons older than 3.5).
     pub fn for_interpreter(
         version: (u32, u32),
@@ -98,7 +98,7 @@ impl EmitOptions {
         cffi_version: CffiVersion,
     ) -> Self {
         let no_limited_api = match cffi_version {
-            CffiVersion::V1_17 => false,
+            CffiVersion::V1_15 | CffiVersion::V1_16 | CffiVersion::V1_17 => false,
             CffiVersion::V2_0 => free_threaded,
             CffiVersion::V2_1 => free_threaded && version < (3, 15),
         };
@@ -133,6 +133,22 @@ pub fn c_source(
 ) -> Result<String, EmitError> {
     let (mut types, ffi) = parse_all(cdefs)?;
     emit_c(&mut types, &ffi, module_name, preamble, runtime, options)
+}
+
+/// A copy of `types` with the C names of a cffi older than 1.17 (also the
+/// type table's sort key): the complex primitives named `float _Complex` and
+/// `double _Complex` (1.17 maps both to its own `_cffi_float_complex_t` /
+/// `_cffi_double_complex_t`, which the parser follows), and for 1.15 the
+/// qualifiers of a pointer to an array inside its parentheses. A copy, so
+/// that the caller's arena keeps the names the parser gave it.
+fn named_as_before_1_17(types: &Types, cffi_version: CffiVersion) -> Types {
+    let mut old = types.clone();
+    old.respell_identifier("_cffi_float_complex_t", "float _Complex");
+    old.respell_identifier("_cffi_double_complex_t", "double _Complex");
+    if cffi_version == CffiVersion::V1_15 {
+        old.qualify_array_pointers_inside();
+    }
+    old
 }
 
 /// Emits the ABI-mode Python source of `module_name` for `cdefs`,
@@ -176,6 +192,13 @@ pub fn emit_c(
     runtime: &CffiRuntime,
     options: &EmitOptions,
 ) -> Result<String, EmitError> {
+    let mut old;
+    let types = if options.cffi_version < CffiVersion::V1_17 {
+        old = named_as_before_1_17(types, options.cffi_version);
+        &mut old
+    } else {
+        types
+    };
     let mut r = recompiler::Recompiler::new(types, ffi, module_name, false, options);
     r.collect_type_table()?;
     r.collect_step_tables()?;
@@ -189,6 +212,13 @@ pub fn emit_py(
     module_name: &str,
     options: &EmitOptions,
 ) -> Result<String, EmitError> {
+    let mut old;
+    let types = if options.cffi_version < CffiVersion::V1_17 {
+        old = named_as_before_1_17(types, options.cffi_version);
+        &mut old
+    } else {
+        types
+    };
     let mut r = recompiler::Recompiler::new(types, ffi, module_name, true, options);
     r.collect_type_table()?;
     r.collect_step_tables()?;

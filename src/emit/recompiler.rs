@@ -1198,7 +1198,9 @@ impl<'a> Recompiler<'a> {
                 let offset = if cname.is_none() || f.bitsize >= 0 {
                     "(size_t)-1".to_string()
                 } else if let Some(n) = &np_name {
-                    if self.options.cffi_version == CffiVersion::V1_17 {
+                    if self.options.cffi_version < CffiVersion::V1_17 {
+                        format!("((char *)&(({n})0)->{}) - (char *)0", f.name)
+                    } else if self.options.cffi_version == CffiVersion::V1_17 {
                         format!("((char *)&(({n})4096)->{}) - (char *)4096", f.name)
                     } else {
                         format!(

@@ -352,7 +352,7 @@ fn bare_runtime() -> CffiRuntime {
 /// for the same FFI).
 #[test]
 fn each_cffi_version_writes_its_own_text() {
-    use crate::emit::CffiVersion::{V1_17, V2_0, V2_1};
+    use crate::emit::CffiVersion::{V1_15, V1_16, V1_17, V2_0, V2_1};
     let emit = |cffi_version| {
         let mut types = Types::new();
         let mut ffi = Ffi::new();
@@ -380,6 +380,15 @@ fn each_cffi_version_writes_its_own_text() {
         ),
         "1.17 differs from 2.0 only in offsets"
     );
+    assert_eq!(
+        emit(V1_16),
+        emit(V1_17).replace(
+            "((char *)&((sp)4096)->x) - (char *)4096",
+            "((char *)&((sp)0)->x) - (char *)0"
+        ),
+        "1.16 differs from 1.17 only in offsets (without complex types)"
+    );
+    assert_eq!(emit(V1_15), emit(V1_16));
     let new = emit(V2_1);
     let all = "E_NUMBER_0,E_NUMBER_1,E_NUMBER_2,E_NUMBER_3,E_NUMBER_4,E_NUMBER_5,\
                E_NUMBER_6,E_NUMBER_7,E_NUMBER_8,E_NUMBER_9,";
@@ -486,4 +495,50 @@ PyInit__m(void)
 #endif
 "
     );
+}
+
+/// Before 1.17 cffi names the complex primitives as C99 does, in the type
+/// table's comments (and so its order) as in declarations, and 1.15 puts the
+/// qualifiers of a pointer to an array inside its parentheses (fragments of
+/// cffi 1.15.1's and 1.16.0's output); the caller's arena keeps 1.17's names.
+#[test]
+fn cffi_before_1_17_spells_complex_types_as_c99() {
+    use crate::emit::CffiVersion::{V1_15, V1_16, V1_17};
+    let mut types = Types::new();
+    let mut ffi = Ffi::new();
+    let cdef = "double _Complex f(float _Complex);\nfloat _Complex *g(void);\n\
+                int k(const int (*p)[5]);";
+    ffi.cdef(&mut types, &CdefInput::new(cdef, "")).unwrap();
+    let emit = |types: &mut Types, cffi_version| {
+        let options = EmitOptions {
+            cffi_version,
+            ..EmitOptions::default()
+        };
+        crate::emit::emit_c(types, &ffi, "_m", "", &bare_runtime(), &options).unwrap()
+    };
+    let new = emit(&mut types, V1_17);
+    let old = emit(&mut types, V1_16);
+    assert!(new.contains("_cffi_double_complex_t"), "{new}");
+    assert!(!old.contains("_cffi_double_complex_t"), "{old}");
+    assert!(!old.contains("_cffi_float_complex_t"), "{old}");
+    assert!(
+        old.contains("static double _Complex _cffi_d_f(float _Complex x0)\n"),
+        "{old}"
+    );
+    assert!(old.contains("// float _Complex *()(void)\n"), "{old}");
+    assert!(
+        old.contains("static int _cffi_d_k(int const (* x0)[5])\n"),
+        "{old}"
+    );
+    let oldest = emit(&mut types, V1_15);
+    assert_eq!(
+        oldest,
+        old.replace("int const (*", "int(const *"),
+        "1.15 differs from 1.16 in pointers to arrays only"
+    );
+    assert!(
+        oldest.contains("_CFFI_OP(_CFFI_OP_POINTER, 11), // int(const *)[5]\n"),
+        "{oldest}"
+    );
+    assert_eq!(emit(&mut types, V1_17), new, "the arena is left as it was");
 }

@@ -356,6 +356,39 @@ impl Default for Types {
     }
 }
 
+/// `X const (*` (what [`qualify`] and a pointer to an array give) written
+/// `X(const *`, as cffi 1.15 wrote it, throughout `marker`; `None` when it
+/// holds none.
+fn qualified_inside(marker: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = marker;
+    let mut changed = false;
+    while let Some(i) = rest.find(" (*") {
+        let head = &rest[..i];
+        let mut start = head.len();
+        while let Some(q) = ["const", "volatile", "__restrict"].iter().find(|q| {
+            head[..start]
+                .strip_suffix(**q)
+                .is_some_and(|h| h.ends_with(' '))
+        }) {
+            start -= q.len() + 1;
+        }
+        if start < head.len() {
+            out.push_str(&head[..start]);
+            out.push('(');
+            out.push_str(head[start..].trim_start());
+            out.push_str(" *");
+            changed = true;
+        } else {
+            out.push_str(head);
+            out.push_str(" (*");
+        }
+        rest = &rest[i + 3..];
+    }
+    out.push_str(rest);
+    changed.then_some(out)
+}
+
 /// CFFI's `qualify()`: prefixes `replace_with` with the qualifiers.
 pub fn qualify(quals: Quals, replace_with: &str) -> String {
     let mut r = replace_with.to_string();
@@ -734,6 +767,52 @@ impl Types {
             .c_name_with_marker
             .find('&')
             .expect("a type's marker holds '&'") as u32;
+    }
+
+    /// Replaces the identifier `from` (whole words only) by `to` in every
+    /// type's C name, leaving the kinds as they are: how the emitter writes
+    /// a type whose name differs between cffi releases.
+    pub fn respell_identifier(&mut self, from: &str, to: &str) {
+        let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+        for data in &mut self.data {
+            let m = &data.c_name_with_marker;
+            if !m.contains(from) {
+                continue;
+            }
+            let mut out = String::with_capacity(m.len() + to.len());
+            let mut rest = m.as_str();
+            while let Some(i) = rest.find(from) {
+                let (before, after) = (&rest[..i], &rest[i + from.len()..]);
+                let whole = !out
+                    .chars()
+                    .chain(before.chars())
+                    .next_back()
+                    .is_some_and(is_ident)
+                    && !after.chars().next().is_some_and(is_ident);
+                out.push_str(before);
+                out.push_str(if whole { to } else { from });
+                rest = after;
+            }
+            out.push_str(rest);
+            data.amp = out.find('&').expect("a type's marker holds '&'") as u32;
+            data.c_name_with_marker = out;
+        }
+    }
+
+    /// Respells every qualified pointer to an array as cffi 1.15's
+    /// `PointerType` does, qualifying before parenthesising
+    /// (`int(const *)[5]`, which no C compiler takes; 1.16 writes
+    /// `int const (*)[5]`), in every C name holding one. Done on the text:
+    /// a C name is a snapshot of its parts' names when it was made (a struct
+    /// renamed later by a typedef keeps its old name in the types made
+    /// before), so it cannot be rebuilt from the parts.
+    pub fn qualify_array_pointers_inside(&mut self) {
+        for data in &mut self.data {
+            if let Some(m) = qualified_inside(&data.c_name_with_marker) {
+                data.amp = m.find('&').expect("a type's marker holds '&'") as u32;
+                data.c_name_with_marker = m;
+            }
+        }
     }
 
     /// CFFI's `get_official_name()` of a struct, union or enum: its C name.
@@ -1236,6 +1315,61 @@ mod tests {
             abi: None,
         });
         assert_eq!(t.c_name_plain(fp_ret), "int(*(*)(void))(void)");
+    }
+
+    #[test]
+    fn an_identifier_is_respelled_whole_in_every_c_name() {
+        let mut t = Types::new();
+        let c = t.primitive("_cffi_float_complex_t");
+        let p = t.pointer(c, Q_CONST);
+        let s = t.struct_or_union(StructKind::Struct, "my_cffi_float_complex_t", None);
+        let f = t.function_ptr(FunctionSig {
+            args: vec![c, s],
+            result: p,
+            ellipsis: false,
+            abi: None,
+        });
+        t.respell_identifier("_cffi_float_complex_t", "float _Complex");
+        assert_eq!(t.c_name_plain(c), "float _Complex");
+        assert_eq!(
+            t.get_c_name(p, "x", "", 0).unwrap(),
+            "float _Complex const * x"
+        );
+        assert_eq!(
+            t.c_name_plain(f),
+            "float _Complex const *(*)(float _Complex, struct my_cffi_float_complex_t)"
+        );
+        assert!(t.is_complex_type(c), "the kind keeps its name");
+    }
+
+    #[test]
+    fn cffi_1_15_qualifies_a_pointer_to_an_array_inside_its_parentheses() {
+        let mut t = Types::new();
+        let int = t.primitive("int");
+        let arr = t.array(int, ArrayLength::Known(5));
+        let cparr = t.pointer(arr, Q_CONST);
+        let parr = t.pointer(arr, 0);
+        let f = t.function_ptr(FunctionSig {
+            args: vec![cparr, parr],
+            result: int,
+            ellipsis: false,
+            abi: None,
+        });
+        let cvparr = t.pointer(arr, Q_CONST | Q_VOLATILE);
+        let cint_p = t.pointer(int, Q_CONST);
+        let arr2 = t.array(cint_p, ArrayLength::Known(5));
+        let cparr2 = t.pointer(arr2, Q_CONST);
+        assert_eq!(t.c_name_plain(cparr), "int const (*)[5]");
+        assert_eq!(t.c_name_plain(cparr2), "int const * const (*)[5]");
+        t.qualify_array_pointers_inside();
+        assert_eq!(t.c_name_plain(cvparr), "int(volatile const *)[5]");
+        assert_eq!(t.c_name_plain(cparr2), "int const *(const *)[5]");
+        assert_eq!(
+            t.get_c_name(cparr, "x", "", 0).unwrap(),
+            "int(const * x)[5]"
+        );
+        assert_eq!(t.c_name_plain(parr), "int(*)[5]");
+        assert_eq!(t.c_name_plain(f), "int(*)(int(const *)[5], int(*)[5])");
     }
 
     #[test]
