@@ -1122,7 +1122,7 @@ mod tests {
             requires,
             [
                 "Requires-Dist: cffi>=1.11; platform_python_implementation == 'PyPy'",
-                "Requires-Dist: cffi>=1.17",
+                "Requires-Dist: cffi>=1.17; platform_python_implementation != 'PyPy'",
             ]
         );
     }
