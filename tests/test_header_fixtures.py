@@ -72,6 +72,9 @@ def compare_snapshot(path, got):
 # Names a cdef of project headers must not contain: glibc's internals
 # (`__time_t`, `_IO_FILE`) and compiler extensions.
 INTERNAL = re.compile(r"\b(?!_Bool\b|_Complex\b)(_[A-Z_]\w*)")
+# System names a case's cdef may hold on purpose: glibc's fd_set member type,
+# declared `typedef int... __fd_mask;` (its size comes from the compiler).
+ALLOWED_INTERNALS = {"feature_macros": {"__fd_mask"}}
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -86,7 +89,7 @@ def test_cdef_matches_snapshot(tmp_path, case):
     cdef, warnings = generate(case, tmp_path / "out.cdef")
     compare_snapshot(d / "expected.cdef", cdef)
     compare_snapshot(d / "expected.warnings", warnings)
-    internal = sorted(set(INTERNAL.findall(cdef)))
+    internal = sorted(set(INTERNAL.findall(cdef)) - ALLOWED_INTERNALS.get(case, set()))
     assert not internal, "system internals in the cdef: %s" % internal
 
 
@@ -190,6 +193,10 @@ def test_layout_and_constants_match_the_compiler(built, case):
 
 @pytest.mark.parametrize("case", CASES)
 def test_case_check_calls_into_c(built, case):
+    if (CASES_DIR / case / "writer.json").exists():
+        # Its check.py asserts what the writer options leave out, which the
+        # CLI cannot pass: tests/header_fixtures.rs runs it with them.
+        pytest.skip("writer.json options are checked by tests/header_fixtures.rs")
     _, _, report = built(case)
     if report["check"] != "ok":
         pytest.fail("%s/check.py failed:\n%s" % (case, report["check"]), pytrace=False)
