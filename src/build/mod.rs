@@ -22,21 +22,11 @@ mod stubs;
 /// The target interpreter, as its `sysconfig` describes it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Interpreter {
-    /// `sys.implementation.name` (`cpython`, `pypy`).
-    pub implementation: String,
-    /// `sys.version_info[:2]`.
-    pub version: (u32, u32),
-    /// `EXT_SUFFIX`.
-    pub ext_suffix: String,
-    /// `SOABI`.
-    #[serde(default)]
-    pub soabi: Option<String>,
-    /// `Py_GIL_DISABLED`.
-    #[serde(default)]
-    pub free_threaded: bool,
-    /// A debug build (`sys.gettotalrefcount` exists).
-    #[serde(default)]
-    pub debug: bool,
+    /// What the wheel tag and the module's file name depend on
+    /// (implementation, version, EXT_SUFFIX, SOABI, free-threaded, debug):
+    /// the same JSON fields, read into the tag type's own struct.
+    #[serde(flatten)]
+    pub facts: InterpreterFacts,
     /// `platform.libc_ver()`: ("glibc", "2.36").
     #[serde(default)]
     pub libc: Option<(String, String)>,
@@ -590,13 +580,16 @@ fn abi3(project: &Project, interp: &Interpreter) -> Result<(), String> {
     if !project.tool.limited_api {
         return Err("limited-api = false in [tool.headerwheel]".into());
     }
-    if interp.implementation != "cpython" {
-        return Err(format!("{} has no limited API", interp.implementation));
+    if interp.facts.implementation != "cpython" {
+        return Err(format!(
+            "{} has no limited API",
+            interp.facts.implementation
+        ));
     }
-    if interp.free_threaded {
+    if interp.facts.free_threaded {
         return Err("free-threaded CPython builds cannot use the limited API before 3.15".into());
     }
-    if interp.debug {
+    if interp.facts.debug {
         return Err("debug builds of CPython cannot use the limited API".into());
     }
     Ok(())
@@ -690,8 +683,8 @@ fn build_modules(
     let cffi_version =
         emit::CffiVersion::from_dir(&interp.cffi_dir).map_err(|e| BuildError::Other(e.0))?;
     let options = EmitOptions::for_interpreter(
-        interp.version,
-        interp.free_threaded,
+        interp.facts.version,
+        interp.facts.free_threaded,
         interp.sizeof_int,
         interp.sizeof_long,
         cffi_version,
@@ -1129,7 +1122,7 @@ fn build_wheel(
                     if has_api && project.tool.limited_api {
                         log(&format!("not using the limited API: {why}"));
                     }
-                    interp.ext_suffix.clone()
+                    interp.facts.ext_suffix.clone()
                 }
             };
             (
@@ -1249,16 +1242,8 @@ fn build_wheel(
             log(&format!("platform tag {}: {c}", plat.tags.join(".")));
         }
         let tag = if has_api {
-            let facts = InterpreterFacts {
-                implementation: interp.implementation.clone(),
-                version: interp.version,
-                ext_suffix: interp.ext_suffix.clone(),
-                soabi: interp.soabi.clone(),
-                free_threaded: interp.free_threaded,
-                debug: interp.debug,
-            };
             let floor = min_python(project.metadata.requires_python.as_deref());
-            WheelTag::for_interpreter(&facts, &abi3_ok, floor, plat.platforms())
+            WheelTag::for_interpreter(&interp.facts, &abi3_ok, floor, plat.platforms())
                 .map_err(|e| BuildError::Other(e.to_string()))?
         } else {
             // Only ABI-mode modules (and the libraries they open).
