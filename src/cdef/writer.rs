@@ -990,7 +990,7 @@ impl<'m> W<'m> {
         else {
             return None;
         };
-        let mut ps: Vec<String> = params
+        let ps: Vec<String> = params
             .iter()
             .enumerate()
             .map(|(j, p)| {
@@ -998,14 +998,7 @@ impl<'m> W<'m> {
                 self.decl(p, &n)
             })
             .collect();
-        if *variadic {
-            ps.push("...".into());
-        }
-        let ps = if ps.is_empty() {
-            "void".to_string()
-        } else {
-            ps.join(", ")
-        };
+        let ps = param_list(ps, *variadic);
         Some(self.decl(ret, &format!("{name}({ps})")))
     }
 
@@ -1052,16 +1045,8 @@ impl<'m> W<'m> {
                 params,
                 variadic,
             } => {
-                let mut ps: Vec<String> =
-                    params.iter().map(|p| self.decl_in(p, "", depth)).collect();
-                if *variadic {
-                    ps.push("...".into());
-                }
-                let ps = if ps.is_empty() {
-                    "void".to_string()
-                } else {
-                    ps.join(", ")
-                };
+                let ps = params.iter().map(|p| self.decl_in(p, "", depth)).collect();
+                let ps = param_list(ps, *variadic);
                 self.decl_in(ret, &format!("{inner}({ps})"), depth)
             }
             base => {
@@ -1115,6 +1100,19 @@ impl<'m> W<'m> {
 /// writer spells it; with an empty name, the type alone.
 pub fn c_decl(model: &HeaderModel, t: &CType, name: &str) -> String {
     W::new(model, false).decl(t, name)
+}
+
+/// A C parameter list: the parameters, `...` after them when variadic,
+/// `void` when there are none.
+fn param_list(mut ps: Vec<String>, variadic: bool) -> String {
+    if variadic {
+        ps.push("...".into());
+    }
+    if ps.is_empty() {
+        "void".to_string()
+    } else {
+        ps.join(", ")
+    }
 }
 
 #[cfg(test)]
