@@ -1,6 +1,6 @@
 //! The `headerwheel` command line.
 fn main() {
-    std::process::exit(headerwheel::cli::main(
+    std::process::exit(headerwheel::commands::main(
         std::env::args_os().skip(1).collect(),
     ));
 }

@@ -8,7 +8,7 @@
 //! following a symlink at the last component, checks on the opened handle
 //! that it is a regular file (no race between the check and the read), and
 //! reads at most a limit. The path rules (inside the project, no symlink out)
-//! are [`crate::config::paths`]'s; this module only makes the read itself
+//! are [`crate::project::paths`]'s; this module only makes the read itself
 //! safe.
 
 use std::fmt;

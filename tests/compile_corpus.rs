@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use headerwheel::cli::case::Case;
+use headerwheel::commands::case::Case;
 use headerwheel::emit::{self, CffiRuntime, EmitOptions};
 
 const SAMPLE: &str = include_str!("compile-sample.txt");

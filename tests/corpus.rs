@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use headerwheel::cli::case::Case;
+use headerwheel::commands::case::Case;
 use headerwheel::emit::{self, CffiRuntime, CffiVersion, EmitOptions};
 
 fn run(case: &Case, runtime: &CffiRuntime) -> Result<String, String> {

@@ -30,7 +30,7 @@ fn root() -> PathBuf {
 /// parses headers with them (`Python.h` comes first in the module).
 fn python_defines() -> Vec<String> {
     let py = std::env::var("HEADERWHEEL_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    match headerwheel::build::headers::HeaderEnv::of_python(&py) {
+    match headerwheel::headers::stage::HeaderEnv::of_python(&py) {
         Some(env) => env.python_defines,
         None => {
             eprintln!(

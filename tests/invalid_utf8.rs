@@ -1,8 +1,8 @@
 //! Files that are not UTF-8 (pyproject.toml, a cdef file) are reported at
 //! their first invalid byte: file, line, column and the line quoted.
 
-use headerwheel::build::module_sources;
-use headerwheel::config::Project;
+use headerwheel::hooks::module_sources;
+use headerwheel::project::Project;
 
 const PYPROJECT: &str = "[project]\nname = \"p\"\nversion = \"1.0\"\n\n[tool.headerwheel.modules.\"p._m\"]\ncdef = \"m.cdef\"\nmode = \"abi\"\n";
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use headerwheel::cdef::debug_dump;
-use headerwheel::cli::case::Case;
+use headerwheel::commands::case::Case;
 
 #[test]
 fn parser_state_equals_cffi_on_every_corpus_case() {

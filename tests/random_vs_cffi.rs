@@ -12,7 +12,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use headerwheel::cli::case::Case;
+use headerwheel::commands::case::Case;
 use headerwheel::emit::CffiRuntime;
 
 fn seeds() -> (u64, u64) {

@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     if std::fs::write(dir.path().join("pyproject.toml"), data).is_err() {
         return;
     }
-    match headerwheel::config::Project::load(dir.path()) {
+    match headerwheel::project::Project::load(dir.path()) {
         Ok(_) => {}
         Err(e) => assert!(!e.to_string().is_empty()),
     }

@@ -9,7 +9,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use headerwheel::config::{CdefSource, Preamble, Project};
+use headerwheel::project::{CdefSource, Preamble, Project};
 use libfuzzer_sys::fuzz_target;
 
 /// What the outside file holds: no accepted read may return it.
@@ -103,7 +103,7 @@ fn build_tree(root: &Path, input: &mut Bytes<'_>) {
         let rel = parent.join(name);
         let at = root.join(&rel);
         // Never create anything outside the project from the tree itself.
-        if !headerwheel::config::paths::normalize(&rel).is_some_and(|n| !n.as_os_str().is_empty()) {
+        if !headerwheel::project::paths::normalize(&rel).is_some_and(|n| !n.as_os_str().is_empty()) {
             continue;
         }
         // The tree is made without following its own links: a name that
@@ -210,7 +210,7 @@ fuzz_target!(|data: &[u8]| {
     }
     for f in &files {
         assert!(
-            headerwheel::config::paths::normalize(f).as_deref() == Some(f.as_path()),
+            headerwheel::project::paths::normalize(f).as_deref() == Some(f.as_path()),
             "{f:?} is not normalised"
         );
         let real = root
@@ -236,7 +236,7 @@ fuzz_target!(|data: &[u8]| {
     {
         let p = Path::new(store);
         assert!(
-            headerwheel::config::paths::normalize(p).is_some(),
+            headerwheel::project::paths::normalize(p).is_some(),
             "store {store:?}"
         );
     }

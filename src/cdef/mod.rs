@@ -7,19 +7,19 @@
 //! `ffi.embedding_init_code()` left behind.
 //!
 //! Parsing goes in three steps, as in CFFI: [`preprocess`] (CFFI's text
-//! rewrites), [`lexer`] + [`cparse`] (C declarations, shaped as pycparser
-//! shapes them), then [`parser`] (CFFI's interpretation into the model).
+//! rewrites), [`lexer`] + [`pycparser`] (C declarations, shaped as pycparser
+//! shapes them), then [`interpret`] (CFFI's interpretation into the model).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 use crate::model::{Declarations, TypeId, Types};
 
-pub mod cparse;
 pub mod diagnose;
+pub mod interpret;
 pub mod lexer;
-pub mod parser;
 pub mod preprocess;
+pub mod pycparser;
 pub mod writer;
 
 /// One `ffi.cdef()` call: the text and its options.

@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 
 use regex::Regex;
 
-use crate::headers::model::{CType, HeaderModel, Item, Record};
+use crate::headers::decls::{CType, HeaderModel, Item, Record};
 
 /// How to write.
 #[derive(Debug, Clone, Default)]
@@ -155,7 +155,7 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
                 what: &str,
                 name: &str,
                 ty: &CType,
-                loc: &crate::headers::model::Loc,
+                loc: &crate::headers::decls::Loc,
                 local: bool| {
         let selected = match &opts.only {
             Some(only) => only.contains(name),
@@ -343,7 +343,7 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
     }
 }
 
-fn where_(loc: &crate::headers::model::Loc) -> String {
+fn where_(loc: &crate::headers::decls::Loc) -> String {
     format!("{}:{}", loc.file, loc.line)
 }
 
@@ -778,7 +778,7 @@ impl<'m> W<'m> {
     }
 
     /// Why the field `f` is left out of a partial record, if it is.
-    fn left_out(&self, f: &crate::headers::model::Field) -> Option<String> {
+    fn left_out(&self, f: &crate::headers::decls::Field) -> Option<String> {
         if let Some(reason) = unsupported(&f.ty, self.m) {
             return Some(reason);
         }
@@ -981,7 +981,7 @@ impl<'m> W<'m> {
     /// The C declaration of `name` with type `t`.
     /// `ret name(params)` of the function `f`, written as `name`; `None`
     /// when its type is no function type.
-    fn function_line(&self, f: &crate::headers::model::Function, name: &str) -> Option<String> {
+    fn function_line(&self, f: &crate::headers::decls::Function, name: &str) -> Option<String> {
         let CType::Function {
             ret,
             params,

@@ -4,11 +4,12 @@
 //!
 //! `clang` is the only module of the crate allowed to use `unsafe`.
 pub mod clang;
+pub mod decls;
 pub mod environment;
 pub mod exports;
 pub mod locate;
 pub mod macros;
-pub mod model;
+pub mod stage;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -16,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use clang::kinds::*;
 use clang::{Cursor, Libclang, TranslationUnit, Type};
-use model::{
+use decls::{
     CType, EnumDecl, Field, Function, HeaderModel, Item, Loc, Macro, Record, Typedef, Variable,
 };
 

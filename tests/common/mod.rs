@@ -65,8 +65,8 @@ pub fn cffi_dir() -> Option<std::path::PathBuf> {
 /// Our emitter's output for the target FFI of an already replayed corpus
 /// case (the FFI is taken out of `replayed`).
 pub fn emit_replayed(
-    case: &headerwheel::cli::case::Case,
-    replayed: &mut headerwheel::cli::case::Replayed,
+    case: &headerwheel::commands::case::Case,
+    replayed: &mut headerwheel::commands::case::Replayed,
     runtime: &headerwheel::emit::CffiRuntime,
 ) -> Result<String, String> {
     use headerwheel::emit::{self, EmitOptions};
@@ -96,7 +96,7 @@ pub fn emit_replayed(
 
 /// Replays a corpus case and emits its target FFI with our emitter.
 pub fn emit_case(
-    case: &headerwheel::cli::case::Case,
+    case: &headerwheel::commands::case::Case,
     runtime: &headerwheel::emit::CffiRuntime,
 ) -> Result<String, String> {
     let mut replayed = case.replay().map_err(|e| e.to_string())?;

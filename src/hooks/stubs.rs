@@ -5,11 +5,12 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::{BuiltModule, log};
+use super::BuiltModule;
 use crate::cdef::Ffi;
-use crate::config::{Mode, ModuleConfig, Project};
 use crate::emit::stubs::{STUB_HEADER, StubMode, stub_source};
 use crate::model::Types;
+use crate::project::{Mode, ModuleConfig, Project};
+use crate::report::log;
 use crate::wheel::ArchiveFile;
 
 /// The `<module>.pyi` of `m`, unless stubs are off or the project ships its

@@ -3,6 +3,8 @@
 //! wheel. The Python shim (`backend/headerwheel`) gathers the interpreter's
 //! facts and calls [`run_hook`] with a JSON request.
 
+use crate::headers::stage as headers;
+use crate::report::{log, stage};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -11,12 +13,12 @@ use serde::Deserialize;
 
 use crate::cdef::CdefInput;
 use crate::compile::{self, Toolchain};
-use crate::config::{CdefSource, ConfigError, Mode, ModuleConfig, Preamble, Project, metadata};
 use crate::emit::{self, CffiRuntime, EmitOptions};
+use crate::project::{CdefSource, ConfigError, Mode, ModuleConfig, Preamble, Project, metadata};
 use crate::wheel::tags::{InterpreterFacts, WheelTag};
 use crate::wheel::{self, ArchiveFile, DistInfo};
 
-pub mod headers;
+pub mod protocol;
 mod stubs;
 
 /// The target interpreter, as its `sysconfig` describes it.
@@ -133,6 +135,28 @@ pub enum BuildError {
     /// Anything else.
     #[error("{0}")]
     Other(String),
+}
+
+impl From<crate::report::WriteError> for BuildError {
+    fn from(e: crate::report::WriteError) -> Self {
+        BuildError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
+impl From<crate::headers::stage::StageError> for BuildError {
+    fn from(e: crate::headers::stage::StageError) -> Self {
+        use crate::headers::stage::StageError as S;
+        match e {
+            S::Io { path, source } => BuildError::Io { path, source },
+            S::Write(w) => w.into(),
+            S::Store(m) => BuildError::Store(m),
+            S::Headers { module, message } => BuildError::Headers { module, message },
+            S::Invalid(m) => BuildError::Other(m),
+        }
+    }
 }
 
 impl BuildError {
@@ -366,7 +390,7 @@ fn split_sources(
     let mut paths = Vec::new();
     for (i, unit) in units.iter().enumerate() {
         let p = mdir.join(format!("{module}.part{i}.c"));
-        write_if_changed(&p, unit.as_bytes())?;
+        crate::report::write_if_changed(&p, unit.as_bytes())?;
         paths.push(p);
     }
     log(&format!(
@@ -382,51 +406,6 @@ fn compile_cache(s: &Settings) -> Option<PathBuf> {
         return None;
     }
     compile::user_cache_dir()
-}
-
-fn log(msg: &str) {
-    eprintln!("headerwheel: {msg}");
-}
-
-/// What the build is doing now, for the message of an internal error.
-static STAGE: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
-
-/// Records the stage the build enters. The test suite proves that a panic
-/// never crosses into Python by naming a stage in
-/// `HEADERWHEEL_INTERNAL_TEST_PANIC`: entering it panics.
-fn stage(what: String) {
-    let deliberate = std::env::var("HEADERWHEEL_INTERNAL_TEST_PANIC")
-        .is_ok_and(|want| !want.is_empty() && what.starts_with(&want));
-    *STAGE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = what;
-    if deliberate {
-        panic!("a deliberate panic (HEADERWHEEL_INTERNAL_TEST_PANIC)");
-    }
-}
-
-/// The stage the build was in (see [`stage`]).
-pub fn current_stage() -> String {
-    STAGE
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone()
-}
-
-/// Writes `data` to `path` through a temporary file in the same directory,
-/// so a reader (another build sharing the build directory, a compiler) never
-/// sees it half-written. An unchanged file is left alone (and its mtime).
-fn write_if_changed(path: &Path, data: &[u8]) -> Result<(), BuildError> {
-    use std::io::Write;
-    if std::fs::read(path).is_ok_and(|old| old == data) {
-        return Ok(());
-    }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| BuildError::io(dir, e))?;
-    tmp.write_all(data).map_err(|e| BuildError::io(path, e))?;
-    tmp.persist(path)
-        .map_err(|e| BuildError::io(path, e.error))?;
-    Ok(())
 }
 
 /// Holds the build directory for this build: builds sharing one (parallel
@@ -656,7 +635,7 @@ fn module_sources_in(
         }
         CdefSource::Code(c) => CdefInput::new(c.clone(), format!("{} (cdef-code)", m.declared_at)),
         CdefSource::Headers(p) => {
-            let text = crate::build::headers::cdef_for_module(project, m, skip_cache, env)?;
+            let text = crate::headers::stage::cdef_for_module(project, m, skip_cache, env)?;
             CdefInput::new(
                 text,
                 format!("{} (generated from [tool.headerkit])", p.display()),
@@ -745,7 +724,7 @@ fn build_modules(
                 let mdir = build_dir.join(&m.name);
                 std::fs::create_dir_all(&mdir).map_err(|e| BuildError::io(&mdir, e))?;
                 let c_path = mdir.join(format!("{}.c", m.name));
-                write_if_changed(&c_path, text.as_bytes())?;
+                crate::report::write_if_changed(&c_path, text.as_bytes())?;
                 cdefs.insert(m.name.clone(), cdef);
                 log(&format!(
                     "[{}] emitted C ({} KiB, {:.1} ms)",
@@ -1265,7 +1244,7 @@ fn build_wheel(
             if let Some(p) = target.parent() {
                 std::fs::create_dir_all(p).map_err(|e| BuildError::io(p, e))?;
             }
-            write_if_changed(&target, &b.data)?;
+            crate::report::write_if_changed(&target, &b.data)?;
             log(&format!(
                 "placed {} for the editable install",
                 target.display()

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::PlannedFile;
-use crate::config::Project;
+use crate::project::Project;
 
 /// Directories the copy leaves out: VCS data, build output, environments
 /// (none of them is read by [`Project::load`]).

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// The recorder's source, run from a temporary file so the project's
 /// interpreter needs cffi (and setuptools) but not headerwheel.
-pub const RECORDER_PY: &str = include_str!("../../backend/headerwheel/_record.py");
+pub const RECORDER_PY: &str = include_str!("record.py");
 
 /// One `cdef()` call.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]

@@ -4,7 +4,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub mod case;
-mod hook;
+pub mod init;
+pub mod migrate;
 
 const USAGE: &str = "usage:
   headerwheel gen-src read-sources MODULE CDEF CSRC OUT    API mode: write the C source
@@ -44,27 +45,9 @@ options:
 /// the exit code. A panic is reported as the bug it is, naming the stage,
 /// with exit code 70.
 pub fn main(args: Vec<OsString>) -> i32 {
-    catch_panic(|| dispatch(args)).unwrap_or_else(|e| {
+    crate::report::catch_panic(|| dispatch(args)).unwrap_or_else(|e| {
         eprintln!("headerwheel: error: {e}");
         70
-    })
-}
-
-/// Runs `f`; a panic becomes the message a user can report: the stage the
-/// build was in and the panic's own message.
-fn catch_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
-        let message = if let Some(s) = p.downcast_ref::<&str>() {
-            s.to_string()
-        } else if let Some(s) = p.downcast_ref::<String>() {
-            s.clone()
-        } else {
-            "unknown panic".to_string()
-        };
-        format!(
-            "internal error (a bug in headerwheel) in {}: {message}",
-            crate::build::current_stage()
-        )
     })
 }
 
@@ -127,7 +110,7 @@ fn dispatch(args: Vec<OsString>) -> i32 {
             }
         },
         // The PEP 517 hooks, for the Python shim (not for people: hidden).
-        Some("hook") if args.len() == 1 => hook::run(),
+        Some("hook") if args.len() == 1 => crate::hooks::protocol::run(),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             0
@@ -411,7 +394,7 @@ fn generate_or_inspect(args: &[String], inspect: bool) -> Result<(), String> {
         opts.exported = Some(all);
     }
     // Parsed as a CFFI module compiles it: with Python.h's feature macros.
-    req.defines = crate::build::headers::HeaderEnv::discover().after(&req.defines);
+    req.defines = crate::headers::stage::HeaderEnv::discover().after(&req.defines);
     let t = std::time::Instant::now();
     let model = headers::parse(&req).map_err(|e| e.to_string())?;
     if inspect {
@@ -452,9 +435,9 @@ fn generate_or_inspect(args: &[String], inspect: bool) -> Result<(), String> {
 }
 
 /// The signature database of a header model.
-fn inspect_json(model: &crate::headers::model::HeaderModel) -> serde_json::Value {
+fn inspect_json(model: &crate::headers::decls::HeaderModel) -> serde_json::Value {
     use crate::cdef::writer::c_decl;
-    use crate::headers::model::CType;
+    use crate::headers::decls::CType;
     use serde_json::json;
     let functions: Vec<_> = model
         .functions
@@ -528,12 +511,12 @@ fn inspect_json(model: &crate::headers::model::HeaderModel) -> serde_json::Value
 
 /// `headerwheel cache ...`; returns the exit code (1 when damage is found).
 /// The project in `dir` (default: the current directory).
-fn load_project(dir: Option<&String>) -> Result<crate::config::Project, String> {
+fn load_project(dir: Option<&String>) -> Result<crate::project::Project, String> {
     let dir = dir.map_or_else(|| PathBuf::from("."), PathBuf::from);
     let root = dir
         .canonicalize()
         .map_err(|e| format!("{}: {e}", dir.display()))?;
-    crate::config::Project::load(&root).map_err(|e| e.to_string())
+    crate::project::Project::load(&root).map_err(|e| e.to_string())
 }
 
 fn cache(args: &[String]) -> Result<i32, String> {
@@ -587,11 +570,11 @@ fn cache(args: &[String]) -> Result<i32, String> {
         }
         Some("status") if args.get(1).is_some_and(|a| a == "--project") => {
             let project = load_project(args.get(2))?;
-            let env = crate::build::headers::HeaderEnv::discover();
+            let env = crate::headers::stage::HeaderEnv::discover();
             let mut all_hit = true;
-            for m in crate::build::headers::header_modules(&project) {
+            for m in crate::headers::stage::header_modules(&project) {
                 let (hit, why) =
-                    crate::build::headers::status(&project, m, &env).map_err(|e| e.to_string())?;
+                    crate::headers::stage::status(&project, m, &env).map_err(|e| e.to_string())?;
                 all_hit &= hit;
                 println!("{}: {why}", m.name);
             }
@@ -625,8 +608,8 @@ fn cache(args: &[String]) -> Result<i32, String> {
         }
         Some("populate") => {
             let project = load_project(args.get(1))?;
-            let env = crate::build::headers::HeaderEnv::discover();
-            let modules = crate::build::headers::header_modules(&project);
+            let env = crate::headers::stage::HeaderEnv::discover();
+            let modules = crate::headers::stage::header_modules(&project);
             if modules.is_empty() {
                 return Err(format!(
                     "{}: no module takes its cdef from [tool.headerkit] headers",
@@ -635,21 +618,21 @@ fn cache(args: &[String]) -> Result<i32, String> {
             }
             for m in modules {
                 let (_, origin) =
-                    crate::build::headers::cdef_for_module_from(&project, m, false, &env)
+                    crate::headers::stage::cdef_for_module_from(&project, m, false, &env)
                         .map_err(|e| e.to_string())?;
                 // A build goes on when the store cannot be written; populating does not.
-                if !crate::build::headers::status(&project, m, &env).is_ok_and(|(hit, _)| hit) {
+                if !crate::headers::stage::status(&project, m, &env).is_ok_and(|(hit, _)| hit) {
                     return Err(format!(
                         "module {}: the cdef could not be stored (see the warning above)",
                         m.name
                     ));
                 }
                 let what = match origin {
-                    crate::build::headers::CdefOrigin::CachedCdef => "already in the store",
-                    crate::build::headers::CdefOrigin::CachedModel => {
+                    crate::headers::stage::CdefOrigin::CachedCdef => "already in the store",
+                    crate::headers::stage::CdefOrigin::CachedModel => {
                         "cdef written from the stored header model"
                     }
-                    crate::build::headers::CdefOrigin::Parsed => {
+                    crate::headers::stage::CdefOrigin::Parsed => {
                         "headers parsed, model and cdef stored"
                     }
                 };
@@ -662,7 +645,7 @@ fn cache(args: &[String]) -> Result<i32, String> {
                 "cache import-headerkit needs the headerkit store (a .headerkit directory)",
             )?;
             let project = load_project(args.get(2))?;
-            let report = crate::build::headers::import_headerkit(&project, Path::new(from))
+            let report = crate::headers::stage::import_headerkit(&project, Path::new(from))
                 .map_err(|e| e.to_string())?;
             for line in &report {
                 println!("{line}");
@@ -683,7 +666,7 @@ fn init(args: &[String]) -> Result<(), String> {
             .map(|p| p.display().to_string())
             .map_err(|e| format!("-I {d}: {e}"))
     };
-    use crate::init::{self, InitRequest};
+    use crate::commands::init::{self, InitRequest};
     let mut req = InitRequest::default();
     let mut positional = Vec::new();
     let mut it = args.iter();
@@ -712,7 +695,7 @@ fn init(args: &[String]) -> Result<(), String> {
     };
     req.header = header;
     for p in &req.pkg_config {
-        crate::config::pkgconfig::query(p).map_err(|e| format!("--pkg-config {p}: {e}"))?;
+        crate::project::pkgconfig::query(p).map_err(|e| format!("--pkg-config {p}: {e}"))?;
     }
     // A header given as an existing file is copied into the project; a name
     // like `zlib.h` is a system header.
@@ -747,12 +730,12 @@ fn init(args: &[String]) -> Result<(), String> {
     // Parse the header now: the store makes later builds libclang-free, and
     // the cdef says which function the test can call.
     let project = load_project(Some(&dir.display().to_string()))?;
-    let function = match crate::build::headers::header_modules(&project).first() {
-        Some(m) => match crate::build::headers::cdef_for_module_from(
+    let function = match crate::headers::stage::header_modules(&project).first() {
+        Some(m) => match crate::headers::stage::cdef_for_module_from(
             &project,
             m,
             false,
-            &crate::build::headers::HeaderEnv::discover(),
+            &crate::headers::stage::HeaderEnv::discover(),
         ) {
             Ok((cdef, _)) => init::pick_function(&cdef),
             Err(e) => {
@@ -775,7 +758,7 @@ fn init(args: &[String]) -> Result<(), String> {
 /// `headerwheel migrate [DIR] [--dry-run] [--check] [--python PY]`; returns
 /// the exit code (1 when --check finds a module that differs).
 fn migrate(args: &[String]) -> Result<i32, String> {
-    use crate::migrate::{self, check, diff};
+    use crate::commands::migrate::{self, check, diff};
     let (mut dry_run, mut check_only) = (false, false);
     let mut python: Option<String> = None;
     let mut dir: Option<String> = None;

@@ -6,14 +6,54 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::BuildError;
 use crate::cache::store::{DEPENDENCY_LIMIT, dependency_path, hash_dependency};
 use crate::cache::{CacheKey, Dependency, Entry, Store};
 use crate::cdef::writer::{self, WriterOptions};
-use crate::config::headerkit::HeaderkitConfig;
-use crate::config::{ModuleConfig, Project};
 use crate::headers::{self, ParseRequest, exports};
+use crate::project::headerkit::HeaderkitConfig;
+use crate::project::{ModuleConfig, Project};
 use crate::untrusted::{self, Links, ReadError};
+
+/// Why the header stage failed; the build reports it as it is.
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    /// A file or directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file of the build's own could not be written.
+    #[error(transparent)]
+    Write(#[from] crate::report::WriteError),
+    /// The `.headerkit/` store could not be read or written.
+    #[error("the .headerkit store: {0}")]
+    Store(String),
+    /// libclang failed on a module's headers.
+    #[error("module {module}: {message}")]
+    Headers {
+        /// Module.
+        module: String,
+        /// Message (every clang error with file:line:col).
+        message: String,
+    },
+    /// The configuration or a cached entry is unusable.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl StageError {
+    /// An I/O error on `path`.
+    pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        StageError::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
+    }
+}
 
 /// Bump when the header model changes (what the walk produces).
 const MODEL_VERSION: &str = "headerwheel-model-4";
@@ -55,12 +95,12 @@ pub fn keep_generated_cdef(
     build_dir: &Path,
     module: &str,
     cdef: &mut crate::cdef::CdefInput,
-) -> Result<(), BuildError> {
+) -> Result<(), StageError> {
     let dir = build_dir.join(module);
-    std::fs::create_dir_all(&dir).map_err(|e| BuildError::io(&dir, e))?;
+    std::fs::create_dir_all(&dir).map_err(|e| StageError::io(&dir, e))?;
     let path = dir.join(format!("{module}.cdef.txt"));
-    super::write_if_changed(&path, cdef.text.as_bytes())?;
-    super::log(&format!(
+    crate::report::write_if_changed(&path, cdef.text.as_bytes())?;
+    crate::report::log(&format!(
         "[{module}] the generated cdef is {}",
         path.display()
     ));
@@ -172,7 +212,7 @@ fn resolve_for_module(
     hk: &HeaderkitConfig,
     module: &ModuleConfig,
     env: &HeaderEnv,
-) -> Result<Vec<ResolvedHeader>, BuildError> {
+) -> Result<Vec<ResolvedHeader>, StageError> {
     let module_inc: Vec<PathBuf> = module
         .include_dirs
         .iter()
@@ -205,7 +245,7 @@ fn resolve_headers(
     project: &Project,
     hk: &HeaderkitConfig,
     module_inc: &[PathBuf],
-) -> Result<Vec<ResolvedHeader>, BuildError> {
+) -> Result<Vec<ResolvedHeader>, StageError> {
     let root = &project.root;
     let abs = |d: &str| {
         let p = PathBuf::from(d);
@@ -230,8 +270,8 @@ fn resolve_headers(
         let search: Vec<PathBuf> = inc.iter().chain(module_inc).cloned().collect();
         let is_glob = h.pattern.contains(['*', '?', '[']);
         let mut files: Vec<PathBuf> = if is_glob {
-            crate::config::metadata::glob_files(root, &h.pattern)
-                .map_err(BuildError::Other)?
+            crate::project::metadata::glob_files(root, &h.pattern)
+                .map_err(StageError::Invalid)?
                 .into_iter()
                 .map(|p| root.join(p))
                 .collect()
@@ -263,7 +303,7 @@ fn resolve_headers(
         };
         files.retain(|f| !excludes.iter().any(|g| g.is_match(rel_or_abs(root, f))));
         if files.is_empty() {
-            return Err(BuildError::Other(format!(
+            return Err(StageError::Invalid(format!(
                 "pyproject.toml: {}: the header pattern '{}' matches no file (looked under the project, include_dirs {:?} and the system include directories)",
                 h.key, h.pattern, inc
             )));
@@ -389,7 +429,7 @@ pub fn cdef_for_module(
     module: &ModuleConfig,
     skip_cache: bool,
     env: &HeaderEnv,
-) -> Result<String, BuildError> {
+) -> Result<String, StageError> {
     cdef_for_module_from(project, module, skip_cache, env).map(|(cdef, _)| cdef)
 }
 
@@ -399,9 +439,9 @@ pub fn cdef_for_module_from(
     module: &ModuleConfig,
     skip_cache: bool,
     env: &HeaderEnv,
-) -> Result<(String, CdefOrigin), BuildError> {
+) -> Result<(String, CdefOrigin), StageError> {
     let hk = project.headerkit.as_ref().ok_or_else(|| {
-        BuildError::Other(format!("module {}: no [tool.headerkit] table", module.name))
+        StageError::Invalid(format!("module {}: no [tool.headerkit] table", module.name))
     })?;
     let t = Instant::now();
     let headers = resolve_for_module(project, hk, module, env)?;
@@ -419,11 +459,11 @@ pub fn cdef_for_module_from(
                 ms(t)
             );
             let cdef = String::from_utf8(hit.bytes)
-                .map_err(|_| BuildError::Other("a cached cdef is not UTF-8".into()))?;
+                .map_err(|_| StageError::Invalid("a cached cdef is not UTF-8".into()))?;
             return Ok((cdef, CdefOrigin::CachedCdef));
         }
         if let Some(hit) = lookup(&store, &keys.model, local_clang.as_deref(), root, &mut memo)? {
-            match serde_json::from_slice::<headers::model::HeaderModel>(&hit.bytes) {
+            match serde_json::from_slice::<headers::decls::HeaderModel>(&hit.bytes) {
                 Ok(model) => {
                     let cdef = write_cdef(project, hk, module, &model)?;
                     record(
@@ -485,8 +525,8 @@ pub fn cdef_for_module_from(
         args: extra_args,
         project_files: headers.iter().map(|h| h.0.clone()).collect(),
     };
-    super::stage(format!("parsing the headers of module {}", module.name));
-    let model = headers::parse(&req).map_err(|e| BuildError::Headers {
+    crate::report::stage(format!("parsing the headers of module {}", module.name));
+    let model = headers::parse(&req).map_err(|e| StageError::Headers {
         module: module.name.clone(),
         message: e.to_string(),
     })?;
@@ -518,7 +558,7 @@ pub fn cdef_for_module_from(
         meta.insert("libclang-id".into(), headers::locate::identity(&lc.path));
     }
     let model_json = serde_json::to_vec(&model)
-        .map_err(|e| BuildError::Other(format!("the header model: {e}")))?;
+        .map_err(|e| StageError::Invalid(format!("the header model: {e}")))?;
     record(
         &store,
         &keys.model,
@@ -549,7 +589,7 @@ fn lookup(
     local_clang: Option<&str>,
     root: &Path,
     memo: &mut HashMap<PathBuf, Option<String>>,
-) -> Result<Option<crate::cache::store::Hit>, BuildError> {
+) -> Result<Option<crate::cache::store::Hit>, StageError> {
     let found = store
         .lookup_where(
             key,
@@ -559,7 +599,7 @@ fn lookup(
                     .is_none_or(|id| entry.meta.get("libclang-id").map(String::as_str) == Some(id))
             },
         )
-        .map_err(|e| BuildError::Store(e.to_string()))?;
+        .map_err(|e| StageError::Store(e.to_string()))?;
     for d in &found.damage {
         eprintln!(
             "headerwheel: warning: damaged cache item ignored: {}: {}",
@@ -594,10 +634,10 @@ fn record_entry(
     deps: Vec<Dependency>,
     module: &ModuleConfig,
     meta: &BTreeMap<String, String>,
-) -> Result<(), BuildError> {
+) -> Result<(), StageError> {
     let object = store
         .put(bytes)
-        .map_err(|e| BuildError::Store(e.to_string()))?;
+        .map_err(|e| StageError::Store(e.to_string()))?;
     let mut meta = meta.clone();
     meta.insert("module".into(), module.name.clone());
     meta.insert(
@@ -614,7 +654,7 @@ fn record_entry(
                 meta,
             },
         )
-        .map_err(|e| BuildError::Store(e.to_string()))?;
+        .map_err(|e| StageError::Store(e.to_string()))?;
     Ok(())
 }
 
@@ -623,24 +663,24 @@ fn write_cdef(
     project: &Project,
     hk: &HeaderkitConfig,
     module: &ModuleConfig,
-    model: &headers::model::HeaderModel,
-) -> Result<String, BuildError> {
+    model: &headers::decls::HeaderModel,
+) -> Result<String, StageError> {
     let root = &project.root;
     let mut opts = WriterOptions {
         extra_cdef: hk.extra_cdef.clone(),
         only: (!module.symbols.is_empty()).then(|| module.symbols.iter().cloned().collect()),
-        macro_values: module.mode == crate::config::Mode::Abi,
+        macro_values: module.mode == crate::project::Mode::Abi,
         macros: hk.macro_selection(),
         ..Default::default()
     };
     for p in &hk.define_patterns {
         opts.define_patterns.push(regex::Regex::new(p).map_err(|e| {
-            BuildError::Other(format!("pyproject.toml: tool.headerkit.writer.cffi.define_patterns: '{p}' is not a regular expression: {e}"))
+            StageError::Invalid(format!("pyproject.toml: tool.headerkit.writer.cffi.define_patterns: '{p}' is not a regular expression: {e}"))
         })?);
     }
     for p in &hk.exclude_patterns {
         opts.exclude.push(regex::Regex::new(p).map_err(|e| {
-            BuildError::Other(format!("pyproject.toml: tool.headerkit exclude pattern '{p}' is not a regular expression: {e}"))
+            StageError::Invalid(format!("pyproject.toml: tool.headerkit exclude pattern '{p}' is not a regular expression: {e}"))
         })?);
     }
     if !module.libraries.is_empty() {
@@ -671,7 +711,7 @@ pub fn header_modules(project: &Project) -> Vec<&ModuleConfig> {
         .tool
         .modules
         .iter()
-        .filter(|m| matches!(m.cdef, crate::config::CdefSource::Headers(_)))
+        .filter(|m| matches!(m.cdef, crate::project::CdefSource::Headers(_)))
         .collect()
 }
 
@@ -682,9 +722,9 @@ pub fn status(
     project: &Project,
     module: &ModuleConfig,
     env: &HeaderEnv,
-) -> Result<(bool, String), BuildError> {
+) -> Result<(bool, String), StageError> {
     let hk = project.headerkit.as_ref().ok_or_else(|| {
-        BuildError::Other(format!("module {}: no [tool.headerkit] table", module.name))
+        StageError::Invalid(format!("module {}: no [tool.headerkit] table", module.name))
     })?;
     let headers = resolve_for_module(project, hk, module, env)?;
     let keys = keys(project, hk, module, &headers);
@@ -704,7 +744,7 @@ pub fn status(
                     })
                 },
             )
-            .map_err(|e| BuildError::Store(e.to_string()))?;
+            .map_err(|e| StageError::Store(e.to_string()))?;
         if found.hit.is_some() {
             let what = if layer == "cdef" {
                 "hit (cdef)".to_string()
@@ -735,7 +775,7 @@ pub fn status(
 /// libclang, so they serve only machines without one (an sdist build);
 /// where libclang is present the headers are parsed again. Returns a line
 /// per output: imported, or skipped and why.
-pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, BuildError> {
+pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, StageError> {
     let read_json = |p: &Path| -> Option<serde_json::Value> {
         // Another tool's store, as untrusted as ours: regular files only.
         let bytes = untrusted::read_regular(p, untrusted::TEXT_LIMIT, Links::Refuse).ok()?;
@@ -750,7 +790,7 @@ pub fn import_headerkit(project: &Project, from: &Path) -> Result<Vec<String>, B
         }
     }
     let Some(hk) = project.headerkit.as_ref() else {
-        return Err(BuildError::Other(
+        return Err(StageError::Invalid(
             "pyproject.toml: no [tool.headerkit] table to import for".into(),
         ));
     };

@@ -883,7 +883,7 @@ fn src_metadata(
             .filter_map(|k| src.get(k))
             .flat_map(|f| string_list(&f.value))
             .collect();
-        match crate::config::metadata::check_license_expression(&v) {
+        match crate::project::metadata::check_license_expression(&v) {
             Ok(expr) if !has_license_classifier => {
                 project.push(("license", value(expr)));
                 if !files.is_empty() {
@@ -989,11 +989,11 @@ fn src_metadata(
     if let Some(f) = src.get("install_requires") {
         let list = string_list(&f.value);
         computed(&f, "install_requires", &format!("{list:?}"), notes);
-        let deps = crate::config::metadata::Metadata {
+        let deps = crate::project::metadata::Metadata {
             dependencies: list.clone(),
             ..Default::default()
         };
-        let named = |d: &String| crate::config::metadata::requirement_name(d) == "cffi";
+        let named = |d: &String| crate::project::metadata::requirement_name(d) == "cffi";
         if list.iter().any(named) && !deps.requires_unconditionally("cffi") {
             notes.push(Note {
                 kind: NoteKind::Info,

@@ -64,7 +64,7 @@ pub fn check(
                 == Some("headerwheel")
         });
     let project = if migrated {
-        Some(crate::config::Project::load(root).map_err(|e| {
+        Some(crate::project::Project::load(root).map_err(|e| {
             format!("the migrated pyproject.toml does not load with headerwheel:\n{e}")
         })?)
     } else {
@@ -88,12 +88,12 @@ pub fn check(
         let (from, cdef, preamble, abi) = match on_disk {
             Some((p, c)) => {
                 let (cdef, preamble) =
-                    crate::build::module_sources(p, c, false).map_err(|e| e.to_string())?;
+                    crate::hooks::module_sources(p, c, false).map_err(|e| e.to_string())?;
                 (
                     "pyproject.toml",
                     cdef,
                     preamble,
-                    c.mode == crate::config::Mode::Abi,
+                    c.mode == crate::project::Mode::Abi,
                 )
             }
             None => (

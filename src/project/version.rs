@@ -338,18 +338,18 @@ mod tests {
         run_git(&root, &["add", "."]);
         run_git(&root, &["commit", "-qm", "one"]);
         run_git(&root, &["tag", "v1.2.3"]);
-        let on_tag = crate::config::Project::load(&root).unwrap();
+        let on_tag = crate::project::Project::load(&root).unwrap();
         assert_eq!(on_tag.metadata.version, "1.2.3");
         std::fs::write(root.join("vcsv/x.py"), "").unwrap();
         run_git(&root, &["add", "."]);
         run_git(&root, &["commit", "-qm", "two"]);
         let hash = git(&root, &["rev-parse", "--short", "HEAD"]).unwrap();
         let version = format!("1.2.4.dev1+g{hash}");
-        let project = crate::config::Project::load(&root).unwrap();
+        let project = crate::project::Project::load(&root).unwrap();
         assert_eq!(project.metadata.version, version);
         let out = t.path().join("dist");
         std::fs::create_dir_all(&out).unwrap();
-        let name = crate::build::run_hook(&crate::build::Request {
+        let name = crate::hooks::run_hook(&crate::hooks::Request {
             hook: "build_sdist".into(),
             source_dir: root.clone(),
             output_dir: out.clone(),
@@ -367,7 +367,7 @@ mod tests {
             .unwrap()
             .path();
         assert!(!top.join(".git").exists());
-        let from_sdist = crate::config::Project::load(&top).unwrap();
+        let from_sdist = crate::project::Project::load(&top).unwrap();
         assert_eq!(from_sdist.metadata.version, version);
     }
 
@@ -384,7 +384,7 @@ mod tests {
                 format!("[project]\nname = \"fv\"\ndynamic = [\"version\"]\n\n[tool.headerwheel]\n{tool}\n"),
             )
             .unwrap();
-            crate::config::Project::load(root).map(|p| p.metadata.version)
+            crate::project::Project::load(root).map(|p| p.metadata.version)
         };
         assert_eq!(
             load("version = { file = \"fv/_version.py\" }").unwrap(),

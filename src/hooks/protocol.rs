@@ -16,7 +16,7 @@
 //! them, and the project is read once, by one process.
 use std::io::{BufRead, Write};
 
-use crate::build::{self, BuildError, Interpreter, Request};
+use crate::hooks::{self, BuildError, Interpreter, Request};
 
 /// One message to the shim.
 #[derive(serde::Serialize)]
@@ -54,7 +54,7 @@ fn receive<T: serde::de::DeserializeOwned>(
 /// One run of the hook: its result, `None` when it needs the interpreter's
 /// facts it was not given, or the error (a panic included).
 fn attempt(req: &Request) -> Result<Option<String>, String> {
-    super::catch_panic(|| match build::run_hook(req) {
+    crate::report::catch_panic(|| match hooks::run_hook(req) {
         Ok(result) => Ok(Some(result)),
         Err(BuildError::NeedInterpreter) if req.interpreter.is_none() => Ok(None),
         Err(e) => Err(e.to_string()),

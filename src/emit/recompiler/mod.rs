@@ -2436,5 +2436,4 @@ fn bytes_ascii_repr_tail(b: &[u8]) -> String {
 }
 
 #[cfg(test)]
-#[path = "recompiler_tests.rs"]
 mod tests;

@@ -101,7 +101,7 @@ pub fn scaffold(req: &InitRequest, header_file: Option<&Path>) -> Result<Scaffol
         .name
         .clone()
         .unwrap_or_else(|| format!("{}-cffi", stem.trim_matches('_').replace('_', "-")));
-    let package = crate::config::metadata::filename_name(&name);
+    let package = crate::project::metadata::filename_name(&name);
     if package.is_empty()
         || !package
             .chars()

@@ -1017,7 +1017,7 @@ mod tests {
     #[test]
     fn sdist_pkg_info_is_at_least_2_2() {
         let root = tempfile::tempdir().unwrap();
-        let file = crate::config::toml::TomlFile::parse(
+        let file = crate::project::toml::TomlFile::parse(
             "[project]\nname = \"a\"\nversion = \"1\"\n".to_string(),
             Path::new("pyproject.toml"),
         )
@@ -1051,7 +1051,7 @@ mod tests {
     #[test]
     fn a_named_email_is_split_with_a_warning() {
         let root = tempfile::tempdir().unwrap();
-        let file = crate::config::toml::TomlFile::parse(
+        let file = crate::project::toml::TomlFile::parse(
             "[project]\nname = \"a\"\nversion = \"1\"\nauthors = [{ email = \"Ada Lovelace <ada@example.org>\" }]\n".to_string(),
             Path::new("pyproject.toml"),
         )
@@ -1105,7 +1105,7 @@ mod tests {
         )
         .unwrap();
         let out = tempfile::tempdir().unwrap();
-        let dist_info = crate::build::run_hook(&crate::build::Request {
+        let dist_info = crate::hooks::run_hook(&crate::hooks::Request {
             hook: "prepare_metadata_for_build_wheel".into(),
             source_dir: d.path().to_path_buf(),
             output_dir: out.path().to_path_buf(),

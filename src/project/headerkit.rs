@@ -316,7 +316,7 @@ impl HeaderkitConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::toml::TomlFile;
+    use crate::project::toml::TomlFile;
     use std::path::Path;
 
     fn load(

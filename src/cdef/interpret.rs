@@ -1,5 +1,5 @@
 //! CFFI's interpretation of a cdef (`cffi/cparser.py`'s `Parser`): the C
-//! declarations from [`super::cparse`] become model types and declarations
+//! declarations from [`super::pycparser`] become model types and declarations
 //! in an [`Ffi`], with CFFI's rules, numbering and error wording.
 
 use rustc_hash::FxHashMap as HashMap;
@@ -7,12 +7,12 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::cparse::{
+use super::lexer;
+use super::preprocess::{self, COMMON_TYPE_WORDS};
+use super::pycparser::{
     self, Base, ConstKind, Coord, Decl, EnumNode, Expr, External, Init, Member, Param, SuNode,
     TyNode,
 };
-use super::lexer;
-use super::preprocess::{self, COMMON_TYPE_WORDS};
 use super::{CdefError, CdefInput, CffiErrorKind, Ffi, IncludedFfi};
 use crate::model::{
     ArrayLength, DeclKind, DeclValue, Declaration, Field, FunctionSig, Q_CONST, Q_RESTRICT,
@@ -261,7 +261,7 @@ impl Ffi {
                 std::slice::from_ref(&file),
             )
         })?;
-        let ast = cparse::parse(&lexed, &typenames).map_err(|e| {
+        let ast = pycparser::parse(&lexed, &typenames).map_err(|e| {
             syntax_error(
                 e.message,
                 e.coord.map(|c| (c.file, c.line, c.col)),

@@ -1,7 +1,7 @@
 //! A recursive-descent parser for the C declarations a cdef holds, producing
 //! the same tree shapes as pycparser (which CFFI uses), so that CFFI's
 //! interpretation of that tree can be reproduced exactly in
-//! [`super::parser`].
+//! [`super::interpret`].
 //!
 //! The declarator tree follows pycparser: a declaration's type is a chain of
 //! [`TyNode::Ptr`], [`TyNode::Array`] and [`TyNode::Func`] ending in a
