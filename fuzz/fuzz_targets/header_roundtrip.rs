@@ -6,7 +6,7 @@
 #![no_main]
 use headerwheel::cdef::writer::{self, WriterOptions};
 use headerwheel::cdef::{CdefInput, Ffi};
-use headerwheel::headers::{self, ParseRequest, model::HeaderModel};
+use headerwheel::headers::{self, ParseRequest, decls::HeaderModel};
 use headerwheel::model::Types;
 use libfuzzer_sys::fuzz_target;
 

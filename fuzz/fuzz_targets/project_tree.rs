@@ -103,7 +103,8 @@ fn build_tree(root: &Path, input: &mut Bytes<'_>) {
         let rel = parent.join(name);
         let at = root.join(&rel);
         // Never create anything outside the project from the tree itself.
-        if !headerwheel::project::paths::normalize(&rel).is_some_and(|n| !n.as_os_str().is_empty()) {
+        if !headerwheel::project::paths::normalize(&rel).is_some_and(|n| !n.as_os_str().is_empty())
+        {
             continue;
         }
         // The tree is made without following its own links: a name that
@@ -141,7 +142,7 @@ fn build_tree(root: &Path, input: &mut Bytes<'_>) {
 
 fn pyproject(input: &mut Bytes<'_>) -> String {
     let mut t = String::from("[project]\nname = \"pkg\"\nversion = \"1.0\"\n");
-    let mut path = |input: &mut Bytes<'_>| input.pick(PATHS).unwrap_or("README.md");
+    let path = |input: &mut Bytes<'_>| input.pick(PATHS).unwrap_or("README.md");
     let flags = input.next().unwrap_or(0);
     if flags & 1 != 0 {
         let _ = writeln!(t, "readme = {:?}", path(input));
