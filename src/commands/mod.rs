@@ -1,45 +1,211 @@
-//! The `headerwheel` command line: `gen-src` (cdef → C or Python source, as
-//! `cffi-gen-src` does), more commands to come.
+//! The `headerwheel` command line, parsed by clap's derive: `gen-src`
+//! (cdef → C or Python source, as `cffi-gen-src` does), `generate` and
+//! `inspect` (headers → cdef or JSON), `stubs`, `cache`, `init`, `migrate`,
+//! and the hidden `hook` the Python shim runs.
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 pub mod case;
 pub mod init;
 pub mod migrate;
 
-const USAGE: &str = "usage:
-  headerwheel gen-src read-sources MODULE CDEF CSRC OUT    API mode: write the C source
-  headerwheel gen-src read-sources --abi MODULE CDEF OUT   ABI mode: write the Python source
-  headerwheel gen-src --case-json CASE.json --out OUT      replay a CFFI corpus case
-  headerwheel generate HEADER [-I DIR]... [-D NAME[=VAL]]... [--define-pattern RE]...
-                       [--extra-cdef LINE]... [-l LIB]... [--code TEXT] [-o [cffi:]PATH]
-                                                           header → CFFI cdef (stdout or PATH)
-  headerwheel stubs MODULE CDEF [--abi] [-o OUT]            the module's type stub (.pyi) (stdout or OUT)
-  headerwheel cache verify|gc|status [STORE]                the .headerkit store (default ./.headerkit):
-                                                           check every object and entry / delete what
-                                                           nothing references / list entries
-  headerwheel cache merge FROM [INTO]                      add another store's entries (e.g. from CI)
-  headerwheel cache populate [DIR]                         parse the project's headers into its store
-                                                           (run on each platform of a CI matrix, then merge)
-  headerwheel cache status --project [DIR]                 hit or miss for each header module, and why
-  headerwheel cache import-headerkit STORE [DIR]           take a headerkit 0.47 store's cffi outputs
-  headerwheel init HEADER [--name NAME] [--library LIB] [--pkg-config PKG] [-I DIR] [-D X[=Y]] [DIR]
-                                                           a new binding project for a header (zlib.h or
-                                                           a file), building with `pip wheel .` at once
-  headerwheel migrate [DIR] [--dry-run] [--check] [--python PY]
-                                                           a setuptools/hatchling + CFFI project becomes a
-                                                           headerwheel one: builders recorded with the
-                                                           project's Python, cdef/csrc files written,
-                                                           pyproject.toml edited (comments kept);
-                                                           --dry-run: print the diffs, write nothing;
-                                                           --check: C by headerwheel == C by cffi, per module
-  headerwheel inspect HEADER [-I DIR]... [-D ...] [--code TEXT] --json
-                                                           every function's signature, struct layout and
-                                                           macro value, as JSON (the signature database)
-options:
-  --cffi-dir DIR   where CFFI's headers are (default: $HEADERWHEEL_CFFI_DIR, else the
-                   cffi package of `python3`)
-  --no-limited-api the target cannot use the limited API (free-threaded CPython < 3.15)";
+/// A Python build backend that turns C headers into CFFI extension modules.
+#[derive(Debug, Parser)]
+#[command(name = "headerwheel", version, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// cdef → C source (API mode) or Python source (ABI mode), as cffi-gen-src
+    GenSrc(GenSrcArgs),
+    /// header → CFFI cdef (stdout or PATH)
+    Generate(GenerateArgs),
+    /// every function's signature, struct layout and macro value, as JSON
+    /// (the signature database)
+    Inspect(GenerateArgs),
+    /// the module's type stub (.pyi), to stdout or OUT
+    Stubs(StubsArgs),
+    /// the .headerkit store
+    #[command(subcommand)]
+    Cache(CacheCommand),
+    /// a new binding project for a header (zlib.h or a file), building with
+    /// `pip wheel .` at once
+    Init(InitArgs),
+    /// a setuptools/hatchling + CFFI project becomes a headerwheel one
+    ///
+    /// The builders are recorded with the project's Python, cdef/csrc files
+    /// written, pyproject.toml edited (comments kept).
+    Migrate(MigrateArgs),
+    /// The PEP 517 hooks, for the Python shim (not for people: hidden).
+    #[command(hide = true)]
+    Hook,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct GenSrcArgs {
+    #[command(subcommand)]
+    sources: Option<GenSrcSources>,
+    /// replay a CFFI corpus case (with --out)
+    #[arg(long, value_name = "CASE.json", requires = "out")]
+    case_json: Option<PathBuf>,
+    /// where the replayed case's source goes
+    #[arg(long, value_name = "OUT", requires = "case_json")]
+    out: Option<PathBuf>,
+    /// ABI mode: write the Python source
+    #[arg(long, global = true)]
+    abi: bool,
+    /// where CFFI's headers are (default: $HEADERWHEEL_CFFI_DIR, else the
+    /// cffi package of `python3`)
+    #[arg(long, global = true, value_name = "DIR")]
+    cffi_dir: Option<PathBuf>,
+    /// the target cannot use the limited API (free-threaded CPython < 3.15)
+    #[arg(long, global = true)]
+    no_limited_api: bool,
+    /// emit this many times (after one untimed run) and report the median
+    /// time (benchmarks)
+    #[arg(long, global = true, value_name = "COUNT", default_value_t = 0)]
+    bench: usize,
+}
+
+#[derive(Debug, Subcommand)]
+enum GenSrcSources {
+    /// MODULE CDEF CSRC OUT (API mode) or --abi MODULE CDEF OUT (ABI mode)
+    ReadSources {
+        /// the module's full name
+        module: String,
+        /// the cdef file
+        cdef: String,
+        /// the preamble (API mode only), then the output file
+        #[arg(value_name = "[CSRC] OUT", num_args = 1..=2, required = true)]
+        files: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct GenerateArgs {
+    /// the header: a path, or a name found on the include path
+    header: String,
+    /// an include directory
+    #[arg(short = 'I', value_name = "DIR")]
+    include_dirs: Vec<String>,
+    /// a macro, NAME or NAME=VALUE
+    #[arg(short = 'D', value_name = "NAME[=VAL]")]
+    defines: Vec<String>,
+    /// write the macros whose names match RE (default: the library's own)
+    #[arg(long = "define-pattern", value_name = "RE")]
+    define_patterns: Vec<String>,
+    /// a line added to the cdef
+    #[arg(long = "extra-cdef", value_name = "LINE")]
+    extra_cdef: Vec<String>,
+    /// keep only what these libraries export
+    #[arg(short = 'l', value_name = "LIB")]
+    libraries: Vec<String>,
+    /// C code parsed after the header
+    #[arg(long, value_name = "TEXT")]
+    code: Option<String>,
+    /// the signature database as JSON (what `inspect` writes)
+    #[arg(long)]
+    json: bool,
+    /// the writer (only cffi)
+    #[arg(short = 'w', value_name = "WRITER")]
+    writer: Option<String>,
+    /// where the output goes (default: stdout)
+    #[arg(short = 'o', value_name = "[cffi:]PATH")]
+    out: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct StubsArgs {
+    /// the module's full name
+    module: String,
+    /// the cdef file
+    cdef: String,
+    /// an ABI-mode module (it exports only `ffi`)
+    #[arg(long)]
+    abi: bool,
+    /// where the stub goes (default: stdout)
+    #[arg(short = 'o', value_name = "OUT")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum CacheCommand {
+    /// check every object and entry (default store ./.headerkit)
+    Verify { store: Option<PathBuf> },
+    /// delete what nothing references
+    Gc { store: Option<PathBuf> },
+    /// list the store's entries, or (--project) hit or miss for each header
+    /// module of the project in DIR, and why
+    Status {
+        /// the argument is a project directory, not a store
+        #[arg(long)]
+        project: bool,
+        /// the store (default ./.headerkit), or with --project the project
+        /// (default .)
+        #[arg(value_name = "STORE|DIR")]
+        path: Option<PathBuf>,
+    },
+    /// add another store's entries (e.g. from CI)
+    Merge {
+        /// the store to merge from
+        from: PathBuf,
+        /// the store to merge into (default ./.headerkit)
+        into: Option<PathBuf>,
+    },
+    /// parse the project's headers into its store (run on each platform of
+    /// a CI matrix, then merge)
+    Populate { dir: Option<PathBuf> },
+    /// take a headerkit 0.47 store's cffi outputs
+    ImportHeaderkit {
+        /// the headerkit store (a .headerkit directory)
+        store: PathBuf,
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+struct InitArgs {
+    /// a system header (zlib.h) or a path to a header file (copied to include/)
+    header: String,
+    /// the project's directory (default: the project's name)
+    dir: Option<PathBuf>,
+    /// the project's name
+    #[arg(long)]
+    name: Option<String>,
+    /// the library the module links
+    #[arg(long, short = 'l', value_name = "LIB")]
+    library: Option<String>,
+    /// a pkg-config package of the module
+    #[arg(long = "pkg-config", value_name = "PKG")]
+    pkg_config: Vec<String>,
+    /// an include directory ([tool.headerkit] include_dirs, made absolute)
+    #[arg(short = 'I', value_name = "DIR")]
+    include_dirs: Vec<String>,
+    /// a macro of the module's define-macros, X or X=Y
+    #[arg(short = 'D', value_name = "X[=Y]")]
+    defines: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct MigrateArgs {
+    /// the project (default .)
+    dir: Option<PathBuf>,
+    /// print the diffs, write nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// C by headerwheel == C by cffi, per module (exit 1 if not)
+    #[arg(long)]
+    check: bool,
+    /// the project's interpreter (default: the one running headerwheel, else python3)
+    #[arg(long, value_name = "PY")]
+    python: Option<String>,
+}
 
 /// Runs the command line with `args` (without the program name); returns
 /// the exit code. A panic is reported as the bug it is, naming the stage,
@@ -59,119 +225,78 @@ fn dispatch(args: Vec<OsString>) -> i32 {
             return 2;
         }
     };
-    match args.first().map(String::as_str) {
-        Some("gen-src") => match gen_src(&args[1..]) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("headerwheel: error: {e}");
-                1
-            }
-        },
-        Some("inspect") => match generate(&args[1..]).and(Ok(())) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("headerwheel: error: {e}");
-                1
-            }
-        },
-        Some("generate") => match generate(&args[1..]) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("headerwheel: error: {e}");
-                1
-            }
-        },
-        Some("stubs") => match stubs(&args[1..]) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("headerwheel: error: {e}");
-                1
-            }
-        },
-        Some("init") => match init(&args[1..]) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("headerwheel: error: {e}");
-                1
-            }
-        },
-        Some("migrate") => match migrate(&args[1..]) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("headerwheel: error: {e}");
-                1
-            }
-        },
-        Some("cache") => match cache(&args[1..]) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("headerwheel: error: {e}");
-                1
-            }
-        },
-        // The PEP 517 hooks, for the Python shim (not for people: hidden).
-        Some("hook") if args.len() == 1 => crate::hooks::protocol::run(),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            0
+    let cli = match Cli::try_parse_from(std::iter::once("headerwheel".to_string()).chain(args)) {
+        Ok(cli) => cli,
+        // --help and --version (exit 0, stdout), or a usage error (exit 2).
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
         }
-        _ => {
-            eprintln!("{USAGE}");
-            2
-        }
-    }
-}
-
-struct GenSrcArgs {
-    abi: bool,
-    case_json: Option<PathBuf>,
-    out: Option<PathBuf>,
-    cffi_dir: Option<PathBuf>,
-    no_limited_api: bool,
-    /// Emit this many times (after one untimed run) and report the median
-    /// time (benchmarks).
-    bench: usize,
-    positional: Vec<String>,
-}
-
-fn parse_gen_src(args: &[String]) -> Result<GenSrcArgs, String> {
-    let mut a = GenSrcArgs {
-        abi: false,
-        case_json: None,
-        out: None,
-        cffi_dir: None,
-        no_limited_api: false,
-        bench: 0,
-        positional: Vec::new(),
     };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match arg.as_str() {
-            "--abi" => a.abi = true,
-            "--no-limited-api" => a.no_limited_api = true,
-            "--case-json" => a.case_json = Some(value("--case-json")?.into()),
-            "--out" => a.out = Some(value("--out")?.into()),
-            "--cffi-dir" => a.cffi_dir = Some(value("--cffi-dir")?.into()),
-            "--bench" => {
-                a.bench = value("--bench")?
-                    .parse()
-                    .map_err(|_| "--bench needs a count".to_string())?;
-            }
-            s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
-            s => a.positional.push(s.to_string()),
+    let result = match cli.command {
+        Command::GenSrc(a) => match gen_src_usage(&a) {
+            Some(code) => return code,
+            None => gen_src(a).map(|()| 0),
+        },
+        Command::Generate(a) => {
+            let inspect = a.json;
+            generate(a, inspect).map(|()| 0)
         }
-    }
-    Ok(a)
+        Command::Inspect(a) => generate(a, true).map(|()| 0),
+        Command::Stubs(a) => stubs(a).map(|()| 0),
+        Command::Cache(c) => cache(c),
+        Command::Init(a) => init(a).map(|()| 0),
+        Command::Migrate(a) => migrate(a),
+        Command::Hook => return crate::hooks::protocol::run(),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("headerwheel: error: {e}");
+        1
+    })
 }
 
-fn gen_src(args: &[String]) -> Result<(), String> {
+/// A usage error of the subcommand at `path` (exit 2), in clap's words.
+fn usage_error(path: &[&str], kind: clap::error::ErrorKind, message: &str) -> i32 {
+    let mut cmd = Cli::command();
+    cmd.build();
+    let mut sub = &mut cmd;
+    for name in path {
+        sub = sub
+            .find_subcommand_mut(name)
+            .expect("a subcommand of the CLI");
+    }
+    let e = sub.error(kind, message);
+    let _ = e.print();
+    e.exit_code()
+}
+
+/// The usage errors clap cannot see in `gen-src`'s arguments: neither
+/// `read-sources` nor `--case-json`, or the wrong files for the mode.
+fn gen_src_usage(a: &GenSrcArgs) -> Option<i32> {
+    use clap::error::ErrorKind;
+    match &a.sources {
+        None if a.case_json.is_none() => Some(usage_error(
+            &["gen-src"],
+            ErrorKind::MissingSubcommand,
+            "give `read-sources MODULE CDEF [CSRC] OUT` or `--case-json CASE.json --out OUT`",
+        )),
+        Some(GenSrcSources::ReadSources { files, .. }) if files.len() != 2 - usize::from(a.abi) => {
+            Some(usage_error(
+                &["gen-src", "read-sources"],
+                ErrorKind::WrongNumberOfValues,
+                if a.abi {
+                    "ABI mode reads MODULE CDEF OUT (no CSRC)"
+                } else {
+                    "API mode reads MODULE CDEF CSRC OUT"
+                },
+            ))
+        }
+        _ => None,
+    }
+}
+
+fn gen_src(a: GenSrcArgs) -> Result<(), String> {
     use crate::emit::{self, EmitOptions};
-    let a = parse_gen_src(args)?;
     // ABI-mode output is the same for every supported cffi: its version is
     // only read when a cffi is named or needed for C.
     let mut options = EmitOptions {
@@ -209,24 +334,28 @@ fn gen_src(args: &[String]) -> Result<(), String> {
         let text = result.map_err(|e| e.message)?;
         return write_atomic(out, &text);
     }
-    let pos = &a.positional;
-    if pos.first().map(String::as_str) != Some("read-sources") {
-        return Err(USAGE.to_string());
-    }
+    let Some(GenSrcSources::ReadSources {
+        module,
+        cdef,
+        files,
+    }) = &a.sources
+    else {
+        unreachable!("gen_src_usage checked read-sources or --case-json");
+    };
     let read = |p: &str| {
         let bytes = std::fs::read(p).map_err(|e| format!("{p}: {e}"))?;
         crate::text::utf8(bytes, Path::new(p)).map_err(|e| e.to_string())
     };
     if a.abi {
-        let [_, module, cdef, out] = pos.as_slice() else {
-            return Err(USAGE.to_string());
+        let [out] = files.as_slice() else {
+            unreachable!("gen_src_usage checked the files");
         };
         let input = crate::cdef::CdefInput::new(read(cdef)?, cdef.as_str());
         let text = emit::py_source(module, &[input], &options).map_err(|e| e.message)?;
         write_atomic(Path::new(out), &text)
     } else {
-        let [_, module, cdef, csrc, out] = pos.as_slice() else {
-            return Err(USAGE.to_string());
+        let [csrc, out] = files.as_slice() else {
+            unreachable!("gen_src_usage checked the files");
         };
         let input = crate::cdef::CdefInput::new(read(cdef)?, cdef.as_str());
         let preamble = read(csrc)?;
@@ -266,28 +395,17 @@ fn gen_src(args: &[String]) -> Result<(), String> {
 
 /// `headerwheel stubs MODULE CDEF [--abi] [-o OUT]`: the `.pyi` a build puts
 /// beside the module.
-fn stubs(args: &[String]) -> Result<(), String> {
+fn stubs(a: StubsArgs) -> Result<(), String> {
     use crate::emit::stubs::{StubMode, stub_source};
-    let (mut mode, mut out, mut pos) = (StubMode::Api, None, Vec::new());
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--abi" => mode = StubMode::Abi,
-            "-o" => out = Some(it.next().ok_or("-o needs a value")?),
-            s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
-            s => pos.push(s),
-        }
-    }
-    let [module, cdef] = pos.as_slice() else {
-        return Err(USAGE.to_string());
-    };
+    let mode = if a.abi { StubMode::Abi } else { StubMode::Api };
+    let (module, cdef) = (&a.module, &a.cdef);
     let bytes = std::fs::read(cdef).map_err(|e| format!("{cdef}: {e}"))?;
     let text = crate::text::utf8(bytes, Path::new(cdef)).map_err(|e| e.to_string())?;
-    let input = crate::cdef::CdefInput::new(text, *cdef);
+    let input = crate::cdef::CdefInput::new(text, cdef.as_str());
     let (types, ffi) = crate::emit::parse_all(&[input]).map_err(|e| e.message)?;
     let stub = stub_source(module, &types, &ffi, mode);
-    match out {
-        Some(o) => write_atomic(Path::new(o), &stub),
+    match &a.out {
+        Some(o) => write_atomic(o, &stub),
         None => {
             print!("{stub}");
             Ok(())
@@ -325,63 +443,33 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn generate(args: &[String]) -> Result<(), String> {
-    generate_or_inspect(
-        args,
-        std::env::args().nth(1).as_deref() == Some("inspect") || args.iter().any(|a| a == "--json"),
-    )
-}
-
-fn generate_or_inspect(args: &[String], inspect: bool) -> Result<(), String> {
+/// `generate` (the cdef) or, `inspect`, the signature database.
+fn generate(a: GenerateArgs, inspect: bool) -> Result<(), String> {
     use crate::cdef::writer::{self, WriterOptions};
     use crate::headers::{self, ParseRequest, exports};
-    let mut req = ParseRequest::default();
-    let mut opts = WriterOptions::default();
-    let mut libs: Vec<String> = Vec::new();
-    let mut out: Option<PathBuf> = None;
-    let mut header: Option<String> = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = |flag: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match a.as_str() {
-            "-I" => req.include_dirs.push(value("-I")?.into()),
-            s if s.starts_with("-I") => req.include_dirs.push(s[2..].into()),
-            "-D" => req.defines.push(value("-D")?),
-            s if s.starts_with("-D") => req.defines.push(s[2..].to_string()),
-            "-l" => libs.push(value("-l")?),
-            s if s.starts_with("-l") => libs.push(s[2..].to_string()),
-            "--define-pattern" => {
-                let p = value("--define-pattern")?;
-                opts.define_patterns.push(
-                    regex::Regex::new(&p).map_err(|e| format!("--define-pattern {p:?}: {e}"))?,
-                );
-            }
-            "--extra-cdef" => opts.extra_cdef.push(value("--extra-cdef")?),
-            "--code" => req.code = Some(value("--code")?),
-            "--json" => {}
-            "-w" => {
-                let w = value("-w")?;
-                if w != "cffi" {
-                    return Err(format!("writer '{w}' is not supported (only cffi)"));
-                }
-            }
-            "-o" => {
-                let o = value("-o")?;
-                out = Some(o.strip_prefix("cffi:").unwrap_or(&o).into());
-            }
-            s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
-            s => {
-                if header.replace(s.to_string()).is_some() {
-                    return Err("give one header".into());
-                }
-            }
-        }
+    let mut req = ParseRequest {
+        include_dirs: a.include_dirs.iter().map(PathBuf::from).collect(),
+        defines: a.defines,
+        code: a.code,
+        ..ParseRequest::default()
+    };
+    let mut opts = WriterOptions {
+        extra_cdef: a.extra_cdef,
+        ..WriterOptions::default()
+    };
+    for p in &a.define_patterns {
+        opts.define_patterns
+            .push(regex::Regex::new(p).map_err(|e| format!("--define-pattern {p:?}: {e}"))?);
     }
-    let header = header.ok_or_else(|| format!("which header?\n{USAGE}"))?;
+    if let Some(w) = a.writer.as_deref().filter(|w| *w != "cffi") {
+        return Err(format!("writer '{w}' is not supported (only cffi)"));
+    }
+    let out: Option<PathBuf> = a
+        .out
+        .as_deref()
+        .map(|o| o.strip_prefix("cffi:").unwrap_or(o).into());
+    let libs = a.libraries;
+    let header = a.header;
     req.header = header.clone().into();
     if !libs.is_empty() {
         let path = exports::library_search_path(&[]);
@@ -509,24 +597,23 @@ fn inspect_json(model: &crate::headers::decls::HeaderModel) -> serde_json::Value
     json!({"functions": functions, "records": records, "enums": enums, "typedefs": typedefs, "macros": macros})
 }
 
-/// `headerwheel cache ...`; returns the exit code (1 when damage is found).
 /// The project in `dir` (default: the current directory).
-fn load_project(dir: Option<&String>) -> Result<crate::project::Project, String> {
-    let dir = dir.map_or_else(|| PathBuf::from("."), PathBuf::from);
+fn load_project(dir: Option<&Path>) -> Result<crate::project::Project, String> {
+    let dir = dir.unwrap_or(Path::new("."));
     let root = dir
         .canonicalize()
         .map_err(|e| format!("{}: {e}", dir.display()))?;
     crate::project::Project::load(&root).map_err(|e| e.to_string())
 }
 
-fn cache(args: &[String]) -> Result<i32, String> {
+/// `headerwheel cache ...`; returns the exit code (1 when damage is found).
+fn cache(command: CacheCommand) -> Result<i32, String> {
     use crate::cache::Store;
-    let store_at = |a: Option<&String>| {
-        Store::new(a.map_or_else(|| PathBuf::from(".headerkit"), PathBuf::from))
-    };
-    match args.first().map(String::as_str) {
-        Some("verify") => {
-            let s = store_at(args.get(1));
+    let store_at =
+        |a: Option<PathBuf>| Store::new(a.unwrap_or_else(|| PathBuf::from(".headerkit")));
+    match command {
+        CacheCommand::Verify { store } => {
+            let s = store_at(store);
             let r = s.verify().map_err(|e| e.to_string())?;
             println!(
                 "{} objects and {} entries verified",
@@ -537,8 +624,8 @@ fn cache(args: &[String]) -> Result<i32, String> {
             }
             Ok(i32::from(!r.damage.is_empty()))
         }
-        Some("gc") => {
-            let s = store_at(args.get(1));
+        CacheCommand::Gc { store } => {
+            let s = store_at(store);
             let r = s.gc().map_err(|e| e.to_string())?;
             println!(
                 "removed {} unreferenced objects, {} damaged items, {} temporary files",
@@ -551,11 +638,8 @@ fn cache(args: &[String]) -> Result<i32, String> {
             }
             Ok(i32::from(!r.left.is_empty()))
         }
-        Some("merge") => {
-            let from = args
-                .get(1)
-                .ok_or("cache merge needs the store to merge from")?;
-            let into = store_at(args.get(2));
+        CacheCommand::Merge { from, into } => {
+            let into = store_at(into);
             let r = into
                 .merge_from(&Store::new(from))
                 .map_err(|e| e.to_string())?;
@@ -568,8 +652,11 @@ fn cache(args: &[String]) -> Result<i32, String> {
             }
             Ok(0)
         }
-        Some("status") if args.get(1).is_some_and(|a| a == "--project") => {
-            let project = load_project(args.get(2))?;
+        CacheCommand::Status {
+            project: true,
+            path,
+        } => {
+            let project = load_project(path.as_deref())?;
             let env = crate::headers::stage::HeaderEnv::discover();
             let mut all_hit = true;
             for m in crate::headers::stage::header_modules(&project) {
@@ -580,8 +667,11 @@ fn cache(args: &[String]) -> Result<i32, String> {
             }
             Ok(i32::from(!all_hit))
         }
-        Some("status") => {
-            let s = store_at(args.get(1));
+        CacheCommand::Status {
+            project: false,
+            path,
+        } => {
+            let s = store_at(path);
             // Real key directories only: a symlinked one is damage, not listed.
             let (keys, key_damage) = s.keys().map_err(|e| e.to_string())?;
             for d in &key_damage {
@@ -606,8 +696,8 @@ fn cache(args: &[String]) -> Result<i32, String> {
             println!("{} keys in {}", keys.len(), s.root().display());
             Ok(0)
         }
-        Some("populate") => {
-            let project = load_project(args.get(1))?;
+        CacheCommand::Populate { dir } => {
+            let project = load_project(dir.as_deref())?;
             let env = crate::headers::stage::HeaderEnv::discover();
             let modules = crate::headers::stage::header_modules(&project);
             if modules.is_empty() {
@@ -640,60 +730,40 @@ fn cache(args: &[String]) -> Result<i32, String> {
             }
             Ok(0)
         }
-        Some("import-headerkit") => {
-            let from = args.get(1).ok_or(
-                "cache import-headerkit needs the headerkit store (a .headerkit directory)",
-            )?;
-            let project = load_project(args.get(2))?;
-            let report = crate::headers::stage::import_headerkit(&project, Path::new(from))
+        CacheCommand::ImportHeaderkit { store, dir } => {
+            let project = load_project(dir.as_deref())?;
+            let report = crate::headers::stage::import_headerkit(&project, &store)
                 .map_err(|e| e.to_string())?;
             for line in &report {
                 println!("{line}");
             }
             Ok(i32::from(!report.iter().any(|l| l.starts_with("imported"))))
         }
-        _ => Err(format!(
-            "usage: headerwheel cache verify|gc|status [STORE] | status --project [DIR] | merge FROM [INTO] | populate [DIR] | import-headerkit STORE [DIR]\n{USAGE}"
-        )),
     }
 }
 
 /// `headerwheel init HEADER [--name NAME] [--library LIB] [--pkg-config PKG] [-I DIR] [-D X[=Y]] [DIR]`.
-fn init(args: &[String]) -> Result<(), String> {
+fn init(a: InitArgs) -> Result<(), String> {
+    use crate::commands::init::{self, InitRequest};
     // An include directory of the command line, from where it was given.
-    let absolute = |d: &str| -> Result<String, String> {
+    let absolute = |d: &String| -> Result<String, String> {
         std::path::absolute(d)
             .map(|p| p.display().to_string())
             .map_err(|e| format!("-I {d}: {e}"))
     };
-    use crate::commands::init::{self, InitRequest};
-    let mut req = InitRequest::default();
-    let mut positional = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = |flag: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match a.as_str() {
-            "--name" => req.name = Some(value("--name")?),
-            "--library" | "-l" => req.library = Some(value("--library")?),
-            "--pkg-config" => req.pkg_config.push(value("--pkg-config")?),
-            "-I" => req.include_dirs.push(absolute(&value("-I")?)?),
-            "-D" => req.defines.push(value("-D")?),
-            s if s.starts_with("-I") && s.len() > 2 => req.include_dirs.push(absolute(&s[2..])?),
-            s if s.starts_with("-D") && s.len() > 2 => req.defines.push(s[2..].to_string()),
-            s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
-            s => positional.push(s.to_string()),
-        }
-    }
-    let (header, dir) = match positional.as_slice() {
-        [h] => (h.clone(), None),
-        [h, d] => (h.clone(), Some(PathBuf::from(d))),
-        _ => return Err(format!("init needs HEADER and at most one DIR\n{USAGE}")),
+    let req = InitRequest {
+        header: a.header,
+        name: a.name,
+        library: a.library,
+        pkg_config: a.pkg_config,
+        include_dirs: a
+            .include_dirs
+            .iter()
+            .map(absolute)
+            .collect::<Result<_, _>>()?,
+        defines: a.defines,
     };
-    req.header = header;
+    let dir = a.dir;
     for p in &req.pkg_config {
         crate::project::pkgconfig::query(p).map_err(|e| format!("--pkg-config {p}: {e}"))?;
     }
@@ -729,7 +799,7 @@ fn init(args: &[String]) -> Result<(), String> {
     }
     // Parse the header now: the store makes later builds libclang-free, and
     // the cdef says which function the test can call.
-    let project = load_project(Some(&dir.display().to_string()))?;
+    let project = load_project(Some(&dir))?;
     let function = match crate::headers::stage::header_modules(&project).first() {
         Some(m) => match crate::headers::stage::cdef_for_module_from(
             &project,
@@ -757,31 +827,16 @@ fn init(args: &[String]) -> Result<(), String> {
 
 /// `headerwheel migrate [DIR] [--dry-run] [--check] [--python PY]`; returns
 /// the exit code (1 when --check finds a module that differs).
-fn migrate(args: &[String]) -> Result<i32, String> {
+fn migrate(a: MigrateArgs) -> Result<i32, String> {
     use crate::commands::migrate::{self, check, diff};
-    let (mut dry_run, mut check_only) = (false, false);
-    let mut python: Option<String> = None;
-    let mut dir: Option<String> = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--dry-run" => dry_run = true,
-            "--check" => check_only = true,
-            "--python" => python = Some(it.next().cloned().ok_or("--python needs a value")?),
-            s if s.starts_with("--") => return Err(format!("unknown option {s}\n{USAGE}")),
-            s => {
-                if dir.replace(s.to_string()).is_some() {
-                    return Err("give one project directory".into());
-                }
-            }
-        }
-    }
+    let (dry_run, check_only) = (a.dry_run, a.check);
     // The project's interpreter: --python, else the one running headerwheel
     // (set by `python -m headerwheel`), else python3.
-    let python = python
+    let python = a
+        .python
         .or_else(|| std::env::var("HEADERWHEEL_PYTHON").ok())
         .unwrap_or_else(|| "python3".to_string());
-    let dir = PathBuf::from(dir.unwrap_or_else(|| ".".into()));
+    let dir = a.dir.unwrap_or_else(|| PathBuf::from("."));
     let root = dir
         .canonicalize()
         .map_err(|e| format!("{}: {e}", dir.display()))?;
