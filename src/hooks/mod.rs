@@ -574,23 +574,6 @@ fn abi3(project: &Project, interp: &Interpreter) -> Result<(), String> {
     Ok(())
 }
 
-/// The lowest `3.N` that `requires-python` allows, if it says.
-fn min_python(requires: Option<&str>) -> Option<u32> {
-    let r = requires?;
-    r.split(',')
-        .filter_map(|p| {
-            let p = p.trim();
-            let v = p
-                .strip_prefix(">=")
-                .or_else(|| p.strip_prefix("~="))
-                .or_else(|| p.strip_prefix("=="))?;
-            let mut it = v.trim().split('.');
-            (it.next()? == "3").then_some(())?;
-            it.next()?.trim_end_matches('*').parse().ok()
-        })
-        .max()
-}
-
 struct BuiltModule {
     /// Path inside the wheel.
     wheel_path: String,
@@ -1221,7 +1204,11 @@ fn build_wheel(
             log(&format!("platform tag {}: {c}", plat.tags.join(".")));
         }
         let tag = if has_api {
-            let floor = min_python(project.metadata.requires_python.as_deref());
+            let floor = project
+                .metadata
+                .requires_python
+                .as_deref()
+                .and_then(crate::project::metadata::min_python);
             WheelTag::for_interpreter(&interp.facts, &abi3_ok, floor, plat.platforms())
                 .map_err(|e| BuildError::Other(e.to_string()))?
         } else {

@@ -8,7 +8,6 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::paths::{Expect, ProjectDir};
-use super::spdx_ids;
 use super::toml::{ConfigError, Node};
 
 /// A person in `authors` / `maintainers`.
@@ -76,28 +75,6 @@ pub struct Metadata {
 
 static R_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$").expect("regex"));
-static R_VERSION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?ix)^\s*v?
-        (?:(?P<epoch>[0-9]+)!)?
-        (?P<release>[0-9]+(?:\.[0-9]+)*)
-        (?P<pre>[-_.]?(?P<pre_l>alpha|a|beta|b|preview|pre|c|rc)[-_.]?(?P<pre_n>[0-9]+)?)?
-        (?P<post>(?:-(?P<post_n1>[0-9]+))|(?:[-_.]?(?P<post_l>post|rev|r)[-_.]?(?P<post_n2>[0-9]+)?))?
-        (?P<dev>[-_.]?(?P<dev_l>dev)[-_.]?(?P<dev_n>[0-9]+)?)?
-        (?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?
-        \s*$",
-    )
-    .expect("regex")
-});
-static R_SPEC: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(~=|===|==|!=|<=|>=|<|>)\s*([A-Za-z0-9_.*+!-]+)\s*$").expect("regex")
-});
-static R_REQ: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)^\s*(?P<name>[A-Z0-9][A-Z0-9._-]*[A-Z0-9]|[A-Z0-9])\s*(?:\[(?P<extras>[^\]]*)\])?\s*(?P<rest>[^;]*?)\s*(?:;\s*(?P<marker>.*?))?\s*$",
-    )
-    .expect("regex")
-});
 static R_ENTRY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*(?::[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)?(?:\s*\[[\w\s,.-]*\])?$")
         .expect("regex")
@@ -127,89 +104,52 @@ pub fn filename_name(name: &str) -> String {
 }
 
 /// Normalizes a PEP 440 version (`1.0-Alpha.1` → `1.0a1`), or `None` if it
-/// is not one.
+/// is not one: parsed by `pep440_rs`, whose `Display` is the normal form.
 pub fn normalize_version(v: &str) -> Option<String> {
-    let c = R_VERSION.captures(v)?;
-    let mut out = String::new();
-    if let Some(e) = c.name("epoch") {
-        let e: u64 = e.as_str().parse().ok()?;
-        if e != 0 {
-            out.push_str(&format!("{e}!"));
+    v.parse::<pep440_rs::Version>().ok().map(|v| v.to_string())
+}
+
+/// A PEP 508 requirement, parsed by `pep508_rs`; its error names the input
+/// and what the parser expected where.
+fn parse_requirement(r: &str) -> Result<pep508_rs::Requirement, String> {
+    r.parse::<pep508_rs::Requirement>().map_err(|e| {
+        let at = e.input.get(e.start..e.start + e.len.max(1)).unwrap_or("");
+        if at.is_empty() || e.start >= e.input.len() {
+            format!("'{r}' is not a valid requirement (PEP 508): {}", e.message)
+        } else {
+            format!(
+                "'{r}' is not a valid requirement (PEP 508): {} (at '{at}', column {})",
+                e.message,
+                e.start + 1
+            )
         }
-    }
-    let release: Vec<String> = c["release"]
-        .split('.')
-        .map(|p| p.parse::<u64>().map(|n| n.to_string()))
-        .collect::<Result<_, _>>()
-        .ok()?;
-    out.push_str(&release.join("."));
-    if c.name("pre").is_some() {
-        let l = c["pre_l"].to_lowercase();
-        let l = match l.as_str() {
-            "alpha" | "a" => "a",
-            "beta" | "b" => "b",
-            _ => "rc",
-        };
-        let n: u64 = c.name("pre_n").map_or(Ok(0), |n| n.as_str().parse()).ok()?;
-        out.push_str(&format!("{l}{n}"));
-    }
-    if c.name("post").is_some() {
-        let n = c
-            .name("post_n1")
-            .or(c.name("post_n2"))
-            .map_or(Ok(0), |n| n.as_str().parse::<u64>())
-            .ok()?;
-        out.push_str(&format!(".post{n}"));
-    }
-    if c.name("dev").is_some() {
-        let n: u64 = c.name("dev_n").map_or(Ok(0), |n| n.as_str().parse()).ok()?;
-        out.push_str(&format!(".dev{n}"));
-    }
-    if let Some(l) = c.name("local") {
-        out.push('+');
-        out.push_str(&l.as_str().to_lowercase().replace(['-', '_'], "."));
-    }
-    Some(out)
+    })
 }
 
 /// The normalized project name a PEP 508 requirement names (`CFFI>=1; ...`
-/// → `cffi`).
+/// → `cffi`); the leading name-like word of text that is not a requirement.
 pub fn requirement_name(req: &str) -> String {
-    normalize_name(
-        req.trim()
-            .split(|c: char| !(c.is_alphanumeric() || "-_.".contains(c)))
-            .next()
-            .unwrap_or(""),
-    )
+    match req.parse::<pep508_rs::Requirement>() {
+        Ok(r) => r.name.to_string(),
+        Err(_) => normalize_name(
+            req.trim()
+                .split(|c: char| !(c.is_alphanumeric() || "-_.".contains(c)))
+                .next()
+                .unwrap_or(""),
+        ),
+    }
 }
 
-/// Checks a version specifier set (`>=3.9,<4`).
+/// Checks a version specifier set (`>=3.9,<4`), each specifier parsed by
+/// `pep440_rs` (one at a time, so the message names the one that is wrong).
 pub fn check_specifiers(s: &str) -> Result<(), String> {
     if s.trim().is_empty() {
         return Ok(());
     }
     for part in s.split(',') {
-        let Some(c) = R_SPEC.captures(part) else {
+        if let Err(e) = part.trim().parse::<pep440_rs::VersionSpecifier>() {
             return Err(format!(
-                "'{}' is not a version specifier (like '>=1.2')",
-                part.trim()
-            ));
-        };
-        let op = &c[1];
-        let v = &c[2];
-        if op == "===" {
-            continue;
-        }
-        let v_check = v.strip_suffix(".*").unwrap_or(v);
-        if v.ends_with(".*") && !matches!(op, "==" | "!=") {
-            return Err(format!(
-                "'{}': '.*' is only allowed with == and !=",
-                part.trim()
-            ));
-        }
-        if normalize_version(v_check).is_none() || v_check.contains('*') {
-            return Err(format!(
-                "'{}': '{v}' is not a valid PEP 440 version",
+                "'{}' is not a valid version specifier (PEP 440): {e}",
                 part.trim()
             ));
         }
@@ -217,220 +157,109 @@ pub fn check_specifiers(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-const MARKER_VARS: &[&str] = &[
-    "os_name",
-    "sys_platform",
-    "platform_machine",
-    "platform_python_implementation",
-    "platform_release",
-    "platform_system",
-    "platform_version",
-    "python_version",
-    "python_full_version",
-    "implementation_name",
-    "implementation_version",
-    "extra",
-    "extras",
-    "dependency_groups",
-    "os.name",
-    "sys.platform",
-    "platform.version",
-    "platform.machine",
-    "platform.python_implementation",
-    "python_implementation",
-];
-
-/// Checks a PEP 508 marker (its words and quotes, not its semantics).
-fn check_marker(m: &str) -> Result<(), String> {
-    let mut rest = m;
-    let mut expect_value = true;
-    let mut depth = 0i32;
-    loop {
-        rest = rest.trim_start();
-        if rest.is_empty() {
-            break;
-        }
-        if let Some(r) = rest.strip_prefix('(') {
-            depth += 1;
-            rest = r;
-            continue;
-        }
-        if let Some(r) = rest.strip_prefix(')') {
-            depth -= 1;
-            if depth < 0 {
-                return Err("unbalanced ')' in marker".into());
-            }
-            rest = r;
-            continue;
-        }
-        if rest.starts_with(['"', '\'']) {
-            let q = rest.chars().next().expect("non-empty");
-            let Some(end) = rest[1..].find(q) else {
-                return Err("unterminated string in marker".into());
-            };
-            rest = &rest[end + 2..];
-            expect_value = false;
-            continue;
-        }
-        let word_end = rest
-            .find(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '"' | '\''))
-            .unwrap_or(rest.len());
-        let word = &rest[..word_end];
-        let is_op = matches!(
-            word,
-            "==" | "!=" | "<=" | ">=" | "<" | ">" | "~=" | "===" | "in" | "not" | "and" | "or"
-        ) || word.chars().all(|c| "<>=!~".contains(c));
-        if !is_op && !MARKER_VARS.contains(&word) {
-            // operators glued to a word ("python_version>='3'")
-            let split = word.find(|c: char| "<>=!~".contains(c));
-            match split {
-                Some(i) if MARKER_VARS.contains(&&word[..i]) => {}
-                _ => return Err(format!("unknown marker variable '{word}'")),
-            }
-        }
-        let _ = expect_value;
-        rest = &rest[word_end..];
-    }
-    if depth != 0 {
-        return Err("unbalanced '(' in marker".into());
-    }
-    Ok(())
+/// The lowest `3.N` that a `requires-python` specifier set allows through a
+/// `>=`, `~=` or `==` on a `3.N` release, if it says (or parses).
+pub fn min_python(requires: &str) -> Option<u32> {
+    use pep440_rs::{Operator, VersionSpecifiers};
+    let specifiers: VersionSpecifiers = requires.parse().ok()?;
+    specifiers
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.operator(),
+                Operator::GreaterThanEqual
+                    | Operator::TildeEqual
+                    | Operator::Equal
+                    | Operator::EqualStar
+            )
+        })
+        .filter_map(|s| match s.version().release() {
+            [3, minor, ..] => u32::try_from(*minor).ok(),
+            _ => None,
+        })
+        .max()
 }
 
-/// Checks a PEP 508 requirement.
+/// Checks a PEP 508 requirement (name, extras, version or URL, and marker,
+/// whose variables, operators and values `pep508_rs` checks).
 pub fn check_requirement(r: &str) -> Result<(), String> {
-    let Some(c) = R_REQ.captures(r) else {
-        return Err(format!(
-            "'{r}' is not a valid requirement (PEP 508): it must start with a project name"
-        ));
-    };
-    if let Some(extras) = c.name("extras") {
-        for e in extras
-            .as_str()
-            .split(',')
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-        {
-            if !R_NAME.is_match(e) {
-                return Err(format!("'{r}': '{e}' is not a valid extra name"));
-            }
-        }
-    }
-    let rest = c.name("rest").map_or("", |m| m.as_str()).trim();
-    if let Some(url) = rest.strip_prefix('@') {
-        if url.trim().is_empty() || url.trim().contains(char::is_whitespace) {
-            return Err(format!("'{r}': expected a URL after '@'"));
-        }
-    } else if !rest.is_empty() {
-        let specs = rest
-            .strip_prefix('(')
-            .and_then(|s| s.strip_suffix(')'))
-            .unwrap_or(rest);
-        check_specifiers(specs).map_err(|e| format!("'{r}': {e}"))?;
-    }
-    if let Some(m) = c.name("marker") {
-        if m.as_str().trim().is_empty() {
-            return Err(format!("'{r}': empty marker after ';'"));
-        }
-        check_marker(m.as_str()).map_err(|e| format!("'{r}': {e}"))?;
-    }
-    Ok(())
+    parse_requirement(r).map(|_| ())
 }
 
-/// Checks and canonicalizes an SPDX license expression (PEP 639).
+/// Checks and canonicalizes an SPDX license expression (PEP 639): the
+/// identifiers are matched case-insensitively against the `spdx` crate's
+/// license list and written in their canonical case, operators in upper
+/// case; the expression is then parsed by `spdx` (deprecated identifiers
+/// allowed, as in packaging's list).
 pub fn check_license_expression(expr: &str) -> Result<String, String> {
-    let mut tokens = Vec::new();
-    let mut cur = String::new();
-    for ch in expr.chars() {
-        if ch == '(' || ch == ')' || ch.is_whitespace() {
-            if !cur.is_empty() {
-                tokens.push(std::mem::take(&mut cur));
+    let canonical = canonical_license_case(expr)?;
+    let mode = spdx::ParseMode {
+        allow_deprecated: true,
+        ..spdx::ParseMode::STRICT
+    };
+    let unknown = |term: &str, what: &str| {
+        format!("'{term}' is not a known SPDX {what} identifier (see https://spdx.org/licenses/)")
+    };
+    spdx::Expression::parse_mode(&canonical, mode).map_err(|e| {
+        let term = canonical.get(e.span.clone()).unwrap_or("");
+        // The lexer calls any unknown word a term: after WITH it is an exception.
+        let after_with = canonical[..e.span.start].trim_end().ends_with("WITH");
+        match e.reason {
+            spdx::error::Reason::UnknownException => unknown(term, "exception"),
+            spdx::error::Reason::UnknownLicense | spdx::error::Reason::UnknownTerm => {
+                unknown(term, if after_with { "exception" } else { "license" })
             }
-            if !ch.is_whitespace() {
-                tokens.push(ch.to_string());
+            spdx::error::Reason::Empty => "the license expression is empty".to_string(),
+            ref reason => {
+                format!("'{expr}' is not a valid SPDX license expression ({reason} at '{term}')")
             }
-        } else {
-            cur.push(ch);
         }
+    })?;
+    Ok(canonical)
+}
+
+/// `expr` with every word that names an SPDX license or exception (ignoring
+/// case) in its canonical spelling, operators in upper case, one space
+/// between words and none inside parentheses. A word after `WITH` is looked
+/// up among the exceptions, any other among the licenses (a trailing `+`
+/// kept); `LicenseRef-`/`DocumentRef-` words stay as written.
+fn canonical_license_case(expr: &str) -> Result<String, String> {
+    let mut words: Vec<String> = Vec::new();
+    let mut after_with = false;
+    for word in expr
+        .replace('(', " ( ")
+        .replace(')', " ) ")
+        .split_whitespace()
+    {
+        let upper = word.to_ascii_uppercase();
+        let canonical = match upper.as_str() {
+            "(" | ")" => word.to_string(),
+            "AND" | "OR" | "WITH" => upper.clone(),
+            _ if upper.starts_with("LICENSEREF-") || upper.starts_with("DOCUMENTREF-") => {
+                word.to_string()
+            }
+            _ if after_with => spdx::identifiers::EXCEPTIONS
+                .iter()
+                .find(|e| e.name.eq_ignore_ascii_case(word))
+                .map_or_else(|| word.to_string(), |e| e.name.to_string()),
+            _ => {
+                let (base, plus) = match word.strip_suffix('+') {
+                    Some(b) => (b, "+"),
+                    None => (word, ""),
+                };
+                spdx::identifiers::LICENSES
+                    .iter()
+                    .find(|l| l.name.eq_ignore_ascii_case(base))
+                    .map_or_else(|| word.to_string(), |l| format!("{}{plus}", l.name))
+            }
+        };
+        after_with = upper == "WITH";
+        words.push(canonical);
     }
-    if !cur.is_empty() {
-        tokens.push(cur);
-    }
-    if tokens.is_empty() {
+    if words.is_empty() {
         return Err("the license expression is empty".into());
     }
-    let mut out = Vec::new();
-    let mut expect_id = true;
-    let mut depth = 0;
-    let mut after_with = false;
-    for t in &tokens {
-        let upper = t.to_ascii_uppercase();
-        match (upper.as_str(), expect_id) {
-            ("(", true) => {
-                depth += 1;
-                out.push("(".to_string());
-            }
-            (")", false) => {
-                depth -= 1;
-                if depth < 0 {
-                    return Err(format!("unbalanced ')' in '{expr}'"));
-                }
-                out.push(")".to_string());
-            }
-            ("AND" | "OR", false) => {
-                out.push(upper.clone());
-                expect_id = true;
-            }
-            ("WITH", false) => {
-                out.push("WITH".to_string());
-                expect_id = true;
-                after_with = true;
-                continue;
-            }
-            (_, true) => {
-                let canonical = if after_with {
-                    spdx_ids::EXCEPTIONS
-                        .iter()
-                        .find(|e| e.eq_ignore_ascii_case(t))
-                        .map(|s| s.to_string())
-                } else if let Some(base) = t.strip_suffix('+') {
-                    spdx_ids::LICENSES
-                        .iter()
-                        .find(|e| e.eq_ignore_ascii_case(base))
-                        .map(|s| format!("{s}+"))
-                } else if upper.starts_with("LICENSEREF-") || upper.starts_with("DOCUMENTREF-") {
-                    Some(t.clone())
-                } else {
-                    spdx_ids::LICENSES
-                        .iter()
-                        .find(|e| e.eq_ignore_ascii_case(t))
-                        .map(|s| s.to_string())
-                };
-                let Some(c) = canonical else {
-                    return Err(format!(
-                        "'{t}' is not a known SPDX {} identifier (see https://spdx.org/licenses/)",
-                        if after_with { "exception" } else { "license" }
-                    ));
-                };
-                out.push(c);
-                expect_id = false;
-            }
-            _ => {
-                return Err(format!(
-                    "'{expr}' is not a valid SPDX license expression (unexpected '{t}')"
-                ));
-            }
-        }
-        after_with = false;
-    }
-    if expect_id || depth != 0 {
-        return Err(format!(
-            "'{expr}' is not a complete SPDX license expression"
-        ));
-    }
-    let mut s = out.join(" ");
-    s = s.replace("( ", "(").replace(" )", ")");
-    Ok(s)
+    Ok(words.join(" ").replace("( ", "(").replace(" )", ")"))
 }
 
 const PROJECT_KEYS: &[&str] = &[
@@ -715,9 +544,15 @@ impl Metadata {
     /// requirement that applies everywhere).
     pub fn requires_unconditionally(&self, name: &str) -> bool {
         let name = normalize_name(name);
-        self.dependencies.iter().any(|d| {
-            let marker = d.split_once(';').map_or("", |(_, m)| m);
-            marker.trim().is_empty() && requirement_name(d) == name
+        // An empty marker (`cffi ;`, refused when the project is loaded) is none.
+        let requirement = |d: &String| {
+            d.trim()
+                .trim_end_matches(';')
+                .parse::<pep508_rs::Requirement>()
+        };
+        self.dependencies.iter().any(|d| match requirement(d) {
+            Ok(r) => r.marker.is_true() && r.name.as_ref() == name,
+            Err(_) => false,
         })
     }
 
@@ -1009,9 +844,55 @@ mod tests {
         ] {
             check_requirement(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
-        for bad in ["", ">=1", "foo >= one", "foo; bogus == '1'", "foo[b@d]"] {
+        for bad in [
+            "",
+            ">=1",
+            "foo >= one",
+            "foo; bogus == '1'",
+            "foo[b@d]",
+            // Words a marker may hold, but not a marker: no operator.
+            "foo; python_version \"3\"",
+            "foo; python_version < \"3\" and",
+            "foo ;",
+        ] {
             assert!(check_requirement(bad).is_err(), "{bad} accepted");
         }
+    }
+
+    #[test]
+    fn requirement_errors_say_where() {
+        let e = check_requirement("foo; python_version \"3\"").unwrap_err();
+        assert!(
+            e.starts_with("'foo; python_version \"3\"' is not a valid requirement (PEP 508): "),
+            "{e}"
+        );
+        let e = check_requirement("foo >= one").unwrap_err();
+        assert!(!e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn specifier_errors_name_the_specifier() {
+        check_specifiers(">=3.9, <4").unwrap();
+        check_specifiers("==3.*").unwrap();
+        let e = check_specifiers(">=3.9,>=three").unwrap_err();
+        assert!(
+            e.starts_with("'>=three' is not a valid version specifier (PEP 440): "),
+            "{e}"
+        );
+        assert!(check_specifiers(">=3.*").is_err());
+        assert!(check_specifiers("3.9").is_err());
+    }
+
+    #[test]
+    fn min_python_is_the_highest_floor() {
+        assert_eq!(min_python(">=3.9"), Some(9));
+        assert_eq!(min_python(">=3.8, !=3.9.1, >=3.10"), Some(10));
+        assert_eq!(min_python("~=3.11"), Some(11));
+        assert_eq!(min_python("==3.12.*"), Some(12));
+        assert_eq!(min_python("==3.*"), None);
+        assert_eq!(min_python("<4"), None);
+        assert_eq!(min_python(">3.8"), None);
+        assert_eq!(min_python("bogus"), None);
     }
 
     #[test]
@@ -1044,8 +925,22 @@ mod tests {
             .unwrap(),
             "(Apache-2.0 OR MIT) AND GPL-2.0-or-later WITH Classpath-exception-2.0"
         );
-        assert!(check_license_expression("MIT-ish").is_err());
+        assert_eq!(
+            check_license_expression("MIT-ish").unwrap_err(),
+            "'MIT-ish' is not a known SPDX license identifier (see https://spdx.org/licenses/)"
+        );
+        assert_eq!(
+            check_license_expression("MIT WITH not-an-exception").unwrap_err(),
+            "'not-an-exception' is not a known SPDX exception identifier (see https://spdx.org/licenses/)"
+        );
         assert!(check_license_expression("MIT OR").is_err());
+        assert!(check_license_expression("(MIT").is_err());
+        assert!(check_license_expression("MIT)").is_err());
+        assert!(check_license_expression(" ").is_err());
+        assert_eq!(
+            check_license_expression("LicenseRef-Mine or apache-2.0+").unwrap(),
+            "LicenseRef-Mine OR Apache-2.0+"
+        );
     }
 
     #[test]

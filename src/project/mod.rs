@@ -20,7 +20,6 @@ pub mod headerkit;
 pub mod metadata;
 pub mod paths;
 pub mod pkgconfig;
-mod spdx_ids;
 pub mod toml;
 pub mod version;
 
