@@ -1227,7 +1227,7 @@ fn build_wheel(
                 .metadata
                 .requires_python
                 .as_deref()
-                .and_then(crate::project::metadata::min_python);
+                .and_then(crate::project::requirements::min_python);
             WheelTag::for_interpreter(&interp.facts, &abi3_ok, floor, plat.platforms())
                 .map_err(|e| BuildError::Other(e.to_string()))?
         } else {

@@ -7,7 +7,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::license::check_license_expression;
 use super::paths::{Expect, ProjectDir};
+use super::requirements::{check_requirement, check_specifiers, normalize_version};
 use super::toml::{ConfigError, Node};
 
 /// A person in `authors` / `maintainers`.
@@ -101,165 +103,6 @@ pub fn normalize_name(name: &str) -> String {
 /// The name as it appears in wheel and sdist file names (`foo_bar`).
 pub fn filename_name(name: &str) -> String {
     normalize_name(name).replace('-', "_")
-}
-
-/// Normalizes a PEP 440 version (`1.0-Alpha.1` → `1.0a1`), or `None` if it
-/// is not one: parsed by `pep440_rs`, whose `Display` is the normal form.
-pub fn normalize_version(v: &str) -> Option<String> {
-    v.parse::<pep440_rs::Version>().ok().map(|v| v.to_string())
-}
-
-/// A PEP 508 requirement, parsed by `pep508_rs`; its error names the input
-/// and what the parser expected where.
-fn parse_requirement(r: &str) -> Result<pep508_rs::Requirement, String> {
-    r.parse::<pep508_rs::Requirement>().map_err(|e| {
-        let at = e.input.get(e.start..e.start + e.len.max(1)).unwrap_or("");
-        if at.is_empty() || e.start >= e.input.len() {
-            format!("'{r}' is not a valid requirement (PEP 508): {}", e.message)
-        } else {
-            format!(
-                "'{r}' is not a valid requirement (PEP 508): {} (at '{at}', column {})",
-                e.message,
-                e.start + 1
-            )
-        }
-    })
-}
-
-/// The normalized project name a PEP 508 requirement names (`CFFI>=1; ...`
-/// → `cffi`); the leading name-like word of text that is not a requirement.
-pub fn requirement_name(req: &str) -> String {
-    match req.parse::<pep508_rs::Requirement>() {
-        Ok(r) => r.name.to_string(),
-        Err(_) => normalize_name(
-            req.trim()
-                .split(|c: char| !(c.is_alphanumeric() || "-_.".contains(c)))
-                .next()
-                .unwrap_or(""),
-        ),
-    }
-}
-
-/// Checks a version specifier set (`>=3.9,<4`), each specifier parsed by
-/// `pep440_rs` (one at a time, so the message names the one that is wrong).
-pub fn check_specifiers(s: &str) -> Result<(), String> {
-    if s.trim().is_empty() {
-        return Ok(());
-    }
-    for part in s.split(',') {
-        if let Err(e) = part.trim().parse::<pep440_rs::VersionSpecifier>() {
-            return Err(format!(
-                "'{}' is not a valid version specifier (PEP 440): {e}",
-                part.trim()
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The lowest `3.N` that a `requires-python` specifier set allows through a
-/// `>=`, `~=` or `==` on a `3.N` release, if it says (or parses).
-pub fn min_python(requires: &str) -> Option<u32> {
-    use pep440_rs::{Operator, VersionSpecifiers};
-    let specifiers: VersionSpecifiers = requires.parse().ok()?;
-    specifiers
-        .iter()
-        .filter(|s| {
-            matches!(
-                s.operator(),
-                Operator::GreaterThanEqual
-                    | Operator::TildeEqual
-                    | Operator::Equal
-                    | Operator::EqualStar
-            )
-        })
-        .filter_map(|s| match s.version().release() {
-            [3, minor, ..] => u32::try_from(*minor).ok(),
-            _ => None,
-        })
-        .max()
-}
-
-/// Checks a PEP 508 requirement (name, extras, version or URL, and marker,
-/// whose variables, operators and values `pep508_rs` checks).
-pub fn check_requirement(r: &str) -> Result<(), String> {
-    parse_requirement(r).map(|_| ())
-}
-
-/// Checks and canonicalizes an SPDX license expression (PEP 639): the
-/// identifiers are matched case-insensitively against the `spdx` crate's
-/// license list and written in their canonical case, operators in upper
-/// case; the expression is then parsed by `spdx` (deprecated identifiers
-/// allowed, as in packaging's list).
-pub fn check_license_expression(expr: &str) -> Result<String, String> {
-    let canonical = canonical_license_case(expr)?;
-    let mode = spdx::ParseMode {
-        allow_deprecated: true,
-        ..spdx::ParseMode::STRICT
-    };
-    let unknown = |term: &str, what: &str| {
-        format!("'{term}' is not a known SPDX {what} identifier (see https://spdx.org/licenses/)")
-    };
-    spdx::Expression::parse_mode(&canonical, mode).map_err(|e| {
-        let term = canonical.get(e.span.clone()).unwrap_or("");
-        // The lexer calls any unknown word a term: after WITH it is an exception.
-        let after_with = canonical[..e.span.start].trim_end().ends_with("WITH");
-        match e.reason {
-            spdx::error::Reason::UnknownException => unknown(term, "exception"),
-            spdx::error::Reason::UnknownLicense | spdx::error::Reason::UnknownTerm => {
-                unknown(term, if after_with { "exception" } else { "license" })
-            }
-            spdx::error::Reason::Empty => "the license expression is empty".to_string(),
-            ref reason => {
-                format!("'{expr}' is not a valid SPDX license expression ({reason} at '{term}')")
-            }
-        }
-    })?;
-    Ok(canonical)
-}
-
-/// `expr` with every word that names an SPDX license or exception (ignoring
-/// case) in its canonical spelling, operators in upper case, one space
-/// between words and none inside parentheses. A word after `WITH` is looked
-/// up among the exceptions, any other among the licenses (a trailing `+`
-/// kept); `LicenseRef-`/`DocumentRef-` words stay as written.
-fn canonical_license_case(expr: &str) -> Result<String, String> {
-    let mut words: Vec<String> = Vec::new();
-    let mut after_with = false;
-    for word in expr
-        .replace('(', " ( ")
-        .replace(')', " ) ")
-        .split_whitespace()
-    {
-        let upper = word.to_ascii_uppercase();
-        let canonical = match upper.as_str() {
-            "(" | ")" => word.to_string(),
-            "AND" | "OR" | "WITH" => upper.clone(),
-            _ if upper.starts_with("LICENSEREF-") || upper.starts_with("DOCUMENTREF-") => {
-                word.to_string()
-            }
-            _ if after_with => spdx::identifiers::EXCEPTIONS
-                .iter()
-                .find(|e| e.name.eq_ignore_ascii_case(word))
-                .map_or_else(|| word.to_string(), |e| e.name.to_string()),
-            _ => {
-                let (base, plus) = match word.strip_suffix('+') {
-                    Some(b) => (b, "+"),
-                    None => (word, ""),
-                };
-                spdx::identifiers::LICENSES
-                    .iter()
-                    .find(|l| l.name.eq_ignore_ascii_case(base))
-                    .map_or_else(|| word.to_string(), |l| format!("{}{plus}", l.name))
-            }
-        };
-        after_with = upper == "WITH";
-        words.push(canonical);
-    }
-    if words.is_empty() {
-        return Err("the license expression is empty".into());
-    }
-    Ok(words.join(" ").replace("( ", "(").replace(" )", ")"))
 }
 
 const PROJECT_KEYS: &[&str] = &[
@@ -818,84 +661,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_normalize_as_pep440_says() {
-        assert_eq!(normalize_version("1.0").as_deref(), Some("1.0"));
-        assert_eq!(normalize_version("v1.0-Alpha.1").as_deref(), Some("1.0a1"));
-        assert_eq!(normalize_version("1.0-1").as_deref(), Some("1.0.post1"));
-        assert_eq!(normalize_version("1.0.dev").as_deref(), Some("1.0.dev0"));
-        assert_eq!(
-            normalize_version("0!01.02+Local-X").as_deref(),
-            Some("1.2+local.x")
-        );
-        assert_eq!(normalize_version("1.0.0a"), Some("1.0.0a0".into()));
-        assert!(normalize_version("one").is_none());
-    }
-
-    #[test]
-    fn requirements_and_specifiers() {
-        for ok in [
-            "cffi",
-            "packaging>=20",
-            "cffi>=1.0",
-            "foo[bar,baz] >=1,<2",
-            "x @ https://e.org/x.whl",
-            "y; python_version < \"3.10\"",
-            "z (>=1.0)",
-        ] {
-            check_requirement(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
-        }
-        for bad in [
-            "",
-            ">=1",
-            "foo >= one",
-            "foo; bogus == '1'",
-            "foo[b@d]",
-            // Words a marker may hold, but not a marker: no operator.
-            "foo; python_version \"3\"",
-            "foo; python_version < \"3\" and",
-            "foo ;",
-        ] {
-            assert!(check_requirement(bad).is_err(), "{bad} accepted");
-        }
-    }
-
-    #[test]
-    fn requirement_errors_say_where() {
-        let e = check_requirement("foo; python_version \"3\"").unwrap_err();
-        assert!(
-            e.starts_with("'foo; python_version \"3\"' is not a valid requirement (PEP 508): "),
-            "{e}"
-        );
-        let e = check_requirement("foo >= one").unwrap_err();
-        assert!(!e.contains('\n'), "{e}");
-    }
-
-    #[test]
-    fn specifier_errors_name_the_specifier() {
-        check_specifiers(">=3.9, <4").unwrap();
-        check_specifiers("==3.*").unwrap();
-        let e = check_specifiers(">=3.9,>=three").unwrap_err();
-        assert!(
-            e.starts_with("'>=three' is not a valid version specifier (PEP 440): "),
-            "{e}"
-        );
-        assert!(check_specifiers(">=3.*").is_err());
-        assert!(check_specifiers("3.9").is_err());
-    }
-
-    #[test]
-    fn min_python_is_the_highest_floor() {
-        assert_eq!(min_python(">=3.9"), Some(9));
-        assert_eq!(min_python(">=3.8, !=3.9.1, >=3.10"), Some(10));
-        assert_eq!(min_python("~=3.11"), Some(11));
-        assert_eq!(min_python("==3.12.*"), Some(12));
-        assert_eq!(min_python("==3.*"), None);
-        assert_eq!(min_python("<4"), None);
-        assert_eq!(min_python(">3.8"), None);
-        assert_eq!(min_python("bogus"), None);
-    }
-
-    #[test]
     fn sdist_pkg_info_is_at_least_2_2() {
         let root = tempfile::tempdir().unwrap();
         let file = crate::project::toml::TomlFile::parse(
@@ -912,34 +677,6 @@ mod tests {
         assert!(
             m.to_pkg_info(&[])
                 .starts_with("Metadata-Version: 2.2\nName: a\n")
-        );
-    }
-
-    #[test]
-    fn license_expressions() {
-        assert_eq!(check_license_expression("mit").unwrap(), "MIT");
-        assert_eq!(
-            check_license_expression(
-                "(apache-2.0 or mit) AND GPL-2.0-or-later WITH classpath-exception-2.0"
-            )
-            .unwrap(),
-            "(Apache-2.0 OR MIT) AND GPL-2.0-or-later WITH Classpath-exception-2.0"
-        );
-        assert_eq!(
-            check_license_expression("MIT-ish").unwrap_err(),
-            "'MIT-ish' is not a known SPDX license identifier (see https://spdx.org/licenses/)"
-        );
-        assert_eq!(
-            check_license_expression("MIT WITH not-an-exception").unwrap_err(),
-            "'not-an-exception' is not a known SPDX exception identifier (see https://spdx.org/licenses/)"
-        );
-        assert!(check_license_expression("MIT OR").is_err());
-        assert!(check_license_expression("(MIT").is_err());
-        assert!(check_license_expression("MIT)").is_err());
-        assert!(check_license_expression(" ").is_err());
-        assert_eq!(
-            check_license_expression("LicenseRef-Mine or apache-2.0+").unwrap(),
-            "LicenseRef-Mine OR Apache-2.0+"
         );
     }
 

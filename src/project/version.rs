@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use regex::Regex;
 
-use super::metadata::normalize_version;
 use super::paths::{Expect, ProjectDir};
+use super::requirements::normalize_version;
 use super::toml::{ConfigError, Node};
 
 /// How long `git` may run before the version is given up on.

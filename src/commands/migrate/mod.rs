@@ -883,7 +883,7 @@ fn src_metadata(
             .filter_map(|k| src.get(k))
             .flat_map(|f| string_list(&f.value))
             .collect();
-        match crate::project::metadata::check_license_expression(&v) {
+        match crate::project::license::check_license_expression(&v) {
             Ok(expr) if !has_license_classifier => {
                 project.push(("license", value(expr)));
                 if !files.is_empty() {
@@ -993,7 +993,7 @@ fn src_metadata(
             dependencies: list.clone(),
             ..Default::default()
         };
-        let named = |d: &String| crate::project::metadata::requirement_name(d) == "cffi";
+        let named = |d: &String| crate::project::requirements::requirement_name(d) == "cffi";
         if list.iter().any(named) && !deps.requires_unconditionally("cffi") {
             notes.push(Note {
                 kind: NoteKind::Info,
