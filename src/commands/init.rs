@@ -4,11 +4,13 @@
 //! cdef from the header through `[tool.headerkit]` (headerkit's convention:
 //! `pkg/_x.cdef.txt` named by `output.cffi`, beside `pkg/_x.csrc.c`), a thin
 //! package re-exporting `ffi` and `lib`, a test that imports the module and
-//! calls one function, and a README. The files are planned here (pure); the
-//! CLI writes them, fills the `.headerkit/` store and then plans the test
-//! from the generated cdef.
+//! calls one function, and a README. The files are planned here (pure);
+//! `run`, the command, writes them, fills the `.headerkit/` store and then
+//! plans the test from the generated cdef.
 
 use std::path::{Path, PathBuf};
+
+use super::{InitArgs, load_project, write_atomic};
 
 /// What `init` was asked for.
 #[derive(Debug, Clone, Default)]
@@ -325,6 +327,88 @@ pub fn readme(s: &Scaffold, req: &InitRequest) -> String {
             .to_string()
             + ".csrc.c",
     )
+}
+
+/// `headerwheel init HEADER [--name NAME] [--library LIB] [--pkg-config PKG] [-I DIR] [-D X[=Y]] [DIR]`.
+pub(super) fn run(a: InitArgs) -> Result<(), String> {
+    // An include directory of the command line, from where it was given.
+    let absolute = |d: &String| -> Result<String, String> {
+        std::path::absolute(d)
+            .map(|p| p.display().to_string())
+            .map_err(|e| format!("-I {d}: {e}"))
+    };
+    let req = InitRequest {
+        header: a.header,
+        name: a.name,
+        library: a.library,
+        pkg_config: a.pkg_config,
+        include_dirs: a
+            .include_dirs
+            .iter()
+            .map(absolute)
+            .collect::<Result<_, _>>()?,
+        defines: a.defines,
+    };
+    let dir = a.dir;
+    for p in &req.pkg_config {
+        crate::project::pkgconfig::query(p).map_err(|e| format!("--pkg-config {p}: {e}"))?;
+    }
+    // A header given as an existing file is copied into the project; a name
+    // like `zlib.h` is a system header.
+    let header_file = Path::new(&req.header)
+        .is_file()
+        .then(|| PathBuf::from(&req.header));
+    let s = scaffold(&req, header_file.as_deref())?;
+    let dir = dir.unwrap_or_else(|| PathBuf::from(&s.name));
+    if dir.join("pyproject.toml").exists() {
+        return Err(format!(
+            "{}: already has a pyproject.toml (init makes new projects; see `headerwheel migrate`)",
+            dir.display()
+        ));
+    }
+    let write = |rel: &Path, text: &str| -> Result<(), String> {
+        let p = dir.join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        write_atomic(&p, text)?;
+        eprintln!("headerwheel: wrote {}", p.display());
+        Ok(())
+    };
+    for (rel, text) in &s.files {
+        write(rel, text)?;
+    }
+    write(Path::new("README.md"), &readme(&s, &req))?;
+    if let Some((src, dest)) = &s.copy_header {
+        let text = std::fs::read_to_string(src).map_err(|e| format!("{}: {e}", src.display()))?;
+        write(dest, &text)?;
+    }
+    // Parse the header now: the store makes later builds libclang-free, and
+    // the cdef says which function the test can call.
+    let project = load_project(Some(&dir))?;
+    let function = match crate::headers::stage::header_modules(&project).first() {
+        Some(m) => match crate::headers::stage::cdef_for_module_from(
+            &project,
+            m,
+            false,
+            &crate::headers::stage::HeaderEnv::discover(),
+        ) {
+            Ok((cdef, _)) => pick_function(&cdef),
+            Err(e) => {
+                eprintln!(
+                    "headerwheel: warning: the header could not be parsed now ({e}); the test only imports the module"
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    write(
+        Path::new(&format!("tests/test_{}.py", s.package)),
+        &test_file(&s, function.as_ref()),
+    )?;
+    println!("{}", dir.display());
+    Ok(())
 }
 
 #[cfg(test)]
