@@ -1,8 +1,8 @@
 """One small header per C construct (fixtures/headers/<case>/), end to end:
 
-1. `headerwheel generate` gives the committed cdef snapshot, byte for byte
-   (`expected.cdef`; the warnings, if any, in `expected.warnings`).
-   `HEADERWHEEL_UPDATE_SNAPSHOTS=1` rewrites the snapshots instead;
+1. `headerwheel generate` gives the committed cdef snapshot (`cdef.snap`, the
+   warnings in `warnings.snap`: the `insta` snapshots tests/header_fixtures.rs
+   writes; `cargo insta review` or `INSTA_UPDATE=always` updates them);
 2. CFFI 2.1.1 builds a module from it, and `headerwheel gen-src` emits the
    same C bytes as CFFI;
 3. every struct/union/typedef's size and alignment and every named field's
@@ -11,7 +11,7 @@
    case's `check.py` calls into its `<case>.c`.
 
 A new case is a new folder: `<case>.h`, `<case>.c`, `check.py` with
-`check(ffi, lib)`, then the snapshot run. A case with a `writer.json`
+`check(ffi, lib)`, then `INSTA_UPDATE=always cargo test --test header_fixtures`. A case with a `writer.json`
 (`exclude_patterns`, `symbols`: writer options the CLI cannot pass) has its
 snapshots checked by tests/header_fixtures.rs only; its module here is
 built from the header's whole cdef.
@@ -29,7 +29,6 @@ from conftest import PY, ROOT, run
 HW = [PY, "-m", "headerwheel"]
 CASES_DIR = ROOT / "fixtures" / "headers"
 CASES = sorted(p.name for p in CASES_DIR.iterdir() if p.is_dir())
-UPDATE = os.environ.get("HEADERWHEEL_UPDATE_SNAPSHOTS") == "1"
 # Every macro of the cases' headers is asked for.
 GENERATE_ARGS = ["--define-pattern", "."]
 WARNING = "headerwheel: warning: "
@@ -53,19 +52,19 @@ def diff(expected, got, name):
         expected.splitlines(True), got.splitlines(True), "%s (snapshot)" % name, "%s (generated)" % name))
 
 
+def snapshot(path):
+    """The text of an `insta` snapshot (what follows its metadata header),
+    with the final newline insta trims restored."""
+    body = path.read_text().split("---\n", 2)[2]
+    return body.rstrip("\n") + "\n" if body.strip("\n") else ""
+
+
 def compare_snapshot(path, got):
-    """Fails with a unified diff unless `path` holds `got` (a missing file
-    holds ""); rewrites it instead under HEADERWHEEL_UPDATE_SNAPSHOTS=1."""
-    expected = path.read_text() if path.exists() else ""
+    """Fails with a unified diff unless the snapshot at `path` holds `got`."""
+    expected = snapshot(path)
     if expected == got:
         return
-    if UPDATE:
-        if got:
-            path.write_text(got)
-        else:
-            path.unlink()
-        return
-    pytest.fail("%s differs (HEADERWHEEL_UPDATE_SNAPSHOTS=1 rewrites it):\n%s" % (
+    pytest.fail("%s differs (`INSTA_UPDATE=always cargo test --test header_fixtures` updates it):\n%s" % (
         path.relative_to(ROOT), diff(expected, got, path.name)), pytrace=False)
 
 
@@ -87,8 +86,8 @@ def test_cdef_matches_snapshot(tmp_path, case):
         # tests/header_fixtures.rs checks these snapshots.
         pytest.skip("writer.json options are checked by tests/header_fixtures.rs")
     cdef, warnings = generate(case, tmp_path / "out.cdef")
-    compare_snapshot(d / "expected.cdef", cdef)
-    compare_snapshot(d / "expected.warnings", warnings)
+    compare_snapshot(d / "cdef.snap", cdef)
+    compare_snapshot(d / "warnings.snap", warnings)
     internal = sorted(set(INTERNAL.findall(cdef)) - ALLOWED_INTERNALS.get(case, set()))
     assert not internal, "system internals in the cdef: %s" % internal
 
@@ -115,8 +114,8 @@ def test_the_pypi_libclang_writes_the_same_cdef(tmp_path, pypi_libclang, case):
     p = run(HW + ["generate", d / (case + ".h"), "-I", d, *GENERATE_ARGS, "-o", tmp_path / "out.cdef"],
             env=dict(os.environ, LIBCLANG_PATH=str(pypi_libclang)))
     got = (tmp_path / "out.cdef").read_text()
-    expected = (d / "expected.cdef").read_text()
-    assert got == expected, "libclang 18.1.1 (%s):\n%s" % (p.stderr[-2000:], diff(expected, got, "expected.cdef"))
+    expected = snapshot(d / "cdef.snap")
+    assert got == expected, "libclang 18.1.1 (%s):\n%s" % (p.stderr[-2000:], diff(expected, got, "cdef.snap"))
 
 
 @pytest.fixture(scope="module")
