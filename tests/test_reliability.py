@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, PY, ROOT, run, sha256
+from conftest import FIXTURES, PY, ROOT, run, sha256, unavailable
 
 HOOK = (
     "import json, os, sys; os.chdir(sys.argv[1]); import headerwheel as h; "
@@ -142,7 +142,7 @@ def test_a_read_only_store_is_used_and_the_build_succeeds(tmp_path):
     assert hook(src, tmp_path / "o1", tmp_path / "b").returncode == 0
     store = src / ".headerkit"
     if not _read_only_mount(store):
-        pytest.skip("this machine does not allow a read-only bind mount (needs root)")
+        unavailable("this machine does not allow a read-only bind mount (needs root)")
     try:
         # A hit needs no write.
         p = hook(src, tmp_path / "o2", tmp_path / "b")
@@ -165,7 +165,7 @@ def test_a_full_disk_leaves_no_partial_wheel(tmp_path):
     out.mkdir()
     p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", out], capture_output=True)
     if p.returncode != 0:
-        pytest.skip("this machine does not allow mounting a tmpfs (needs root)")
+        unavailable("this machine does not allow mounting a tmpfs (needs root)")
     try:
         p = hook(src, out, tmp_path / "b")
         assert p.returncode == 1, p.stderr
@@ -292,7 +292,7 @@ def test_ccache_in_front_of_the_compiler_is_used_and_changes_no_byte(tmp_path, h
     if shutil.which("ccache") is None:
         if os.environ.get("CI") == "true":
             pytest.fail("ccache is missing: scripts/setup installs it")
-        pytest.skip("ccache is not installed (scripts/setup installs it)")
+        unavailable("ccache is not installed (scripts/setup installs it)")
     src = tmp_path / "zlibcffi"
     shutil.copytree(FIXTURES / "zlibcffi", src)
     ccache_dir = tmp_path / "ccache"
