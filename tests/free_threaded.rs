@@ -7,6 +7,8 @@
 //! inline): skipped with a message when either is missing, failing under
 //! `CI=true`.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -58,8 +60,8 @@ fn a_module_emitted_for_free_threaded_3_13_compiles_with_py_gil_disabled() {
     let Some(include) = python313_include() else {
         return missing("CPython 3.13's headers are not installed under pyenv");
     };
-    let Ok(cffi_dir) = emit::locate_cffi_dir() else {
-        return missing("no cffi found (HEADERWHEEL_CFFI_DIR or python3's)");
+    let Some(cffi_dir) = common::cffi_dir() else {
+        return missing("no Python with cffi 2.1.1");
     };
     let runtime = CffiRuntime::from_dir(&cffi_dir).expect("cffi's headers");
     let version = CffiVersion::from_dir(&cffi_dir).expect("a supported cffi");

@@ -2,8 +2,8 @@
 //! header stage, without the installed wheel that tests/test_header_fixtures.py
 //! drives: per case,
 //!
-//! 1. the writer's cdef and warnings are the snapshots (`expected.cdef`,
-//!    `expected.warnings`), with the options of the case's `writer.json` if
+//! 1. the writer's cdef and warnings are the `insta` snapshots `cdef.snap`
+//!    and `warnings.snap` beside the header, with the options of the case's `writer.json` if
 //!    it has one (`exclude_patterns`, `symbols`: what the CLI cannot pass);
 //! 2. CFFI builds a module from that cdef and the case's `.c`
 //!    (tests/tools/header_fixture_module.py), its `check.py` passes, and
@@ -110,39 +110,24 @@ fn generate(dir: &Path) -> (String, String) {
     (w.cdef, warnings)
 }
 
-fn first_difference(expected: &str, got: &str) -> String {
-    let diff = similar::TextDiff::from_lines(expected, got);
-    diff.unified_diff()
-        .header("snapshot", "generated")
-        .to_string()
-}
-
+/// The writer's cdef and warnings of each case are `insta` snapshots beside
+/// its header (`fixtures/headers/<case>/cdef.snap`, `warnings.snap`);
+/// `cargo insta review` (or `INSTA_UPDATE=always`) updates them.
 #[test]
 fn every_fixture_header_writes_its_snapshot() {
-    let mut failures = Vec::new();
-    for dir in cases() {
-        let (cdef, warnings) = generate(&dir);
-        for (file, got) in [("expected.cdef", &cdef), ("expected.warnings", &warnings)] {
-            let path = dir.join(file);
-            let expected = std::fs::read_to_string(&path).unwrap_or_default();
-            if &expected != got {
-                if std::env::var("HEADERWHEEL_UPDATE_SNAPSHOTS").as_deref() == Ok("1") {
-                    if got.is_empty() {
-                        let _ = std::fs::remove_file(&path);
-                    } else {
-                        std::fs::write(&path, got).unwrap();
-                    }
-                } else {
-                    failures.push(format!(
-                        "{} differs:\n{}",
-                        path.display(),
-                        first_difference(&expected, got)
-                    ));
-                }
-            }
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    insta::glob!("../fixtures/headers", "*/*.h", |header| {
+        let dir = header.parent().unwrap();
+        let (cdef, warnings) = generate(dir);
+        insta::with_settings!({
+            snapshot_path => dir,
+            prepend_module_to_snapshot => false,
+            snapshot_suffix => "",
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!("cdef", cdef);
+            insta::assert_snapshot!("warnings", warnings);
+        });
+    });
 }
 
 fn python() -> Option<String> {

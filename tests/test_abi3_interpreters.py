@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, build_wheel, run
+from conftest import FIXTURES, build_wheel, run, unavailable
 
 PYENV = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions"
 VERSIONS = ["3.9", "3.10", "3.12", "3.13"]
@@ -20,7 +20,7 @@ VERSIONS = ["3.9", "3.10", "3.12", "3.13"]
 def interpreter(version):
     found = sorted(glob.glob(str(PYENV / f"{version}.*" / "bin" / f"python{version}")))
     if not found:
-        pytest.skip(f"CPython {version} is not installed under {PYENV}")
+        unavailable(f"CPython {version} is not installed under {PYENV}")
     return Path(found[-1])
 
 

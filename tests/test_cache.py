@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PY, run
+from conftest import PY, run, unavailable
 
 HW = [PY, "-m", "headerwheel"]
 NO_CLANG = {"HEADERWHEEL_NO_LIBCLANG": "1"}
@@ -116,7 +116,7 @@ def test_another_libclang_is_a_miss(tmp_path):
     assert "hit (cdef)" in found
     src = Path("/usr/lib/llvm-14/lib/libclang.so.1")
     if not src.exists():
-        pytest.skip("the system libclang (libclang1-14) is not installed")
+        unavailable("the system libclang (libclang1-14) is not installed")
     other = tmp_path / "otherclang" / "libclang.so"
     other.parent.mkdir()
     shutil.copy(src, other)
@@ -174,7 +174,7 @@ def test_merging_stores_keeps_both_entries_for_one_header(tmp_path):
     # Store b gets another entry for the same key: made by another libclang.
     src = Path("/usr/lib/llvm-14/lib/libclang.so.1")
     if not src.exists():
-        pytest.skip("the system libclang (libclang1-14) is not installed")
+        unavailable("the system libclang (libclang1-14) is not installed")
     other = tmp_path / "otherclang" / "libclang.so"
     other.parent.mkdir()
     shutil.copy(src, other)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, build_wheel, run, validate_wheel
+from conftest import ROOT, build_wheel, run, validate_wheel, unavailable
 
 EXAMPLES = ROOT / "examples"
 
@@ -134,7 +134,7 @@ def test_nng_bundled_wheel_loads_its_own_copy_of_libnng(tmp_path, fresh_venv, hw
     system = [p for p in glob.glob("/usr/lib/*/libnng.so.1*") + glob.glob("/lib/*/libnng.so.1*") if os.path.isfile(p)]
     probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"], capture_output=True)
     if not system or probe.returncode != 0:
-        pytest.skip("cannot hide the system libnng here (no mount namespaces)")
+        unavailable("cannot hide the system libnng here (no mount namespaces)")
     hide = " && ".join("mount --bind /dev/null %s" % p for p in system)
     check = "python3 -c 'import ctypes; ctypes.CDLL(\"libnng.so.1\")' 2>/dev/null && exit 3; "
     p = subprocess.run(

@@ -1,8 +1,8 @@
 """One small header per C construct (fixtures/headers/<case>/), end to end:
 
-1. `headerwheel generate` gives the committed cdef snapshot, byte for byte
-   (`expected.cdef`; the warnings, if any, in `expected.warnings`).
-   `HEADERWHEEL_UPDATE_SNAPSHOTS=1` rewrites the snapshots instead;
+1. `headerwheel generate` gives the committed cdef snapshot (`cdef.snap`, the
+   warnings in `warnings.snap`: the `insta` snapshots tests/header_fixtures.rs
+   writes; `cargo insta review` or `INSTA_UPDATE=always` updates them);
 2. CFFI 2.1.1 builds a module from it, and `headerwheel gen-src` emits the
    same C bytes as CFFI;
 3. every struct/union/typedef's size and alignment and every named field's
@@ -11,7 +11,7 @@
    case's `check.py` calls into its `<case>.c`.
 
 A new case is a new folder: `<case>.h`, `<case>.c`, `check.py` with
-`check(ffi, lib)`, then the snapshot run. A case with a `writer.json`
+`check(ffi, lib)`, then `INSTA_UPDATE=always cargo test --test header_fixtures`. A case with a `writer.json`
 (`exclude_patterns`, `symbols`: writer options the CLI cannot pass) has its
 snapshots checked by tests/header_fixtures.rs only; its module here is
 built from the header's whole cdef.
@@ -29,7 +29,9 @@ from conftest import PY, ROOT, run
 HW = [PY, "-m", "headerwheel"]
 CASES_DIR = ROOT / "fixtures" / "headers"
 CASES = sorted(p.name for p in CASES_DIR.iterdir() if p.is_dir())
-UPDATE = os.environ.get("HEADERWHEEL_UPDATE_SNAPSHOTS") == "1"
+# A case with a writer.json (exclude_patterns, symbols: writer options the CLI
+# cannot pass) has its snapshots checked by tests/header_fixtures.rs only.
+CLI_CASES = [c for c in CASES if not (CASES_DIR / c / "writer.json").exists()]
 # Every macro of the cases' headers is asked for.
 GENERATE_ARGS = ["--define-pattern", "."]
 WARNING = "headerwheel: warning: "
@@ -53,19 +55,19 @@ def diff(expected, got, name):
         expected.splitlines(True), got.splitlines(True), "%s (snapshot)" % name, "%s (generated)" % name))
 
 
+def snapshot(path):
+    """The text of an `insta` snapshot (what follows its metadata header),
+    with the final newline insta trims restored."""
+    body = path.read_text().split("---\n", 2)[2]
+    return body.rstrip("\n") + "\n" if body.strip("\n") else ""
+
+
 def compare_snapshot(path, got):
-    """Fails with a unified diff unless `path` holds `got` (a missing file
-    holds ""); rewrites it instead under HEADERWHEEL_UPDATE_SNAPSHOTS=1."""
-    expected = path.read_text() if path.exists() else ""
+    """Fails with a unified diff unless the snapshot at `path` holds `got`."""
+    expected = snapshot(path)
     if expected == got:
         return
-    if UPDATE:
-        if got:
-            path.write_text(got)
-        else:
-            path.unlink()
-        return
-    pytest.fail("%s differs (HEADERWHEEL_UPDATE_SNAPSHOTS=1 rewrites it):\n%s" % (
+    pytest.fail("%s differs (`INSTA_UPDATE=always cargo test --test header_fixtures` updates it):\n%s" % (
         path.relative_to(ROOT), diff(expected, got, path.name)), pytrace=False)
 
 
@@ -77,18 +79,14 @@ INTERNAL = re.compile(r"\b(?!_Bool\b|_Complex\b)(_[A-Z_]\w*)")
 ALLOWED_INTERNALS = {"feature_macros": {"__fd_mask"}}
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", CLI_CASES)
 def test_cdef_matches_snapshot(tmp_path, case):
     d = CASES_DIR / case
     for f in (case + ".h", case + ".c", "check.py"):
         assert (d / f).is_file(), "%s/%s is missing" % (case, f)
-    if (d / "writer.json").exists():
-        # exclude_patterns / symbols: the CLI has no flags for them;
-        # tests/header_fixtures.rs checks these snapshots.
-        pytest.skip("writer.json options are checked by tests/header_fixtures.rs")
     cdef, warnings = generate(case, tmp_path / "out.cdef")
-    compare_snapshot(d / "expected.cdef", cdef)
-    compare_snapshot(d / "expected.warnings", warnings)
+    compare_snapshot(d / "cdef.snap", cdef)
+    compare_snapshot(d / "warnings.snap", warnings)
     internal = sorted(set(INTERNAL.findall(cdef)) - ALLOWED_INTERNALS.get(case, set()))
     assert not internal, "system internals in the cdef: %s" % internal
 
@@ -104,19 +102,17 @@ def pypi_libclang(tmp_path_factory):
     return lib
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", CLI_CASES)
 def test_the_pypi_libclang_writes_the_same_cdef(tmp_path, pypi_libclang, case):
     # libclang 16+ spells a typedef-named anonymous struct or enum by its
     # typedef name: the cdef must not turn it into a tag that the C headers
     # do not have (`enum T` is an incomplete type to the compiler).
     d = CASES_DIR / case
-    if (d / "writer.json").exists():
-        pytest.skip("writer.json options are checked by tests/header_fixtures.rs")
     p = run(HW + ["generate", d / (case + ".h"), "-I", d, *GENERATE_ARGS, "-o", tmp_path / "out.cdef"],
             env=dict(os.environ, LIBCLANG_PATH=str(pypi_libclang)))
     got = (tmp_path / "out.cdef").read_text()
-    expected = (d / "expected.cdef").read_text()
-    assert got == expected, "libclang 18.1.1 (%s):\n%s" % (p.stderr[-2000:], diff(expected, got, "expected.cdef"))
+    expected = snapshot(d / "cdef.snap")
+    assert got == expected, "libclang 18.1.1 (%s):\n%s" % (p.stderr[-2000:], diff(expected, got, "cdef.snap"))
 
 
 @pytest.fixture(scope="module")
@@ -191,12 +187,8 @@ def test_layout_and_constants_match_the_compiler(built, case):
     assert not [o for o in report["opaque"] if o.endswith("has a size")], report["opaque"]
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", CLI_CASES)
 def test_case_check_calls_into_c(built, case):
-    if (CASES_DIR / case / "writer.json").exists():
-        # Its check.py asserts what the writer options leave out, which the
-        # CLI cannot pass: tests/header_fixtures.rs runs it with them.
-        pytest.skip("writer.json options are checked by tests/header_fixtures.rs")
     _, _, report = built(case)
     if report["check"] != "ok":
         pytest.fail("%s/check.py failed:\n%s" % (case, report["check"]), pytrace=False)

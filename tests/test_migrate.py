@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PY, ROOT, Venv, build_wheel, run
+from conftest import PY, ROOT, Venv, build_wheel, run, unavailable
 
 FIXTURES = ROOT / "fixtures" / "migrate"
 UPDATE = os.environ.get("HEADERWHEEL_UPDATE_SNAPSHOTS") == "1"
@@ -263,7 +263,7 @@ def sdist(spec):
             capture_output=True, text=True,
         )
         if p.returncode != 0:
-            pytest.skip("cannot download %s: %s" % (spec, p.stderr.strip().splitlines()[-1:]))
+            unavailable("cannot download %s: %s" % (spec, p.stderr.strip().splitlines()[-1:]))
         found = [p for p in SDIST_CACHE.glob("*.tar.gz") if p.name.lower().replace("_", "-") == "%s-%s.tar.gz" % (name, version)]
     return found[0]
 
@@ -286,7 +286,7 @@ def suite(tmp, name, cfg, project, wheel):
     v = Venv(venv_dir)
     p = v.pip("install", "-q", "pytest", *cfg.get("deps", []), wheel, check=False)
     if p.returncode != 0:
-        pytest.skip("cannot install the test requirements (network?): %s" % p.stderr[-500:])
+        unavailable("cannot install the test requirements (network?): %s" % p.stderr[-500:])
     work = venv_dir.parent / (venv_dir.name + "-tests")
     for rel in cfg["copy"]:
         if (project / rel).is_dir():
@@ -332,7 +332,7 @@ def test_real_project_migrates_checks_builds_and_passes_its_tests(name, tmp_path
     ours = next((out / "hw").glob("*.whl"))
     p = run([PY, "-m", "pip", "wheel", "-q", "--no-deps", "-w", out / "orig", orig], env=env, check=False)
     if p.returncode != 0:
-        pytest.skip("the original build failed (network?): %s" % p.stderr[-500:])
+        unavailable("the original build failed (network?): %s" % p.stderr[-500:])
     theirs = next((out / "orig").glob("*.whl"))
     # 3. the project's own tests against each wheel.
     (our_pass, our_fail), our_log = suite(tmp_path, name, cfg, orig, ours)

@@ -1,18 +1,14 @@
-"""Reliability: bad input gives the exact error (snapshots under
-tests/snapshots/bad-input/), a non-zero exit, and leaves the output directory,
+"""Reliability: bad input gives a non-zero exit and leaves the output directory,
 the .headerkit store and the compile cache as they were; a panic never
 crosses into Python; parallel builds sharing a build directory and cache, and
 builds killed mid-way, never leave anything half-written; the same inputs
 give the same bytes whatever the checkout path, umask or locale; a build
-writes only where it may and ships no path of the build machine.
-
-HEADERWHEEL_UPDATE_SNAPSHOTS=1 rewrites the snapshots."""
-import difflib
+writes only where it may and ships no path of the build machine. The
+bad-input matrix with its exact errors is tests/bad_input.rs."""
 import hashlib
 import json
 import os
 import random
-import re
 import shutil
 import signal
 import subprocess
@@ -22,9 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, PY, ROOT, run, sha256
+from conftest import FIXTURES, PY, ROOT, run, sha256, unavailable
 
-SNAPSHOTS = ROOT / "tests" / "snapshots" / "bad-input"
 HOOK = (
     "import json, os, sys; os.chdir(sys.argv[1]); import headerwheel as h; "
     "s = dict(json.loads(sys.argv[5]) if len(sys.argv) > 5 else {}, **{'build-dir': sys.argv[4]}); "
@@ -56,260 +51,34 @@ def tree_state(*dirs):
     return state
 
 
-def error_text(stderr, src, tmp):
-    """The error part of stderr (from the first 'error:' line), with the
-    test's temporary paths made stable."""
-    lines = stderr.splitlines()
-    start = next((i for i, l in enumerate(lines) if "error:" in l), 0)
-    text = "\n".join(lines[start:]) + "\n"
-    import sysconfig
-
-    text = text.replace(str(src), "<project>").replace(str(tmp), "<tmp>")
-    text = text.replace(sysconfig.get_paths()["include"], "<python-include>")
-    return re.sub(r"/tmp/[^ :'\"]*", "<tmpfile>", text)
-
-
-def check_snapshot(name, text):
-    path = SNAPSHOTS / (name + ".txt")
-    if os.environ.get("HEADERWHEEL_UPDATE_SNAPSHOTS") == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-        return
-    assert path.exists(), "no snapshot %s (HEADERWHEEL_UPDATE_SNAPSHOTS=1 writes it):\n%s" % (path, text)
-    want = path.read_text()
-    if text != want:
-        diff = "".join(difflib.unified_diff(want.splitlines(True), text.splitlines(True), "snapshot", "now"))
-        pytest.fail("error text differs from %s:\n%s" % (path, diff))
-
-
 def edit(path, old, new):
     text = path.read_text()
     assert old in text, (path, old)
     path.write_text(text.replace(old, new, 1))
 
 
-# Each case: (fixture project, edit(src, tmp) -> extra environment or None).
-def _malformed(src, tmp):
-    edit(src / "pyproject.toml", 'version = "1.0.0"', 'version = "1.0.0')
-
-
-def _unknown_key(src, tmp):
-    edit(src / "pyproject.toml", 'libraries = ["z"]', 'libraries = ["z"]\nlibrary-dir = ["x"]')
-
-
-def _wrong_type(src, tmp):
-    edit(src / "pyproject.toml", 'libraries = ["z"]', 'libraries = "z"')
-
-
-def _unset_var(src, tmp):
-    edit(src / "pyproject.toml", 'include_dirs = ["include"]', 'include_dirs = ["${HW_TEST_NOT_SET}/include"]')
-
-
-def _missing_header(src, tmp):
-    edit(src / "pyproject.toml", 'pattern = "include/shapes.h"', 'pattern = "include/shapez.h"')
-
-
-def _header_syntax(src, tmp):
-    h = src / "include" / "shapes.h"
-    text = h.read_text()
-    h.write_text(text + "\nint broken(int x;\nunknown_t make_unknown(void);\n")
-
-
-def _cdef_syntax(src, tmp):
-    edit(src / "src" / "zlibcffi" / "_zlib.cdef.txt", "uLong compressBound(uLong sourceLen);", "uLong compressBound(uLong sourceLen) oops;")
-
-
-def _not_exported(src, tmp):
-    cd = src / "src" / "zlibcffi" / "_zlib.cdef.txt"
-    cd.write_text(cd.read_text() + "int zlib_has_no_such_function(int);\n")
-
-
-def _missing_library(src, tmp):
-    edit(src / "pyproject.toml", 'libraries = ["z"]', 'libraries = ["z_does_not_exist"]')
-
-
-def _missing_compiler(src, tmp):
-    return {"CC": "/nonexistent/bin/cc"}
-
-
-def _preamble_error(src, tmp):
-    (src / "src" / "zlibcffi" / "_zlib.csrc.c").write_text("#include <zlib.h>\nint oops(void) { return nope; }\n")
-
-
-def _cdef_outside(src, tmp):
-    (src.parent / "outside.cdef").write_text("int f(void);\n")
-    edit(src / "pyproject.toml", 'libraries = ["z"]', 'libraries = ["z"]\ncdef = "../outside.cdef"')
-
-
-def _cdef_absolute(src, tmp):
-    edit(src / "pyproject.toml", 'libraries = ["z"]', 'libraries = ["z"]\ncdef = "/etc/hostname"')
-
-
-def _cdef_symlink(src, tmp):
-    (src.parent / "outside.cdef").write_text("int f(void);\n")
-    os.symlink(src.parent / "outside.cdef", src / "link.cdef")
-    edit(src / "pyproject.toml", 'libraries = ["z"]', 'libraries = ["z"]\ncdef = "link.cdef"')
-
-
-def _output_outside(src, tmp):
-    edit(src / "pyproject.toml", 'cffi = "src/localhdr/_shapes.cdef.txt"', 'cffi = "../../evil.cdef.txt"')
-
-
-def _package_symlink_out(src, tmp):
-    (src.parent / "secret.txt").write_text("build machine secret\n")
-    os.symlink(src.parent / "secret.txt", src / "src" / "zlibcffi" / "data.txt")
-
-
-def _zip_slip_name(src, tmp):
-    (src / "src" / "zlibcffi" / "..\\..\\evil.py").write_text("x = 1\n")
-
-
-def _secret(src):
-    """A file of the build machine beside the project: never to be read."""
-    (src.parent / "secret.txt").write_text("build machine secret\n")
-
-
-def _license_table_outside(src, tmp):
-    _secret(src)
-    edit(src / "pyproject.toml", 'license = "MIT"\nlicense-files = ["LICENSE"]', 'license = {file = "src/../../secret.txt"}')
-
-
-def _license_table_absolute(src, tmp):
-    edit(src / "pyproject.toml", 'license = "MIT"\nlicense-files = ["LICENSE"]', 'license = {file = "/etc/hostname"}')
-
-
-def _readme_outside(src, tmp):
-    _secret(src)
-    edit(src / "pyproject.toml", 'readme = "README.md"', 'readme = "../secret.txt"')
-
-
-def _readme_absolute(src, tmp):
-    edit(src / "pyproject.toml", 'readme = "README.md"', 'readme = "/etc/passwd"')
-
-
-def _readme_fifo(src, tmp):
-    (src / "README.md").unlink()
-    os.mkfifo(src / "README.md")
-
-
-def _readme_dev_zero(src, tmp):
-    (src / "README.md").unlink()
-    os.symlink("/dev/zero", src / "README.md")
-
-
-def _cdef_fifo(src, tmp):
-    cdef = src / "src" / "zlibcffi" / "_zlib.cdef.txt"
-    cdef.unlink()
-    os.mkfifo(cdef)
-    edit(src / "pyproject.toml", 'libraries = ["z"]', 'libraries = ["z"]\ncdef = "src/zlibcffi/_zlib.cdef.txt"')
-
-
-def _store_outside(src, tmp):
-    edit(src / "pyproject.toml", 'include_dirs = ["include"]', 'include_dirs = ["include"]\nstore_dir = "../../elsewhere"')
-
-
-def _abi_module(name):
-    def prepare(src, tmp):
-        (src / "src" / "zlibcffi" / "_x.py").write_text("x = 1\n")
-        with open(src / "pyproject.toml", "a") as f:
-            f.write('\n[tool.headerwheel.modules."%s"]\nmode = "abi"\ncdef-code = "int f(int);"\n' % name)
-    return prepare
-
-
-def _shared_lib_in_dist_info(src, tmp):
-    with open(src / "pyproject.toml", "a") as f:
-        f.write('\n[tool.headerwheel.shared-libraries."zlibcffi-1.0.0.dist-info/libx.so"]\nsources = ["src/zlibcffi/_zlib.csrc.c"]\n')
-
-
-def _cdef_non_ascii_error(src, tmp):
-    cd = src / "src" / "zlibcffi" / "_zlib.cdef.txt"
-    cd.write_text(cd.read_text() + "/* é */ x y;\n", encoding="utf-8")
-
-
-def _cdef_invalid_utf8(src, tmp):
-    cd = src / "src" / "zlibcffi" / "_zlib.cdef.txt"
-    cd.write_bytes(cd.read_bytes() + b"int caf\xe9(void);\n")
-
-
-def _pyproject_invalid_utf8(src, tmp):
-    pp = src / "pyproject.toml"
-    pp.write_bytes(pp.read_bytes().replace(b'description = "zlib', b'description = "\xff zlib', 1))
-
-
-def _bad_source_date_epoch(src, tmp):
-    return {"SOURCE_DATE_EPOCH": "yesterday"}
-
-
-def _cc_unbalanced_quote(src, tmp):
-    return {"CC": "gcc '-DX=1"}
-
-
-CASES = {
-    "malformed-toml": ("zlibcffi", _malformed),
-    "unknown-key": ("zlibcffi", _unknown_key),
-    "wrong-type": ("zlibcffi", _wrong_type),
-    "unset-variable": ("localhdr", _unset_var),
-    "missing-header": ("localhdr", _missing_header),
-    "header-syntax-error": ("localhdr", _header_syntax),
-    "cdef-syntax-error": ("zlibcffi", _cdef_syntax),
-    "not-exported": ("zlibcffi", _not_exported),
-    "missing-library": ("zlibcffi", _missing_library),
-    "missing-compiler": ("zlibcffi", _missing_compiler),
-    "preamble-compile-error": ("zlibcffi", _preamble_error),
-    "cdef-outside-project": ("zlibcffi", _cdef_outside),
-    "cdef-absolute-path": ("zlibcffi", _cdef_absolute),
-    "cdef-symlink-out": ("zlibcffi", _cdef_symlink),
-    "output-outside-project": ("localhdr", _output_outside),
-    "package-symlink-out": ("zlibcffi", _package_symlink_out),
-    "zip-slip-name": ("zlibcffi", _zip_slip_name),
-    "license-table-outside": ("zlibcffi", _license_table_outside),
-    "license-table-absolute": ("zlibcffi", _license_table_absolute),
-    "readme-outside": ("zlibcffi", _readme_outside),
-    "readme-absolute": ("zlibcffi", _readme_absolute),
-    "readme-fifo": ("zlibcffi", _readme_fifo),
-    "readme-dev-zero": ("zlibcffi", _readme_dev_zero),
-    "cdef-fifo": ("zlibcffi", _cdef_fifo),
-    "store-dir-outside": ("localhdr", _store_outside),
-    "module-keyword": ("zlibcffi", _abi_module("zlibcffi.class")),
-    "module-replaces-init": ("zlibcffi", _abi_module("zlibcffi.__init__")),
-    "module-shadows-package-file": ("zlibcffi", _abi_module("zlibcffi._x")),
-    "module-name-too-long": ("zlibcffi", _abi_module("zlibcffi." + "m" * 300)),
-    "shared-library-in-dist-info": ("zlibcffi", _shared_lib_in_dist_info),
-    "cdef-non-ascii-before-error": ("zlibcffi", _cdef_non_ascii_error),
-    "cdef-invalid-utf8": ("zlibcffi", _cdef_invalid_utf8),
-    "pyproject-invalid-utf8": ("zlibcffi", _pyproject_invalid_utf8),
-    "source-date-epoch-not-a-number": ("zlibcffi", _bad_source_date_epoch),
-    "cc-unbalanced-quote": ("zlibcffi", _cc_unbalanced_quote),
-}
-
-
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_input_matrix(tmp_path, case):
-    fixture, prepare = CASES[case]
-    src = tmp_path / "p" / fixture
-    shutil.copytree(FIXTURES / fixture, src)
-    env = prepare(src, tmp_path) or {}
-    cache = tmp_path / "compile-cache"
-    cache.mkdir()
-    env = dict(env, HEADERWHEEL_CACHE_DIR=str(cache))
+# The bad-input matrix (every case, its exact error, nothing written) is
+# tests/bad_input.rs, through the `headerwheel hook` program. Here: the same
+# failure through the Python shim, as pip runs it: exit 1, the error line on
+# stderr, no traceback, nothing on stdout or in the output directory.
+@pytest.mark.parametrize("case", ["config", "compile"])
+def test_a_bad_project_fails_cleanly_through_the_shim(tmp_path, case):
+    src = tmp_path / "p" / "zlibcffi"
+    shutil.copytree(FIXTURES / "zlibcffi", src)
+    if case == "config":
+        edit(src / "pyproject.toml", 'libraries = ["z"]', 'libraries = "z"')
+        want = "headerwheel: error: pyproject.toml:"
+    else:
+        (src / "src" / "zlibcffi" / "_zlib.csrc.c").write_text("#include <zlib.h>\nint oops(void) { return nope; }\n")
+        want = "headerwheel: error: module zlibcffi._zlib_cffi: compiling zlibcffi._zlib_cffi.c failed"
     out = tmp_path / "out"
     out.mkdir()
-    before = tree_state(src / ".headerkit", cache)
-    # A hostile input must fail fast: never hang on a FIFO or read /dev/zero
-    # until memory runs out (a regression fails here instead of hanging CI).
-    p = hook(src, out, tmp_path / "build", env=env, timeout=120, memory=2 << 30)
+    p = hook(src, out, tmp_path / "build", timeout=120)
     assert p.returncode == 1, "exit %d\n%s" % (p.returncode, p.stderr)
     assert p.stdout == ""
     assert "Traceback" not in p.stderr and "panicked" not in p.stderr, p.stderr
+    assert any(line.startswith(want) for line in p.stderr.splitlines()), p.stderr
     assert list(out.iterdir()) == [], "output left behind"
-    if case == "not-exported":
-        # Found after linking: the compile cache keeps the (correct) module
-        # its inputs make; a rebuild hits it and fails the same way.
-        before = {k: v for k, v in before.items() if not k.startswith(str(cache))}
-        assert tree_state(src / ".headerkit") == before, "store changed"
-    else:
-        assert tree_state(src / ".headerkit", cache) == before, "store or cache changed"
-    check_snapshot(case, error_text(p.stderr, src, tmp_path))
 
 
 def test_a_corrupt_truncated_or_binary_cache_object_is_reported_and_never_served(tmp_path):
@@ -373,7 +142,7 @@ def test_a_read_only_store_is_used_and_the_build_succeeds(tmp_path):
     assert hook(src, tmp_path / "o1", tmp_path / "b").returncode == 0
     store = src / ".headerkit"
     if not _read_only_mount(store):
-        pytest.skip("this machine does not allow a read-only bind mount (needs root)")
+        unavailable("this machine does not allow a read-only bind mount (needs root)")
     try:
         # A hit needs no write.
         p = hook(src, tmp_path / "o2", tmp_path / "b")
@@ -396,7 +165,7 @@ def test_a_full_disk_leaves_no_partial_wheel(tmp_path):
     out.mkdir()
     p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", out], capture_output=True)
     if p.returncode != 0:
-        pytest.skip("this machine does not allow mounting a tmpfs (needs root)")
+        unavailable("this machine does not allow mounting a tmpfs (needs root)")
     try:
         p = hook(src, out, tmp_path / "b")
         assert p.returncode == 1, p.stderr
@@ -523,7 +292,7 @@ def test_ccache_in_front_of_the_compiler_is_used_and_changes_no_byte(tmp_path, h
     if shutil.which("ccache") is None:
         if os.environ.get("CI") == "true":
             pytest.fail("ccache is missing: scripts/setup installs it")
-        pytest.skip("ccache is not installed (scripts/setup installs it)")
+        unavailable("ccache is not installed (scripts/setup installs it)")
     src = tmp_path / "zlibcffi"
     shutil.copytree(FIXTURES / "zlibcffi", src)
     ccache_dir = tmp_path / "ccache"

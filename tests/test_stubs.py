@@ -4,20 +4,21 @@ function, a wrong arity, a missing constant) are each reported.
 
 Needs no rebuilt headerwheel wheel: the stub comes from the CLI
 (`headerwheel stubs`: `$HEADERWHEEL_BIN`, else the program of the installed
-wheel). mypy, pyright, types-cffi and cffi are installed
-from PyPI into a venv under /tmp; without a network the test skips, except
-under `CI=true`, where it fails. pyright also needs node, which its first run
-downloads: when it cannot run, only its test skips."""
+wheel). mypy, pyright, types-cffi and cffi, as
+scripts/requirements-typecheck.txt pins them, are installed into a venv in
+the user cache dir; without a network the tests skip, except under
+`CI=true`, where they fail. pyright also needs node, which its first run
+downloads (into the same cache)."""
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run
+from conftest import ROOT, run, unavailable
 
 CDEF = """
 #define MAX_ITEMS 16
@@ -89,8 +90,13 @@ def headerwheel_bin():
 
 @pytest.fixture(scope="module")
 def mypy_venv():
-    """A venv with mypy, types-cffi and cffi (kept across runs in /tmp)."""
-    d = Path(tempfile.gettempdir()) / "headerwheel-stubs-venv"
+    """A venv with the type checkers of scripts/requirements-typecheck.txt
+    (exact versions and hashes), kept in the user cache dir across runs and
+    made again when the lock changes."""
+    lock = ROOT / "scripts" / "requirements-typecheck.txt"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()[:12]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    d = cache / "headerwheel-tests" / ("typecheck-venv-" + digest)
     py = d / "bin" / "python"
     stamp = d / ".complete"
     if not stamp.exists():
@@ -98,14 +104,11 @@ def mypy_venv():
         run([sys.executable, "-m", "venv", d])
         p = run(
             [py, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-             "mypy", "pyright", "types-cffi", "cffi"],
+             "--require-hashes", "-r", lock],
             check=False,
         )
         if p.returncode != 0:
-            message = "mypy/types-cffi/cffi cannot be installed from PyPI:\n" + p.stderr[-2000:]
-            if os.environ.get("CI") == "true":
-                pytest.fail(message)
-            pytest.skip(message)
+            unavailable("the type checkers of %s cannot be installed:\n%s" % (lock.name, p.stderr[-2000:]))
         stamp.write_text("ok\n")
     return py
 
@@ -168,7 +171,7 @@ def test_pyright_agrees(mypy_venv, typed_project):
     pyright = mypy_venv.parent / "pyright"
     v = run([pyright, "--version"], check=False, timeout=300)
     if v.returncode != 0:
-        pytest.skip("pyright cannot run (it downloads node at its first run):\n" + v.stderr[-2000:])
+        unavailable("pyright cannot run (it downloads node at its first run):\n" + v.stderr[-2000:])
     (typed_project / "good.py").write_text(GOOD)
     for name, (text, _) in MISTAKES.items():
         (typed_project / f"{name}.py").write_text(

@@ -136,7 +136,7 @@ fn runtime(
 ) -> Result<(crate::emit::CffiRuntime, crate::emit::CffiVersion), String> {
     let dir = match dir {
         Some(d) => d.to_path_buf(),
-        None => crate::emit::locate_cffi_dir().map_err(|e| e.to_string())?,
+        None => super::locate::cffi_dir().map_err(|e| e.to_string())?,
     };
     let version = crate::emit::CffiVersion::from_dir(&dir).map_err(|e| e.0)?;
     let runtime = crate::emit::CffiRuntime::from_dir(&dir).map_err(|e| e.to_string())?;

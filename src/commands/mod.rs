@@ -12,6 +12,7 @@ pub mod case;
 mod gen_src;
 mod generate;
 pub mod init;
+mod locate;
 pub mod migrate;
 mod stubs;
 

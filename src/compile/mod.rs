@@ -430,10 +430,18 @@ fn cache_key(
     parts.push((
         "compiler".into(),
         format!(
-            "{}:{}:{:?}",
+            "{}:{}:{}",
             real.display(),
             meta.as_ref().map_or(0, |m| m.len()),
+            // Seconds and nanoseconds since the epoch (not `Debug` output,
+            // which is not promised to stay the same).
             meta.and_then(|m| m.modified().ok())
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or_else(String::new, |d| format!(
+                    "{}.{:09}",
+                    d.as_secs(),
+                    d.subsec_nanos()
+                ))
         )
         .into_bytes(),
     ));

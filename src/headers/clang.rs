@@ -25,7 +25,37 @@ pub struct Libclang {
     pub version: String,
 }
 
-static LIBCLANG: OnceLock<Result<Libclang, String>> = OnceLock::new();
+static LIBCLANG: OnceLock<Result<Libclang, ClangError>> = OnceLock::new();
+
+/// Why libclang could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClangError {
+    /// `HEADERWHEEL_NO_LIBCLANG` is set.
+    #[error("libclang is disabled (HEADERWHEEL_NO_LIBCLANG is set)")]
+    Disabled,
+    /// The shared library could not be found or loaded.
+    #[error(
+        "{0}\n(install libclang, e.g. `apt install libclang1-14` or `pip install libclang`, or set LIBCLANG_PATH)"
+    )]
+    NotLoaded(String),
+    /// A file name or argument holds a NUL byte (C strings cannot).
+    #[error("bad {what} {value:?} (a NUL byte)")]
+    Nul {
+        /// `file name`, `argument` or `source`.
+        what: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// `clang_parseTranslationUnit2` failed (not a diagnostic: libclang
+    /// itself could not run, e.g. the file cannot be read).
+    #[error("libclang could not parse {file} (error {code})")]
+    Parse {
+        /// The file.
+        file: String,
+        /// The `CXErrorCode`.
+        code: i64,
+    },
+}
 
 fn cxstring(s: CXString) -> String {
     // SAFETY: `s` is a CXString returned by libclang just now; clang_getCString
@@ -46,15 +76,13 @@ fn cxstring(s: CXString) -> String {
 impl Libclang {
     /// The process-wide libclang, loaded on first use and attached to the
     /// calling thread.
-    pub fn get() -> Result<&'static Libclang, String> {
+    pub fn get() -> Result<&'static Libclang, ClangError> {
         if std::env::var_os("HEADERWHEEL_NO_LIBCLANG").is_some_and(|v| !v.is_empty() && v != "0") {
-            return Err("libclang is disabled (HEADERWHEEL_NO_LIBCLANG is set)".into());
+            return Err(ClangError::Disabled);
         }
         let lc = LIBCLANG
             .get_or_init(|| {
-                let lib = load_manually().map_err(|e| {
-                    format!("{e}\n(install libclang, e.g. `apt install libclang1-14` or `pip install libclang`, or set LIBCLANG_PATH)")
-                })?;
+                let lib = load_manually().map_err(|e| ClangError::NotLoaded(e.to_string()))?;
                 let path = lib.path().to_path_buf();
                 let lib = Arc::new(lib);
                 set_library(Some(lib.clone()));
@@ -101,15 +129,19 @@ impl TranslationUnit {
         file: &str,
         contents: Option<&str>,
         args: &[String],
-    ) -> Result<TranslationUnit, String> {
-        let c_file = CString::new(file).map_err(|_| format!("bad file name {file:?}"))?;
+    ) -> Result<TranslationUnit, ClangError> {
+        let nul = |what, value: &str| ClangError::Nul {
+            what,
+            value: value.to_string(),
+        };
+        let c_file = CString::new(file).map_err(|_| nul("file name", file))?;
         let c_args: Vec<CString> = args
             .iter()
-            .map(|a| CString::new(a.as_str()).map_err(|_| format!("bad argument {a:?}")))
+            .map(|a| CString::new(a.as_str()).map_err(|_| nul("argument", a)))
             .collect::<Result<_, _>>()?;
         let arg_ptrs: Vec<*const c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
         let c_contents = contents
-            .map(|c| CString::new(c).map_err(|_| "NUL in source".to_string()))
+            .map(|c| CString::new(c).map_err(|_| nul("source text of", file)))
             .transpose()?;
         let mut unsaved = Vec::new();
         if let Some(c) = &c_contents {
@@ -144,7 +176,10 @@ impl TranslationUnit {
             );
             if err != CXError_Success || tu.is_null() {
                 clang_disposeIndex(index);
-                return Err(format!("libclang could not parse {file} (error {err})"));
+                return Err(ClangError::Parse {
+                    file: file.to_string(),
+                    code: i64::from(err),
+                });
             }
             Ok(TranslationUnit { index, tu })
         }

@@ -44,10 +44,10 @@ pub struct ParseRequest {
 pub enum HeaderError {
     /// libclang is missing.
     #[error("libclang is not available: {0}")]
-    NoLibclang(String),
+    NoLibclang(clang::ClangError),
     /// libclang could not parse.
-    #[error("{0}")]
-    Parse(String),
+    #[error(transparent)]
+    Parse(clang::ClangError),
     /// Errors in the header: every one, with file:line:col.
     #[error("{} error{} in {}:\n{}", .errors.len(), if .errors.len() == 1 { "" } else { "s" }, .header.display(), .errors.join("\n"))]
     Diagnostics {

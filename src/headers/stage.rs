@@ -412,7 +412,7 @@ fn keys(
     ));
     parts.push(("libraries".into(), module.libraries.join("\0").into_bytes()));
     parts.push(("symbols".into(), module.symbols.join("\0").into_bytes()));
-    parts.push(("mode".into(), format!("{:?}", module.mode).into_bytes()));
+    parts.push(("mode".into(), module.mode.key_name().into()));
     let cdef = CacheKey::from_parts(parts.iter().map(|(k, v)| (k.as_str(), v.as_slice())));
     Keys { model, cdef }
 }

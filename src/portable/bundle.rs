@@ -115,25 +115,14 @@ fn read_ld_so_conf(path: &Path, out: &mut Vec<PathBuf>, depth: usize) {
     }
 }
 
-/// `*` wildcards only, as ld.so.conf uses them.
+/// Whether `name` matches the file-name glob of an ld.so.conf `include`
+/// line (glibc expands it with `glob(3)`: `*`, `?`, `[...]`); a pattern that
+/// is not a glob matches nothing.
 fn glob_match(glob: &str, name: &str) -> bool {
-    match glob.split_once('*') {
-        None => glob == name,
-        Some((head, tail)) => {
-            name.len() >= head.len() + tail.len()
-                && name.starts_with(head)
-                && glob_match_tail(tail, &name[head.len()..])
-        }
-    }
-}
-
-fn glob_match_tail(glob: &str, name: &str) -> bool {
-    if !glob.contains('*') {
-        return name.ends_with(glob);
-    }
-    (0..=name.len())
-        .filter(|&i| name.is_char_boundary(i))
-        .any(|i| glob_match(glob, &name[i..]))
+    globset::GlobBuilder::new(glob)
+        .literal_separator(true)
+        .build()
+        .is_ok_and(|g| g.compile_matcher().is_match(name))
 }
 
 /// One library copied into the wheel.
@@ -427,6 +416,8 @@ mod tests {
         assert!(glob_match("*.conf", "libc.conf"));
         assert!(!glob_match("*.conf", "libc.conf.bak"));
         assert!(glob_match("x86_64-*-gnu.conf", "x86_64-linux-gnu.conf"));
+        assert!(glob_match("lib?.conf", "liba.conf"));
+        assert!(!glob_match("*.conf", "sub/libc.conf"));
         let sp = SearchPath::of_this_machine(vec![]);
         assert!(sp.system.iter().any(|d| d.ends_with("lib")));
     }

@@ -66,6 +66,17 @@ pub enum Mode {
     Abi,
 }
 
+impl Mode {
+    /// The stable name cache keys use (`Api`, `Abi`: the spelling keys of
+    /// committed stores were made with, so they keep matching).
+    pub fn key_name(self) -> &'static str {
+        match self {
+            Mode::Api => "Api",
+            Mode::Abi => "Abi",
+        }
+    }
+}
+
 /// One extension module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleConfig {
