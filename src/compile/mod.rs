@@ -380,8 +380,24 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
         link.arg(format!("-l{l}"));
     }
     // Name libc explicitly so its version requirements are readable.
-    if tc.os == target::Os::Linux {
-        link.arg("-Wl,--no-as-needed").arg("-lc");
+    match tc.os {
+        target::Os::Linux => {
+            link.arg("-Wl,--no-as-needed").arg("-lc");
+        }
+        target::Os::Macos => {
+            // Python's API is found in the loading process, as setuptools
+            // links extensions. The install name is the file's own (not the
+            // build path), and no debug map names the object files (`-S`):
+            // the bytes do not depend on where the build ran.
+            let name = job
+                .output
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().to_string());
+            link.args(["-undefined", "dynamic_lookup"])
+                .arg(format!("-Wl,-install_name,{name}"))
+                .arg("-Wl,-S");
+        }
+        target::Os::Windows => {}
     }
     link.args(&job.extra_link_args);
     if let Some(parent) = job.output.parent() {

@@ -122,6 +122,24 @@ impl Target {
         }
     }
 
+    /// The build machine as a target when it is macOS or Windows (a
+    /// native build there: its modules are Mach-O or PE files, checked and
+    /// tagged as a cross build's are); `None` on Linux.
+    pub fn native(machine: &str) -> Option<Target> {
+        let arch = match machine {
+            "arm64" | "aarch64" | "ARM64" => "aarch64",
+            _ => "x86_64",
+        };
+        match Os::host() {
+            Os::Linux => None,
+            Os::Macos => Some(Target::Macos {
+                archs: vec![arch],
+                min: None,
+            }),
+            Os::Windows => Some(Target::Windows { arch }),
+        }
+    }
+
     /// The operating system.
     pub fn os(&self) -> Os {
         match self {
@@ -573,13 +591,16 @@ pub fn zig_toolchain(
             tc.cflags =
                 "-Wsign-compare -Wunreachable-code -fno-common -DNDEBUG -fwrapv -O3 -Wall".into();
             tc.ccshared = String::new();
-            // Python's API is found in the loading process (a bundle's
-            // `-undefined dynamic_lookup`, as setuptools links them).
-            tc.ldflags = "-undefined dynamic_lookup".into();
+            // `-undefined dynamic_lookup` is the link's (see compile::build).
+            tc.ldflags = String::new();
             tc.include_dirs = python_include.into_iter().collect();
         }
         Target::Windows { .. } => {
-            tc.cflags = "-DNDEBUG -fwrapv -O2 -Wall".into();
+            // Sources written for MSVC call its intrinsics
+            // (`_byteswap_uint64`) without declaring them, as MSVC allows:
+            // with the Microsoft extensions clang knows their types, and an
+            // undeclared call is the warning it is for MSVC, not an error.
+            tc.cflags = "-DNDEBUG -fwrapv -O2 -Wall -fms-extensions -Wno-error=implicit-function-declaration".into();
             tc.ccshared = String::new();
             tc.ldflags = match python_lib {
                 Some((d, lib)) => format!("-L{} -l{lib}", d.display()),

@@ -396,6 +396,16 @@ fn foreign_platform(built: &[BuiltModule]) -> Result<crate::wheel::tags::Platfor
     found.ok_or_else(|| BuildError::Other("no built module to tag the wheel from".into()))
 }
 
+/// The target when the modules are Mach-O or PE files: `-C target=` for
+/// macOS or Windows, or a native build on one of them.
+fn mach_o_or_pe_target(s: &Settings, interp: &Interpreter) -> Option<Target> {
+    match &s.target {
+        Some(t) if t.is_foreign() => Some(t.clone()),
+        Some(_) => None,
+        None => Target::native(&interp.toolchain.machine),
+    }
+}
+
 /// The target interpreter of a build for another operating system: the
 /// build interpreter's version and cffi, the target's file names and sizes.
 fn cross_interpreter(interp: &Interpreter, target: &Target) -> Result<Interpreter, BuildError> {
@@ -959,6 +969,7 @@ fn build_modules(
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     });
+    let binary_target = mach_o_or_pe_target(s, interp);
     let mut per_job: Vec<Vec<PathBuf>> = vec![Vec::new(); jobs.len()];
     for ((i, _, _), r) in units.iter().zip(results) {
         per_job[*i].push(r?);
@@ -977,8 +988,8 @@ fn build_modules(
             job.output.clone()
         };
         let data = std::fs::read(&so).map_err(|e| BuildError::io(&so, e))?;
-        match &s.target {
-            Some(t) if t.is_foreign() => {
+        match &binary_target {
+            Some(t) => {
                 let init = cdefs
                     .contains_key(name)
                     .then(|| name.rsplit('.').next().unwrap_or(name));
@@ -1306,9 +1317,9 @@ fn build_wheel(
     let mut built = built;
     let mut bundled_extra: Vec<ArchiveFile> = Vec::new();
     let has_binary = built.iter().any(|b| b.so_path.is_some());
-    let foreign = s.target.as_ref().filter(|t| t.is_foreign());
     let target = target.filter(|_| has_binary);
-    let tags = if let (Some(t), Some((interp, abi3_ok))) = (foreign, &target) {
+    let foreign = target.as_ref().and_then(|(i, _)| mach_o_or_pe_target(s, i));
+    let tags = if let (Some(t), Some((interp, abi3_ok))) = (&foreign, &target) {
         if s.bundle_libs.unwrap_or(project.tool.bundle_libs) && !editable {
             return Err(BuildError::Setting(format!(
                 "bundle-libs: copying libraries into a wheel for {} (Mach-O / PE) is not implemented; only Linux wheels bundle them",

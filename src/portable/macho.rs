@@ -26,8 +26,10 @@ pub struct MachoSlice {
     /// External symbols it defines (`_PyInit_x`).
     pub exports: BTreeSet<String>,
     /// Undefined symbols looked up in the loading process
-    /// (`-undefined dynamic_lookup`: library ordinal `DYNAMIC_LOOKUP`, or
-    /// a flat namespace).
+    /// (`-undefined dynamic_lookup`): not bound to one of its dylibs (a
+    /// library ordinal outside 1..=dylibs: `DYNAMIC_LOOKUP`, the main
+    /// executable, or 0, which zig's linker leaves in the symbol table while
+    /// its bind opcodes say flat lookup), or any in a flat namespace.
     pub dynamic_lookups: BTreeSet<String>,
 }
 
@@ -134,7 +136,8 @@ fn read_slice(data: &[u8]) -> Result<MachoSlice, BinaryError> {
         let Ok(name) = sym.name() else { continue };
         if sym.is_undefined() {
             let nlist = sym.macho_symbol();
-            if flat || nlist.n_desc(e).library() == macho::DYNAMIC_LOOKUP_ORDINAL {
+            let ordinal = usize::from(nlist.n_desc(e).library().0);
+            if flat || ordinal == 0 || ordinal > slice.dylibs.len() {
                 slice.dynamic_lookups.insert(name.to_string());
             }
         } else if sym.is_global() {
