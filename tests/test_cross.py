@@ -136,6 +136,57 @@ def macho_slices(data):
     return {CPU.get(cpu, hex(cpu)): facts}
 
 
+LC_CODE_SIGNATURE = 0x1D
+
+
+def code_signature_holds(data):
+    """Whether every SHA-256 page hash of a thin Mach-O file's code
+    signature matches its pages (what `codesign --verify` checks of an
+    ad-hoc signature); None when it has no signature."""
+    import hashlib
+
+    _, _, _, _, ncmds, _, _, _ = struct.unpack_from("<8I", data)
+    at, sig = 32, None
+    for _ in range(ncmds):
+        cmd, size = struct.unpack_from("<2I", data, at)
+        if cmd == LC_CODE_SIGNATURE:
+            sig = struct.unpack_from("<2I", data, at + 8)
+        at += size
+    if sig is None:
+        return None
+    off = sig[0]
+    magic, _, count = struct.unpack_from(">3I", data, off)
+    assert magic == 0xFADE0CC0
+    checked = 0
+    for i in range(count):
+        _, blob_off = struct.unpack_from(">2I", data, off + 12 + 8 * i)
+        blob = off + blob_off
+        if struct.unpack_from(">I", data, blob)[0] != 0xFADE0C02:
+            continue
+        hash_offset, _, _, n_code, code_limit = struct.unpack_from(">5I", data, blob + 16)
+        hash_size, hash_type, _, page_shift = struct.unpack_from(">4B", data, blob + 36)
+        assert (hash_size, hash_type) == (32, 2)
+        page = 1 << page_shift
+        for slot in range(n_code):
+            want = data[blob + hash_offset + 32 * slot: blob + hash_offset + 32 * (slot + 1)]
+            if hashlib.sha256(data[slot * page: min((slot + 1) * page, code_limit)]).digest() != want:
+                return False
+            checked += 1
+    return checked > 0
+
+
+def thin_slices(data):
+    """The thin files of a Mach-O file (itself unless fat)."""
+    if struct.unpack_from(">I", data)[0] != FAT_MAGIC:
+        return [data]
+    n = struct.unpack_from(">I", data, 4)[0]
+    out = []
+    for i in range(n):
+        _, _, off, size, _ = struct.unpack_from(">5I", data, 8 + 20 * i)
+        out.append(data[off:off + size])
+    return out
+
+
 def pe_facts(data):
     import pefile
 
@@ -221,10 +272,16 @@ def test_a_cross_built_wheel_matches_the_published_one(name, platform, migrated,
             their_slices = macho_slices(their_mods[path])
             theirs_slice = their_slices[slice_arch] if slice_arch else next(iter(their_slices.values()))
             assert list(macho_slices(data)) == [arch]
-            # Loadable by dlopen, as CPython imports a module: zig's linker
-            # writes a dylib (MH_DYLIB, 6) where setuptools writes a bundle
-            # (MH_BUNDLE, 8); both are what the importer loads.
-            assert ours_slice["filetype"] in (6, 8) and theirs_slice["filetype"] in (6, 8)
+            # A bundle (MH_BUNDLE), as setuptools links one (zig's dylib is
+            # turned into one), with a valid ad-hoc signature where there is
+            # one (arm64 macOS runs nothing unsigned).
+            assert ours_slice["filetype"] == theirs_slice["filetype"] == 8
+            for thin in thin_slices(data):
+                assert code_signature_holds(thin) in (True, None)
+            if arch == "arm64":
+                assert code_signature_holds(data) is True
+            for thin in thin_slices(their_mods[path]):
+                assert code_signature_holds(thin) in (True, None)
             assert "_" + init in ours_slice["exports"]
             assert all(d.startswith("/usr/lib/") for d in ours_slice["dylibs"]), ours_slice["dylibs"]
             assert all(d.startswith("/usr/lib/") for d in theirs_slice["dylibs"])
@@ -256,6 +313,8 @@ def test_universal2_joins_both_slices(migrated, tmp_path):
     (data,) = modules_of(ours).values()
     slices = macho_slices(data)
     assert sorted(slices) == ["arm64", "x86_64"]
+    assert all(s["filetype"] == 8 for s in slices.values())
+    assert [code_signature_holds(t) in (True, None) for t in thin_slices(data)] == [True, True]
     assert slices["x86_64"]["min"] == (10, 9) and slices["arm64"]["min"] == (11, 0)
     assert tag_of(ours)[2] == "macosx_10_9_universal2"  # at least as compatible as macosx_10_10_universal2
     run([PY, "-m", "abi3audit", "--strict", "--report", ours])
@@ -318,3 +377,14 @@ def test_a_bad_target_names_the_accepted_forms(tmp_path):
         build(project, tmp_path / "out", "windows", tmp_path)
     assert "config setting 'target': 'windows' is not a glibc baseline" in str(e.value)
     assert "x86_64-windows or aarch64-windows" in str(e.value)
+
+
+def test_the_signature_check_holds_for_a_published_module_and_not_for_a_changed_one():
+    """The checker above, on brotlicffi's arm64 module (signed by Apple's
+    linker): its hashes hold; one changed header byte breaks them."""
+    theirs = published_wheel("brotlicffi==1.2.1.0", "macosx_11_0_arm64")
+    (data,) = modules_of(theirs).values()
+    assert code_signature_holds(data) is True
+    changed = bytearray(data)
+    changed[12] = 6  # MH_BUNDLE → MH_DYLIB
+    assert code_signature_holds(bytes(changed)) is False

@@ -975,6 +975,21 @@ fn build_modules(
         per_job[*i].push(r?);
     }
     for ((name, wheel_path, job), outputs) in jobs.iter().zip(per_job) {
+        // An extension module is a bundle on macOS, as setuptools links it
+        // (zig's linker writes dylibs; shared libraries stay dylibs).
+        if cdefs.contains_key(name)
+            && binary_target
+                .as_ref()
+                .is_some_and(|t| t.os() == compile::target::Os::Macos)
+        {
+            for o in &outputs {
+                let data = std::fs::read(o).map_err(|e| BuildError::io(o, e))?;
+                let bundle = crate::portable::macho::dylib_to_bundle(&data).map_err(|e| {
+                    BuildError::Other(format!("module {name}: {}: {e}", o.display()))
+                })?;
+                crate::report::write_if_changed(o, &bundle)?;
+            }
+        }
         let so = if outputs.len() == 1 {
             outputs[0].clone()
         } else {

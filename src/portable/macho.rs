@@ -337,5 +337,105 @@ pub fn fat_file(slices: &[Vec<u8>]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// Turns a thin 64-bit `MH_DYLIB` into the `MH_BUNDLE` setuptools would
+/// have linked (zig's linker writes no bundles): the file type changes and
+/// `LC_ID_DYLIB` goes (a bundle has no install name; the commands after it
+/// move up, the freed bytes become header padding). An ad-hoc code
+/// signature (`LC_CODE_SIGNATURE`, which arm64 macOS requires and zig
+/// writes) hashes the pages the header is in: its SHA-256 page hashes are
+/// computed again, as `codesign` would.
+pub fn dylib_to_bundle(data: &[u8]) -> Result<Vec<u8>, String> {
+    let u32_at = |d: &[u8], at: usize| -> Result<u32, String> {
+        d.get(at..at + 4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+            .ok_or_else(|| format!("truncated Mach-O header at {at}"))
+    };
+    if u32_at(data, 0)? != macho::MH_MAGIC_64 {
+        return Err("not a thin 64-bit little-endian Mach-O file".into());
+    }
+    if u32_at(data, 12)? != macho::MH_DYLIB.0 {
+        return Ok(data.to_vec());
+    }
+    let mut out = data.to_vec();
+    let ncmds = u32_at(data, 16)? as usize;
+    let sizeofcmds = u32_at(data, 20)? as usize;
+    let end = 32 + sizeofcmds;
+    let mut at = 32;
+    let mut id = None;
+    let mut signature = None;
+    for _ in 0..ncmds {
+        let (cmd, size) = (u32_at(data, at)?, u32_at(data, at + 4)? as usize);
+        if size < 8 || at + size > end {
+            return Err(format!("a malformed load command at {at}"));
+        }
+        if cmd == macho::LC_ID_DYLIB.0 {
+            id = Some((at, size));
+        } else if cmd == macho::LC_CODE_SIGNATURE.0 {
+            signature = Some((
+                u32_at(data, at + 8)? as usize,
+                u32_at(data, at + 12)? as usize,
+            ));
+        }
+        at += size;
+    }
+    out[12..16].copy_from_slice(&macho::MH_BUNDLE.0.to_le_bytes());
+    if let Some((at, size)) = id {
+        out.copy_within(at + size..end, at);
+        out[end - size..end].fill(0);
+        out[16..20].copy_from_slice(&((ncmds - 1) as u32).to_le_bytes());
+        out[20..24].copy_from_slice(&((sizeofcmds - size) as u32).to_le_bytes());
+    }
+    if let Some((off, size)) = signature {
+        resign_pages(&mut out, off, size)?;
+    }
+    Ok(out)
+}
+
+/// Recomputes the page hashes of every SHA-256 CodeDirectory in the
+/// signature at `off..off + size` (big-endian blobs: a SuperBlob
+/// `0xfade0cc0` indexing CodeDirectories `0xfade0c02`).
+fn resign_pages(out: &mut [u8], off: usize, size: usize) -> Result<(), String> {
+    use sha2::{Digest, Sha256};
+    let be = |d: &[u8], at: usize| -> Result<u32, String> {
+        d.get(at..at + 4)
+            .map(|b| u32::from_be_bytes(b.try_into().expect("4 bytes")))
+            .ok_or_else(|| format!("truncated code signature at {at}"))
+    };
+    if off + size > out.len() || be(out, off)? != 0xfade_0cc0 {
+        return Err("the code signature is not a SuperBlob".into());
+    }
+    let count = be(out, off + 8)? as usize;
+    for i in 0..count {
+        let blob = off + be(out, off + 12 + 8 * i + 4)? as usize;
+        if be(out, blob)? != 0xfade_0c02 {
+            continue;
+        }
+        let hash_offset = be(out, blob + 16)? as usize;
+        let n_code_slots = be(out, blob + 28)? as usize;
+        let code_limit = be(out, blob + 32)? as usize;
+        let (hash_size, hash_type, page_shift) = (
+            *out.get(blob + 36).ok_or("truncated CodeDirectory")? as usize,
+            *out.get(blob + 37).ok_or("truncated CodeDirectory")?,
+            *out.get(blob + 39).ok_or("truncated CodeDirectory")? as u32,
+        );
+        if hash_type != 2 || hash_size != 32 || page_shift == 0 || code_limit > off {
+            return Err(format!(
+                "a CodeDirectory this program cannot re-hash (hash type {hash_type}, size {hash_size}, page 2^{page_shift})"
+            ));
+        }
+        let page = 1usize << page_shift;
+        for slot in 0..n_code_slots {
+            let start = slot * page;
+            let stop = (start + page).min(code_limit);
+            let digest = Sha256::digest(&out[start..stop]);
+            let at = blob + hash_offset + slot * 32;
+            out.get_mut(at..at + 32)
+                .ok_or("a page hash outside the signature")?
+                .copy_from_slice(&digest);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests;
