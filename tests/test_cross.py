@@ -388,3 +388,32 @@ def test_the_signature_check_holds_for_a_published_module_and_not_for_a_changed_
     changed = bytearray(data)
     changed[12] = 6  # MH_BUNDLE → MH_DYLIB
     assert code_signature_holds(bytes(changed)) is False
+
+
+@pytest.mark.parametrize("target,suffix,plat", [
+    ("x86_64-windows", ".cp{v}-win_amd64.pyd", "win_amd64"),
+    ("aarch64-windows", ".cp{v}-win_arm64.pyd", "win_arm64"),
+    ("x86_64-macos", ".cpython-{v}-darwin.so", "macosx_10_9_x86_64"),
+])
+def test_a_version_specific_module_takes_the_targets_name_and_dll(target, suffix, plat, tmp_path):
+    """limited-api = false: the target's EXT_SUFFIX for the build
+    interpreter's version, and on Windows its python3X.dll."""
+    import sys
+
+    v = "%d%d" % sys.version_info[:2]
+    project = tmp_path / "extrasrc"
+    shutil.copytree(ROOT / "fixtures" / "projects" / "extrasrc", project)
+    text = (project / "pyproject.toml").read_text()
+    (project / "pyproject.toml").write_text(text.replace("[tool.headerwheel.modules", "[tool.headerwheel]\nlimited-api = false\n\n[tool.headerwheel.modules", 1))
+    whl = build(project, tmp_path / "out", target, tmp_path)
+    assert tag_of(whl) == ["cp" + v, "cp" + v, plat]
+    mods = modules_of(whl)
+    assert sorted(mods) == ["extrasrc/_fast_cffi" + suffix.format(v=v)]
+    (data,) = mods.values()
+    if "windows" in target:
+        pe = pe_facts(data)
+        assert "python%s.dll" % v in pe["imports"] and "python3.dll" not in pe["imports"], pe["imports"]
+        assert pe["exports"] == {"PyInit__fast_cffi"}
+    else:
+        (s,) = macho_slices(data).values()
+        assert s["filetype"] == 8 and "_PyInit__fast_cffi" in s["exports"]
