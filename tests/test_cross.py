@@ -224,6 +224,17 @@ def allowed_dll(name):
     return n in WINDOWS_PYTHON or n.startswith("api-ms-win-crt-")
 
 
+def validate(whl):
+    """conftest.validate_wheel's checks that hold for any platform
+    (auditwheel judges Linux wheels only; abi3audit runs in the tests)."""
+    import tempfile
+
+    run([PY, "-m", "twine", "check", "--strict", whl])
+    run([PY, "-m", "check_wheel_contents", whl])
+    with tempfile.TemporaryDirectory() as d:
+        run([PY, "-m", "installer", "--validate-record", "all", "--destdir", d, whl])
+
+
 # --- Builds --------------------------------------------------------------------
 
 
@@ -304,6 +315,7 @@ def test_a_cross_built_wheel_matches_the_published_one(name, platform, migrated,
     if platform.startswith("macos") and slice_arch:
         assert macos_version(plat) <= max(macos_version(their_plat), (11, 0) if "arm64" in plat else (0, 0))
     run([PY, "-m", "abi3audit", "--strict", "--report", ours])
+    validate(ours)
 
 
 def test_universal2_joins_both_slices(migrated, tmp_path):
@@ -336,6 +348,7 @@ def test_the_b64_example_cross_builds(target, suffix, plat, tmp_path):
     shutil.copytree(ROOT / "examples" / "b64", project, ignore=shutil.ignore_patterns("build", "*.whl"))
     whl = build(project, tmp_path / "out", target, tmp_path)
     assert tag_of(whl) == ["py3", "none", plat]
+    validate(whl)
     mods = modules_of(whl)
     assert sorted(mods) == ["b64/libb64.%s" % suffix]
     data = mods["b64/libb64.%s" % suffix]

@@ -350,6 +350,15 @@ pub fn dylib_to_bundle(data: &[u8]) -> Result<Vec<u8>, String> {
             .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
             .ok_or_else(|| format!("truncated Mach-O header at {at}"))
     };
+    if data.get(..4) == Some(&macho::FAT_MAGIC.to_be_bytes()[..]) {
+        // A native build with the interpreter's `-arch arm64 -arch x86_64`.
+        let fat = MachOFatFile32::parse(data).map_err(|e| e.to_string())?;
+        let mut slices = Vec::new();
+        for a in fat.arches() {
+            slices.push(dylib_to_bundle(a.data(data).map_err(|e| e.to_string())?)?);
+        }
+        return fat_file(&slices);
+    }
     if u32_at(data, 0)? != macho::MH_MAGIC_64 {
         return Err("not a thin 64-bit little-endian Mach-O file".into());
     }
