@@ -430,3 +430,20 @@ def test_a_version_specific_module_takes_the_targets_name_and_dll(target, suffix
     else:
         (s,) = macho_slices(data).values()
         assert s["filetype"] == 8 and "_PyInit__fast_cffi" in s["exports"]
+
+
+def test_python_include_names_a_directory_of_the_targets_headers(tmp_path):
+    project = tmp_path / "extrasrc"
+    shutil.copytree(ROOT / "fixtures" / "projects" / "extrasrc", project)
+    code = ("import json, os, sys; os.chdir(sys.argv[1]); import headerwheel as h; "
+            "print(h.build_wheel(sys.argv[2], json.loads(sys.argv[3])))")
+    env = {"PYTHONPATH": str(ROOT / "backend")}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for cs, message in [
+        ({"target": "x86_64-windows", "python-include": str(empty)}, "config setting 'python-include': %s holds no Python.h" % empty),
+        ({"python-include": str(empty)}, "config setting 'python-include': the target's own Python headers are for a macOS or Windows target"),
+    ]:
+        cs["build-dir"] = str(tmp_path / "build")
+        p = run([PY, "-c", code, project, tmp_path / "out", json.dumps(cs)], env=env, check=False)
+        assert p.returncode != 0 and message in p.stderr, p.stderr

@@ -273,6 +273,11 @@ fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildE
             }
         }
     }
+    if s.python_include.is_some() && !s.target.as_ref().is_some_and(Target::is_foreign) {
+        return Err(BuildError::Setting(
+            "config setting 'python-include': the target's own Python headers are for a macOS or Windows target (-C target=aarch64-macos, x86_64-windows, ...); a build for this machine uses its interpreter's".into(),
+        ));
+    }
     Ok(s)
 }
 
