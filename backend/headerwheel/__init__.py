@@ -236,6 +236,13 @@ def _run(hook, output_dir, config_settings):
         lib = _pypi_libclang()
         if lib:
             os.environ["LIBCLANG_PATH"] = lib
+    # A Windows cross build makes python3.dll's import library with
+    # `zig dlltool`, which the python3-dll-a crate runs as $ZIG_COMMAND
+    # (split at spaces: only an interpreter path without any).
+    target = str((config_settings or {}).get("target", ""))
+    if "windows" in target and not os.environ.get("ZIG_COMMAND") and not any(c.isspace() for c in sys.executable):
+        if _has("ziglang"):
+            os.environ["ZIG_COMMAND"] = sys.executable + " -m ziglang"
 
     request = {
         "hook": hook,

@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod target;
+
 /// What the target interpreter says about compiling extensions (from its
 /// `sysconfig`).
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -25,6 +27,10 @@ pub struct Toolchain {
     /// them: library search paths of a non-standard prefix, `-Wl,...`.
     #[serde(default)]
     pub ldflags: String,
+    /// The operating system the module is for (the build machine's unless
+    /// `-C target=` names another): the link's form follows it.
+    #[serde(default)]
+    pub os: target::Os,
 }
 
 /// One compile-and-link job.
@@ -205,8 +211,12 @@ fn cc_reads_for_flags(key: &str) -> bool {
         )
 }
 
-fn triple(machine: &str) -> String {
-    format!("{machine}-unknown-linux-gnu")
+fn triple(machine: &str, os: target::Os) -> String {
+    match os {
+        target::Os::Linux => format!("{machine}-unknown-linux-gnu"),
+        target::Os::Macos => format!("{machine}-apple-darwin"),
+        target::Os::Windows => format!("{machine}-pc-windows-gnu"),
+    }
 }
 
 /// Compiles and links `job`; returns the shared object's path.
@@ -231,8 +241,8 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
         // (cc adds `-Wall`, which CFLAGS usually has already) without `-Wextra`.
         .warnings(true)
         .extra_warnings(false)
-        .target(&triple(&tc.machine))
-        .host(&triple(&tc.machine))
+        .target(&triple(&tc.machine, tc.os))
+        .host(&triple(std::env::consts::ARCH, target::Os::host()))
         .opt_level(0)
         .debug(false)
         .out_dir(&job.build_dir)
@@ -370,7 +380,25 @@ pub fn build(job: &Job, tc: &Toolchain) -> Result<PathBuf, CompileError> {
         link.arg(format!("-l{l}"));
     }
     // Name libc explicitly so its version requirements are readable.
-    link.arg("-Wl,--no-as-needed").arg("-lc");
+    match tc.os {
+        target::Os::Linux => {
+            link.arg("-Wl,--no-as-needed").arg("-lc");
+        }
+        target::Os::Macos => {
+            // Python's API is found in the loading process, as setuptools
+            // links extensions. The install name is the file's own (not the
+            // build path), and no debug map names the object files (`-S`):
+            // the bytes do not depend on where the build ran.
+            let name = job
+                .output
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().to_string());
+            link.args(["-undefined", "dynamic_lookup"])
+                .arg(format!("-Wl,-install_name,{name}"))
+                .arg("-Wl,-S");
+        }
+        target::Os::Windows => {}
+    }
     link.args(&job.extra_link_args);
     if let Some(parent) = job.output.parent() {
         let _ = std::fs::create_dir_all(parent);
@@ -468,6 +496,7 @@ fn cache_key(
         parts.push(("source".into(), bytes));
     }
     parts.push(("ldflags".into(), tc.ldflags.as_bytes().to_vec()));
+    parts.push(("os".into(), format!("{:?}", tc.os).into_bytes()));
     for d in &job.library_dirs {
         parts.push(("libdir".into(), d.to_string_lossy().as_bytes().to_vec()));
     }
@@ -729,6 +758,7 @@ mod tests {
             include_dirs: vec![PathBuf::from("/opt/py/include/python3.11")],
             machine: "x86_64".into(),
             ldflags: String::new(),
+            os: target::Os::Linux,
         };
         let with = job(vec![launcher.display().to_string()], "a.so");
         build(&with, &tc).unwrap();

@@ -12,6 +12,7 @@ use std::time::Instant;
 use serde::Deserialize;
 
 use crate::cdef::CdefInput;
+use crate::compile::target::Target;
 use crate::compile::{self, Toolchain};
 use crate::emit::{self, CffiRuntime, EmitOptions};
 use crate::project::{CdefSource, ConfigError, Mode, ModuleConfig, Preamble, Project, metadata};
@@ -180,9 +181,14 @@ struct Settings {
     bundle_libs: Option<bool>,
     /// Translation units besides the main one (`-C split=N`); `None`: auto.
     split: Option<usize>,
-    /// A glibc baseline to build for with `zig cc` (`-C target=`), as zig
-    /// names it (`x86_64-linux-gnu.2.17`).
-    target: Option<String>,
+    /// The platform to build for with `zig cc` (`-C target=`): an older
+    /// glibc, macOS or Windows.
+    target: Option<Target>,
+    /// The target's own Python headers (`-C python-include=DIR`), instead
+    /// of the build interpreter's with a generated `pyconfig.h`.
+    python_include: Option<PathBuf>,
+    /// `MACOSX_DEPLOYMENT_TARGET`, read once here.
+    deployment_target: Option<String>,
     /// Words run before the compiler (`-C compiler-launcher=ccache`, else
     /// `HEADERWHEEL_COMPILER_LAUNCHER`).
     launcher: Vec<String>,
@@ -197,6 +203,9 @@ fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildE
             ))
         })
     };
+    s.deployment_target = std::env::var("MACOSX_DEPLOYMENT_TARGET")
+        .ok()
+        .filter(|v| !v.is_empty());
     if let Ok(v) = std::env::var("HEADERWHEEL_COMPILER_LAUNCHER") {
         s.launcher = launcher_words("HEADERWHEEL_COMPILER_LAUNCHER", &v)?;
     }
@@ -240,7 +249,10 @@ fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildE
                 s.skip_cache |= s.no_cache;
             }
             "bundle-libs" => s.bundle_libs = Some(as_bool(k, v)?),
-            "target" => s.target = Some(zig_target(&as_str(k, v)?)?),
+            "target" => {
+                s.target = Some(Target::parse(&as_str(k, v)?).map_err(BuildError::Setting)?);
+            }
+            "python-include" => s.python_include = Some(PathBuf::from(as_str(k, v)?)),
             "compiler-launcher" => {
                 s.launcher = launcher_words("config setting 'compiler-launcher'", &as_str(k, v)?)?;
             }
@@ -256,126 +268,160 @@ fn settings(cs: &BTreeMap<String, serde_json::Value>) -> Result<Settings, BuildE
             }
             other => {
                 return Err(BuildError::Setting(format!(
-                    "unknown config setting '{other}'; known: build-dir, opt-level, verbose, skip-cache, no-cache, bundle-libs, split, target, compiler-launcher"
+                    "unknown config setting '{other}'; known: build-dir, opt-level, verbose, skip-cache, no-cache, bundle-libs, split, target, python-include, compiler-launcher"
                 )));
             }
         }
     }
+    if s.python_include.is_some() && !s.target.as_ref().is_some_and(Target::is_foreign) {
+        return Err(BuildError::Setting(
+            "config setting 'python-include': the target's own Python headers are for a macOS or Windows target (-C target=aarch64-macos, x86_64-windows, ...); a build for this machine uses its interpreter's".into(),
+        ));
+    }
     Ok(s)
 }
 
-/// `-C target=` as zig names targets: `manylinux2014`, `manylinux_2_17`,
-/// `2.17` or a zig triple (`x86_64-linux-gnu.2.17`). The machine is filled
-/// in later (`{machine}`).
-fn zig_target(v: &str) -> Result<String, BuildError> {
-    let glibc = |x: &str, y: &str| format!("{{machine}}-linux-gnu.{x}.{y}");
-    let bad = || {
-        BuildError::Setting(format!(
-            "config setting 'target': '{v}' is not a glibc baseline (manylinux2014, manylinux_2_17, 2.17) or a zig target (x86_64-linux-gnu.2.17)"
-        ))
-    };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if v == "manylinux2014" {
-        return Ok(glibc("2", "17"));
-    }
-    if let Some(rest) = v.strip_prefix("manylinux_") {
-        let (x, y) = rest.split_once('_').ok_or_else(bad)?;
-        return if digits(x) && digits(y) {
-            Ok(glibc(x, y))
-        } else {
-            Err(bad())
-        };
-    }
-    if let Some((x, y)) = v.split_once('.').filter(|(x, y)| digits(x) && digits(y)) {
-        return Ok(glibc(x, y));
-    }
-    if v.contains("-linux-gnu") {
-        return Ok(v.to_string());
-    }
-    Err(bad())
-}
-
-/// The toolchain for `-C target=`: `zig cc` (the `ziglang` package of the
-/// interpreter running the build) behind a small wrapper script, so the cc
-/// crate sees one compiler path; the system's headers and libraries after
-/// zig's own libc.
-fn zig_toolchain(
+/// The toolchains of a `-C target=` build, one per architecture (two for
+/// universal2), each with its architecture: `zig cc` (the `ziglang` package
+/// of the interpreter running the build) behind a small wrapper script, so
+/// the cc crate sees one compiler path. For macOS and Windows, the Python
+/// include directory with the target's `pyconfig.h`; for Windows, the
+/// import library of `python3.dll` (`abi3`) or `python3X.dll`.
+fn target_toolchains(
     interp: &Interpreter,
-    target: &str,
+    target: &Target,
+    s: &Settings,
     build_dir: &Path,
-) -> Result<Toolchain, BuildError> {
+    abi3: bool,
+    links_python: bool,
+) -> Result<Vec<(String, Toolchain)>, BuildError> {
     if !interp.ziglang {
-        return Err(BuildError::Setting(
-            "config setting 'target': building for another glibc uses zig cc: install the ziglang package (pip install ziglang) in the build environment".into(),
-        ));
+        return Err(BuildError::Setting(format!(
+            "config setting 'target': building for {} uses zig cc: install the ziglang package (pip install ziglang) in the build environment",
+            target.describe()
+        )));
     }
     let python = interp
         .executable
         .as_ref()
         .ok_or_else(|| BuildError::Other("-C target=: the interpreter's path is missing".into()))?;
-    let machine = &interp.toolchain.machine;
-    let target = target.replace("{machine}", machine);
     let dir = build_dir.join("zig");
-    std::fs::create_dir_all(&dir).map_err(|e| BuildError::io(&dir, e))?;
-    let wrapper = dir.join("zig-cc");
-    let quoted = |what: &str, p: &Path| {
-        let p = p.display().to_string();
-        shlex::try_quote(&p)
-            .map(|q| q.into_owned())
-            .map_err(|e| BuildError::Other(format!("-C target=: {what} '{p}': {e}")))
+    let wrapper =
+        compile::target::zig_wrapper(python, "cc", &dir).map_err(|e| BuildError::io(&dir, e))?;
+    let tdir = dir.join(target.describe());
+    let include = if target.is_foreign() {
+        let pyconfig = compile::target::pyconfig_h(target, &interp.facts);
+        Some(
+            compile::target::python_include(
+                &interp.toolchain.include_dirs,
+                s.python_include.as_deref(),
+                &tdir.join("python-include"),
+                &pyconfig,
+            )
+            .map_err(BuildError::Other)?,
+        )
+    } else {
+        None
     };
-    let script = format!(
-        "#!/bin/sh\nexec {} -m ziglang cc \"$@\"\n",
-        quoted("the interpreter's path", python)?
-    );
-    if std::fs::read_to_string(&wrapper).ok().as_deref() != Some(script.as_str()) {
-        std::fs::write(&wrapper, &script).map_err(|e| BuildError::io(&wrapper, e))?;
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| BuildError::io(&wrapper, e))?;
+    let mut out = Vec::new();
+    for arch in target.archs(&interp.toolchain.machine) {
+        let min = match target {
+            Target::Macos { .. } => Some(
+                target
+                    .macos_min(&arch, s.deployment_target.as_deref())
+                    .map_err(BuildError::Setting)?,
+            ),
+            _ => None,
+        };
+        let (implib, lib) = match target {
+            Target::Windows { .. } if links_python => {
+                let d = tdir.join("implib");
+                let (x, y) = interp.facts.version;
+                let version = (!abi3).then_some((x as u8, y as u8));
+                let lib = compile::target::python_import_library(
+                    &d,
+                    &arch,
+                    version,
+                    interp.facts.free_threaded,
+                )
+                .map_err(BuildError::Other)?;
+                (Some(d), lib)
+            }
+            _ => (None, String::new()),
+        };
+        let triple = target.zig_triple(&arch, min);
+        log(&format!("compiling for {triple} with zig cc"));
+        out.push((
+            arch.clone(),
+            compile::target::zig_toolchain(
+                &interp.toolchain,
+                target,
+                &arch,
+                &triple,
+                &wrapper,
+                include.clone(),
+                implib.as_deref().map(|d| (d, lib.as_str())),
+            )
+            .map_err(BuildError::Setting)?,
+        ));
     }
-    let mut tc = interp.toolchain.clone();
-    let multiarch = format!("/usr/lib/{machine}-linux-gnu");
-    // Split again as a shell splits CC: quoted, a path with spaces stays one word.
-    tc.cc = format!(
-        "{} -target {}",
-        quoted("the zig wrapper's path", &wrapper)?,
-        quoted("the target", Path::new(&target))?
-    );
-    // zig cc is clang: keep the interpreter's optimisation and warning
-    // flags, drop what only GCC knows.
-    let gcc_only = [
-        "-fno-semantic-interposition",
-        "-ffat-lto-objects",
-        "-flto=auto",
-    ];
-    // CFLAGS as the compile splits them (a shell's words: quoted flags
-    // stay whole), and joined back quoted.
-    let words = shlex::split(&tc.cflags).ok_or_else(|| {
-        BuildError::Setting(format!(
-            "CFLAGS: '{}' has an unbalanced quote or a trailing backslash",
-            tc.cflags
-        ))
-    })?;
-    let kept: Vec<&str> = words
-        .iter()
-        .map(String::as_str)
-        .filter(|f| {
-            !gcc_only.contains(f) && !f.starts_with("-fprofile-") && !f.starts_with("-flto")
-        })
-        .chain([
-            "-idirafter",
-            "/usr/local/include",
-            "-idirafter",
-            "/usr/include",
-        ])
-        .collect();
-    tc.cflags = shlex::try_join(kept).map_err(|e| BuildError::Setting(format!("CFLAGS: {e}")))?;
-    tc.ldflags = format!("{} -L{multiarch} -L/usr/lib -L/usr/local/lib", tc.ldflags)
-        .trim()
-        .to_string();
-    log(&format!("compiling for {target} with zig cc"));
-    Ok(tc)
+    Ok(out)
+}
+
+/// The platform tag of a wheel of Mach-O or PE modules: each module's (see
+/// [`crate::portable::macho::Binary::platform`]); the least compatible when
+/// their minimum macOS versions differ.
+fn foreign_platform(built: &[BuiltModule]) -> Result<crate::wheel::tags::Platform, BuildError> {
+    use crate::wheel::tags::Platform;
+    let mut found: Option<Platform> = None;
+    for b in built.iter().filter(|b| b.so_path.is_some()) {
+        let p = crate::portable::macho::read_binary(&b.data)
+            .map_err(|e| BuildError::Other(format!("{}: {e}", b.wheel_path)))?
+            .platform()
+            .map_err(|e| BuildError::Other(format!("{}: {e}", b.wheel_path)))?;
+        found = Some(match (found, p) {
+            (None, p) => p,
+            (
+                Some(Platform::Macos { version: a, arch }),
+                Platform::Macos {
+                    version: b,
+                    arch: arch2,
+                },
+            ) if arch == arch2 => Platform::Macos {
+                version: a.max(b),
+                arch,
+            },
+            (Some(a), b) if a == b => a,
+            (Some(a), b) => {
+                return Err(BuildError::Other(format!(
+                    "the built modules are for different platforms ({a} and {b})"
+                )));
+            }
+        });
+    }
+    found.ok_or_else(|| BuildError::Other("no built module to tag the wheel from".into()))
+}
+
+/// The target when the modules are Mach-O or PE files: `-C target=` for
+/// macOS or Windows, or a native build on one of them.
+fn mach_o_or_pe_target(s: &Settings, interp: &Interpreter) -> Option<Target> {
+    match &s.target {
+        Some(t) if t.is_foreign() => Some(t.clone()),
+        Some(_) => None,
+        None => Target::native(&interp.toolchain.machine),
+    }
+}
+
+/// The target interpreter of a build for another operating system: the
+/// build interpreter's version and cffi, the target's file names and sizes.
+fn cross_interpreter(interp: &Interpreter, target: &Target) -> Result<Interpreter, BuildError> {
+    let mut cross = interp.clone();
+    cross.facts = target
+        .interpreter_facts(&interp.facts)
+        .map_err(BuildError::Setting)?;
+    cross.sizeof_long = target.sizeof_long(interp.sizeof_long);
+    cross.libc = None;
+    Ok(cross)
 }
 
 /// Emitted C larger than this is split into translation units by default.
@@ -822,18 +868,24 @@ fn build_modules(
                 project.root.join(p)
             }
         };
-        let file_name = lib
-            .wheel_path
+        // `pkg/libx.so` is `pkg/libx.dylib` on macOS, `pkg/libx.dll` on
+        // Windows (the names loaders look for there).
+        let os = s
+            .target
+            .as_ref()
+            .map_or(compile::target::Os::Linux, Target::os);
+        let wheel_path = compile::target::shared_library_path(&lib.wheel_path, os);
+        let file_name = wheel_path
             .rsplit('/')
             .next()
-            .unwrap_or(&lib.wheel_path)
+            .unwrap_or(&wheel_path)
             .to_string();
         let dir = build_dir
             .join("shared")
             .join(lib.wheel_path.replace('/', "_"));
         jobs.push((
-            lib.wheel_path.clone(),
-            lib.wheel_path.clone(),
+            wheel_path.clone(),
+            wheel_path.clone(),
             compile::Job {
                 module: lib.wheel_path.clone(),
                 sources: lib.sources.iter().map(abs).collect(),
@@ -842,7 +894,10 @@ fn build_modules(
                 libraries: lib.libraries.clone(),
                 library_dirs: Vec::new(),
                 extra_compile_args: Vec::new(),
-                extra_link_args: vec![format!("-Wl,-soname,{file_name}")],
+                extra_link_args: match os {
+                    compile::target::Os::Linux => vec![format!("-Wl,-soname,{file_name}")],
+                    _ => Vec::new(),
+                },
                 build_dir: dir.join("obj"),
                 output: dir.join(&file_name),
                 opt_level: s.opt_level.clone(),
@@ -853,14 +908,34 @@ fn build_modules(
             },
         ));
     }
-    let zig;
-    let toolchain = match &s.target {
+    let toolchains: Vec<(String, Toolchain)> = match &s.target {
         Some(t) if !jobs.is_empty() => {
-            zig = zig_toolchain(interp, t, build_dir)?;
-            &zig
+            if t.is_foreign() {
+                foreign_link_check(t, &jobs)?;
+            }
+            let links_python = !cdefs.is_empty();
+            target_toolchains(interp, t, s, build_dir, suffix == ".pyd", links_python)?
         }
-        _ => &interp.toolchain,
+        _ => vec![(interp.toolchain.machine.clone(), interp.toolchain.clone())],
     };
+    // One build per job and architecture (two for universal2: their
+    // slices are joined into one fat file after).
+    let mut units: Vec<(usize, &Toolchain, compile::Job)> = Vec::new();
+    for (i, (_, _, job)) in jobs.iter().enumerate() {
+        if toolchains.len() == 1 {
+            units.push((i, &toolchains[0].1, job.clone()));
+            continue;
+        }
+        for (arch, tc) in &toolchains {
+            let mut j = job.clone();
+            j.build_dir = job.build_dir.join(arch);
+            j.output = job
+                .build_dir
+                .join(arch)
+                .join(job.output.file_name().unwrap_or_default());
+            units.push((i, tc, j));
+        }
+    }
     let t = Instant::now();
     stage("compiling".into());
     if !jobs.is_empty() {
@@ -875,26 +950,67 @@ fn build_modules(
         ));
     }
     let results: Vec<Result<PathBuf, compile::CompileError>> = std::thread::scope(|scope| {
-        let hs: Vec<_> = jobs
+        let hs: Vec<_> = units
             .iter()
-            .map(|(_, _, job)| scope.spawn(move || compile::build(job, toolchain)))
+            .map(|(_, tc, job)| scope.spawn(move || compile::build(job, tc)))
             .collect();
         hs.into_iter()
             .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     });
-    for ((name, wheel_path, job), r) in jobs.iter().zip(results) {
-        let so = r?;
+    let binary_target = mach_o_or_pe_target(s, interp);
+    let mut per_job: Vec<Vec<PathBuf>> = vec![Vec::new(); jobs.len()];
+    for ((i, _, _), r) in units.iter().zip(results) {
+        per_job[*i].push(r?);
+    }
+    for ((name, wheel_path, job), outputs) in jobs.iter().zip(per_job) {
+        // An extension module is a bundle on macOS, as setuptools links it
+        // (zig's linker writes dylibs; shared libraries stay dylibs).
+        if cdefs.contains_key(name)
+            && binary_target
+                .as_ref()
+                .is_some_and(|t| t.os() == compile::target::Os::Macos)
+        {
+            for o in &outputs {
+                let data = std::fs::read(o).map_err(|e| BuildError::io(o, e))?;
+                let bundle = crate::portable::macho::dylib_to_bundle(&data).map_err(|e| {
+                    BuildError::Other(format!("module {name}: {}: {e}", o.display()))
+                })?;
+                crate::report::write_if_changed(o, &bundle)?;
+            }
+        }
+        let so = if outputs.len() == 1 {
+            outputs[0].clone()
+        } else {
+            let mut slices = Vec::new();
+            for o in &outputs {
+                slices.push(std::fs::read(o).map_err(|e| BuildError::io(o, e))?);
+            }
+            let fat = crate::portable::macho::fat_file(&slices)
+                .map_err(|e| BuildError::Other(format!("module {name}: {e}")))?;
+            crate::report::write_if_changed(&job.output, &fat)?;
+            job.output.clone()
+        };
         let data = std::fs::read(&so).map_err(|e| BuildError::io(&so, e))?;
-        if let Some(cdef) = cdefs.get(name) {
-            // With -C target the module is built for another libc: the
-            // interpreter here is not the one it will load into.
-            let python = if s.target.is_some() {
-                None
-            } else {
-                interp.executable.as_deref()
-            };
-            check_imports(name, &data, cdef, job, python)?;
+        match &binary_target {
+            Some(t) => {
+                let init = cdefs
+                    .contains_key(name)
+                    .then(|| name.rsplit('.').next().unwrap_or(name));
+                check_foreign_module(name, &data, t, job, init)?;
+            }
+            _ => {
+                if let Some(cdef) = cdefs.get(name) {
+                    // With -C target the module is built for another libc: the
+                    // interpreter here is not the one it will load into.
+                    let python = if s.target.is_some() {
+                        None
+                    } else {
+                        interp.executable.as_deref()
+                    };
+                    check_imports(name, &data, cdef, job, python)?;
+                }
+            }
         }
         out.push(BuiltModule {
             wheel_path: wheel_path.clone(),
@@ -906,6 +1022,80 @@ fn build_modules(
         log(&format!("compiled in {:.2} s", t.elapsed().as_secs_f64()));
     }
     Ok(out)
+}
+
+/// Before compiling for macOS or Windows: a library the target does not
+/// have is an error naming it, unless the module names a directory to
+/// find the target's build of it in (`library-dirs`).
+fn foreign_link_check(
+    target: &Target,
+    jobs: &[(String, String, compile::Job)],
+) -> Result<(), BuildError> {
+    for (name, _, job) in jobs {
+        for l in &job.libraries {
+            if !target.system_library(l) && job.library_dirs.is_empty() {
+                return Err(BuildError::Setting(format!(
+                    "module {name}: links '{l}' (libraries), which {} does not provide: a cross build cannot use this machine's copy. Add the directory holding the target's build of it to the module's library-dirs, or compile its C sources into the module (sources)",
+                    target.describe()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// After building for macOS or Windows: the module is the platform's kind
+/// of extension (a Mach-O bundle or dylib, a PE DLL), exports its
+/// `PyInit_<init>` (API-mode modules), and needs only what the platform and
+/// Python provide (see [`crate::portable::macho::Binary::foreign_needs`]).
+fn check_foreign_module(
+    module: &str,
+    data: &[u8],
+    target: &Target,
+    job: &compile::Job,
+    init: Option<&str>,
+) -> Result<(), BuildError> {
+    use crate::portable::macho::{Binary, read_binary};
+    let bin = read_binary(data).map_err(|e| BuildError::Other(format!("module {module}: {e}")))?;
+    let kind_ok = match (&bin, target) {
+        (Binary::MachO(slices), Target::Macos { .. }) => {
+            slices.iter().all(|s| s.filetype == 6 || s.filetype == 8)
+        }
+        (Binary::Pe(p), Target::Windows { .. }) => p.is_dll,
+        _ => false,
+    };
+    if !kind_ok {
+        return Err(BuildError::Other(format!(
+            "module {module}: the linker did not write a loadable module for {}",
+            target.describe()
+        )));
+    }
+    if let Some(init) = init
+        && !bin.exports_init(init)
+    {
+        return Err(BuildError::Other(format!(
+            "module {module}: the built module does not export PyInit_{init}"
+        )));
+    }
+    let own: Vec<String> = job
+        .libraries
+        .iter()
+        .map(|l| l.to_ascii_lowercase())
+        .collect();
+    let needs = bin.foreign_needs(&|dll: &str| {
+        target.system_library(dll) || own.iter().any(|l| l == dll || format!("lib{l}") == dll)
+    });
+    if needs.is_empty() {
+        return Ok(());
+    }
+    Err(BuildError::Unresolved {
+        module: module.to_string(),
+        message: format!(
+            "the module built for {} needs what the platform and Python do not provide; importing it would fail:\n  {}",
+            target.describe(),
+            needs.join("\n  ")
+        ),
+    })
 }
 
 /// Fails the build when the module requires a symbol that neither its
@@ -1094,10 +1284,21 @@ fn build_wheel(
         package_paths(project)?
     };
     let _lock = lock_build_dir(&build_dir)?;
+    // A build for macOS or Windows: the target interpreter's facts.
+    let cross;
+    let interp = match (interp, &s.target) {
+        (Some(i), Some(t)) if t.is_foreign() => {
+            cross = cross_interpreter(i, t)?;
+            Some(&cross)
+        }
+        (i, _) => i,
+    };
     let (built, target) = match interp {
         Some(interp) => {
             let abi3_ok = abi3(project, interp);
             let suffix = match &abi3_ok {
+                // Windows loads a stable-ABI module by its plain `.pyd` name.
+                Ok(()) if interp.facts.ext_suffix.ends_with(".pyd") => ".pyd".to_string(),
                 Ok(()) => ".abi3.so".to_string(),
                 Err(why) => {
                     if has_api && project.tool.limited_api {
@@ -1120,7 +1321,32 @@ fn build_wheel(
     let mut built = built;
     let mut bundled_extra: Vec<ArchiveFile> = Vec::new();
     let has_binary = built.iter().any(|b| b.so_path.is_some());
-    let tags = if let Some((interp, abi3_ok)) = target.filter(|_| has_binary) {
+    let target = target.filter(|_| has_binary);
+    let foreign = target.as_ref().and_then(|(i, _)| mach_o_or_pe_target(s, i));
+    let tags = if let (Some(t), Some((interp, abi3_ok))) = (&foreign, &target) {
+        if s.bundle_libs.unwrap_or(project.tool.bundle_libs) && !editable {
+            return Err(BuildError::Setting(format!(
+                "bundle-libs: copying libraries into a wheel for {} (Mach-O / PE) is not implemented; only Linux wheels bundle them",
+                t.describe()
+            )));
+        }
+        let platform = foreign_platform(&built)?;
+        log(&format!(
+            "platform tag {platform} (from the built modules' headers)"
+        ));
+        let tag = if has_api {
+            let floor = project
+                .metadata
+                .requires_python
+                .as_deref()
+                .and_then(crate::project::requirements::min_python);
+            WheelTag::for_interpreter(&interp.facts, abi3_ok, floor, vec![platform])
+                .map_err(|e| BuildError::Other(e.to_string()))?
+        } else {
+            WheelTag::without_extension(vec![platform])
+        };
+        tag.expand()
+    } else if let Some((interp, abi3_ok)) = target {
         let mut elves = Vec::new();
         for b in &built {
             if b.so_path.is_some() {

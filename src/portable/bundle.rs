@@ -307,20 +307,25 @@ pub fn bundle_libraries(
             path: lib.source.clone(),
             source,
         })?;
-        let mut perms = fs::metadata(&dest)
-            .map_err(|source| BundleError::Io {
-                action: "stat",
+        // Executable like the system's copy (a Unix mode; nothing to set
+        // elsewhere).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mut perms = fs::metadata(&dest)
+                .map_err(|source| BundleError::Io {
+                    action: "stat",
+                    path: dest.clone(),
+                    source,
+                })?
+                .permissions();
+            perms.set_mode(0o755);
+            fs::set_permissions(&dest, perms).map_err(|source| BundleError::Io {
+                action: "chmod",
                 path: dest.clone(),
                 source,
-            })?
-            .permissions();
-        use std::os::unix::fs::PermissionsExt;
-        perms.set_mode(0o755);
-        fs::set_permissions(&dest, perms).map_err(|source| BundleError::Io {
-            action: "chmod",
-            path: dest.clone(),
-            source,
-        })?;
+            })?;
+        }
         let d = dest.to_string_lossy().to_string();
         patchelf(patchelf_exe, &["--set-soname", &lib.bundled_name, &d])?;
         for dep in &lib.info.needed {
@@ -431,8 +436,9 @@ mod tests {
     }
 
     /// Builds a library and an "extension" needing it, bundles, removes the
-    /// original, and loads the extension in a fresh process.
+    /// original, and loads the extension in a fresh process (ELF: Linux).
     #[test]
+    #[cfg(target_os = "linux")]
     fn bundled_extension_loads_without_the_system_copy() {
         let Some(patchelf_exe) = crate::compile::which("patchelf") else {
             assert!(

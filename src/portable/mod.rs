@@ -8,6 +8,7 @@
 
 pub mod bundle;
 pub mod elf;
+pub mod macho;
 pub mod policy;
 
 use std::collections::{BTreeMap, BTreeSet};
