@@ -5,7 +5,7 @@ use super::{ASSIGN_OPS, BINARY_PREC, CParser, ConstKind, Coord, Expr, PResult, T
 use crate::cdef::lexer::Tok;
 
 impl<'a> CParser<'a> {
-    pub(super) fn expression(&mut self) -> PResult<Expr> {
+    fn expression(&mut self) -> PResult<Expr> {
         let e = self.assignment_expression()?;
         if self.peek_is(0, ",") {
             while self.accept(",")?.is_some() {

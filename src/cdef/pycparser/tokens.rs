@@ -153,7 +153,7 @@ impl<'a> CParser<'a> {
         Ok(t)
     }
 
-    pub(super) fn before(t: &Token) -> ParseError {
+    fn before(t: &Token) -> ParseError {
         ParseError {
             message: format!("before: {}", t.text),
             coord: Some(Self::coord_of(t)),
