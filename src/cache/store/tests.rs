@@ -1,3 +1,6 @@
+//! The store's own tests: objects and entries round trip, lookups check
+//! every dependency, damage is named, parallel writers and merges lose
+//! nothing, verify and gc report what they find.
 
 use super::*;
 
