@@ -8,7 +8,7 @@ use super::{
 };
 
 impl Types {
-    /// A new primitive type (`name` must be in [`ALL_PRIMITIVE_TYPES`]).
+    /// A new primitive type (`name` must be in [`ALL_PRIMITIVE_TYPES`](super::ALL_PRIMITIVE_TYPES)).
     pub fn primitive(&mut self, name: &str) -> TypeId {
         debug_assert!(
             primitive_kind(name).is_some(),
