@@ -3,8 +3,10 @@
 //! against `cffi` itself: small tables that fail fast and say precisely
 //! which opcode is wrong, before any corpus case or compiler runs.
 
+use super::ops::op_class_name;
 use super::*;
 use crate::cdef::{CdefInput, IncludedFfi};
+use crate::emit::CffiRuntime;
 
 /// CFFI's `str(CffiOp)`: `(CLASSNAME arg)`, `(None arg)` for a raw length.
 fn op_str(slot: &Slot) -> String {
