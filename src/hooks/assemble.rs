@@ -16,60 +16,37 @@ pub(super) fn package_paths(project: &Project) -> Result<Vec<(PathBuf, String)>,
         if abs.is_file() {
             files.push(abs.clone());
         } else {
-            let real_root = project
-                .root
-                .canonicalize()
-                .map_err(|e| BuildError::io(&project.root, e))?;
-            let mut seen_dirs = BTreeSet::new();
-            let mut stack = vec![abs.clone()];
-            while let Some(d) = stack.pop() {
-                // A symlinked directory is walked once (no cycles).
-                if !seen_dirs.insert(d.canonicalize().map_err(|e| BuildError::io(&d, e))?) {
-                    continue;
+            // Links inside the project are followed (each directory once);
+            // a link out of it would ship a file of the build machine.
+            let o = crate::project::walk::WalkOptions {
+                follow_links_inside: true,
+                skip_dot_dirs: true,
+                ..Default::default()
+            };
+            for p in crate::project::walk::files(&project.root, &abs, o)
+                .map_err(|e| BuildError::Other(e.to_string()))?
+            {
+                let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
+                    return Err(BuildError::Other(format!(
+                        "{}: a file name that is not UTF-8 cannot go in a wheel",
+                        p.display()
+                    )));
+                };
+                if p.to_str().is_none() {
+                    return Err(BuildError::Other(format!(
+                        "{}: a directory name that is not UTF-8 cannot go in a wheel",
+                        p.display()
+                    )));
                 }
-                let rd = std::fs::read_dir(&d).map_err(|e| BuildError::io(&d, e))?;
-                for e in rd.flatten() {
-                    let p = e.path();
-                    let Some(name) = e.file_name().to_str().map(str::to_string) else {
-                        return Err(BuildError::Other(format!(
-                            "{}: a file name that is not UTF-8 cannot go in a wheel",
-                            p.display()
-                        )));
-                    };
-                    let Ok(mut ft) = e.file_type() else { continue };
-                    if ft.is_symlink() {
-                        // Followed when it stays inside the project; a link
-                        // out of it would ship a file of the build machine.
-                        let real = p.canonicalize().map_err(|e| BuildError::io(&p, e))?;
-                        if !real.starts_with(&real_root) {
-                            return Err(BuildError::Other(format!(
-                                "{} is a symlink leading outside the project (to {}): it is not packaged",
-                                p.display(),
-                                real.display()
-                            )));
-                        }
-                        ft = std::fs::metadata(&real)
-                            .map_err(|e| BuildError::io(&real, e))?
-                            .file_type();
-                    }
-                    if ft.is_dir() {
-                        if name != "__pycache__" && !name.starts_with('.') {
-                            stack.push(p);
-                        }
-                    } else if ft.is_file() {
-                        if name.contains('\\') {
-                            return Err(BuildError::Other(format!(
-                                "{}: a file name holding a backslash cannot go in a wheel (installers on Windows read it as a directory separator)",
-                                p.display()
-                            )));
-                        }
-                        let skip = name.ends_with(".pyc")
-                            || name.ends_with(".pyo")
-                            || name.ends_with(".o");
-                        if !skip {
-                            files.push(p);
-                        }
-                    }
+                if name.contains('\\') {
+                    return Err(BuildError::Other(format!(
+                        "{}: a file name holding a backslash cannot go in a wheel (installers on Windows read it as a directory separator)",
+                        p.display()
+                    )));
+                }
+                let skip = name.ends_with(".pyc") || name.ends_with(".pyo") || name.ends_with(".o");
+                if !skip {
+                    files.push(p);
                 }
             }
         }
@@ -378,48 +355,20 @@ pub(super) fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, B
     stage("writing the sdist".into());
     let root = &project.root;
     let mut chosen: BTreeSet<PathBuf> = BTreeSet::new();
-    let walker = ignore::WalkBuilder::new(root)
-        .hidden(false)
-        .git_ignore(true)
-        .git_global(false)
-        .git_exclude(true)
-        .require_git(false)
-        .parents(false)
-        .filter_entry(|e| {
-            let n = e.file_name().to_string_lossy();
-            !matches!(
-                n.as_ref(),
-                ".git"
-                    | ".venv"
-                    | "venv"
-                    | "__pycache__"
-                    | ".tox"
-                    | ".nox"
-                    | "target"
-                    | ".mypy_cache"
-                    | ".pytest_cache"
-                    | ".ruff_cache"
-            )
-        })
-        .build();
+    let o = crate::project::walk::WalkOptions {
+        gitignore: true,
+        ..Default::default()
+    };
+    let walked =
+        crate::project::walk::files(root, root, o).map_err(|e| BuildError::Other(e.to_string()))?;
     let out_abs = out_dir.canonicalize().ok();
-    for e in walker.flatten() {
-        if !e.file_type().is_some_and(|t| t.is_file()) {
-            continue;
-        }
-        let p = e.path();
+    for p in &walked {
+        let p = p.as_path();
         if out_abs.as_ref().is_some_and(|o| p.starts_with(o)) {
             continue;
         }
+        // (build/, dist/ and target/ at the root are the walk's to skip.)
         let rel = p.strip_prefix(root).unwrap_or(p).to_path_buf();
-        let first = rel
-            .components()
-            .next()
-            .map(|c| c.as_os_str().to_string_lossy().to_string())
-            .unwrap_or_default();
-        if matches!(first.as_str(), "build" | "dist") {
-            continue;
-        }
         let s = rel.to_string_lossy();
         if s.ends_with(".so") || s.ends_with(".pyc") || s.ends_with(".o") || s.ends_with(".pyd") {
             continue;

@@ -608,7 +608,8 @@ fn read_readme(r: &Node<'_>, dir: &ProjectDir) -> Result<Readme, ConfigError> {
     })
 }
 
-/// Files under `root` matching a glob (`*`, `**`, `?`, `[...]`), sorted.
+/// Files under `root` matching a glob (`*`, `**`, `?`, `[...]`), sorted;
+/// the tree is walked by [`super::walk`] (its skip rules, no symlinks).
 pub fn glob_files(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
     let glob = globset::GlobBuilder::new(pattern)
         .literal_separator(true)
@@ -616,7 +617,9 @@ pub fn glob_files(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
         .map_err(|e| format!("invalid glob '{pattern}': {e}"))?
         .compile_matcher();
     let mut out = Vec::new();
-    for entry in walkdir(root) {
+    let all = super::walk::files(root, root, super::walk::WalkOptions::default())
+        .map_err(|e| e.to_string())?;
+    for entry in all {
         if let Ok(rel) = entry.strip_prefix(root)
             && glob.is_match(rel)
         {
@@ -625,35 +628,6 @@ pub fn glob_files(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
     }
     out.sort();
     Ok(out)
-}
-
-/// Every file under `root` (not following symlinks, skipping `.git`,
-/// `.venv`, `target`, `build`, `dist` and `__pycache__`).
-fn walkdir(root: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            let Ok(ft) = e.file_type() else { continue };
-            if ft.is_dir() {
-                if !matches!(
-                    name.as_ref(),
-                    ".git" | ".venv" | "target" | "build" | "dist" | "__pycache__"
-                ) {
-                    stack.push(p);
-                }
-            } else if ft.is_file() {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

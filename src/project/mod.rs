@@ -26,6 +26,7 @@ pub mod requirements;
 pub mod toml;
 mod tool;
 pub mod version;
+pub mod walk;
 
 use std::path::{Path, PathBuf};
 

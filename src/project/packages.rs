@@ -153,30 +153,29 @@ pub(super) fn find_convention_modules(
     pkg_path: &Path,
 ) -> Vec<(PathBuf, PathBuf, String)> {
     let mut out = Vec::new();
-    let mut stack = vec![pkg_path.to_path_buf()];
-    while let Some(rel) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(root.join(&rel)) else {
+    let o = super::walk::WalkOptions {
+        skip_dot_dirs: true,
+        ..Default::default()
+    };
+    // A package that cannot be walked has no convention modules; the
+    // package walk of the build reports why.
+    for path in super::walk::files(root, &root.join(pkg_path), o).unwrap_or_default() {
+        let Ok(child) = path.strip_prefix(root) else {
             continue;
         };
-        let mut entries: Vec<_> = rd.flatten().collect();
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            let name = e.file_name().to_string_lossy().to_string();
-            let child = rel.join(&name);
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                if name != "__pycache__" && !name.starts_with('.') {
-                    stack.push(child);
-                }
-            } else if let Some(stem) = name.strip_suffix(".cdef.txt") {
-                let csrc = rel.join(format!("{stem}.csrc.c"));
-                if root.join(&csrc).is_file() {
-                    let pkg_mod = rel
-                        .strip_prefix(package_dir)
-                        .unwrap_or(&rel)
-                        .to_string_lossy()
-                        .replace(['/', '\\'], ".");
-                    out.push((child, csrc, format!("{pkg_mod}.{stem}_cffi")));
-                }
+        let (Some(rel), Some(name)) = (child.parent(), child.file_name().and_then(|n| n.to_str()))
+        else {
+            continue;
+        };
+        if let Some(stem) = name.strip_suffix(".cdef.txt") {
+            let csrc = rel.join(format!("{stem}.csrc.c"));
+            if root.join(&csrc).is_file() {
+                let pkg_mod = rel
+                    .strip_prefix(package_dir)
+                    .unwrap_or(rel)
+                    .to_string_lossy()
+                    .replace(['/', '\\'], ".");
+                out.push((child.to_path_buf(), csrc, format!("{pkg_mod}.{stem}_cffi")));
             }
         }
     }
