@@ -256,7 +256,7 @@ fn build_and_exercise_as(
             &env.runtime,
             &options,
         )
-        .map_err(|e| format!("included {}: {}", inc.module_name, e.message))?;
+        .map_err(|e| format!("included {}: {}", inc.module_name, e))?;
         compile_module(env, &dir, &inc.module_name, &source, preamble)?;
     }
     let preamble = case.preamble.as_deref().unwrap_or("");
@@ -480,7 +480,7 @@ fn every_abi_mode_case_imports_and_its_types_parse() {
                 &inc.module_name,
                 &EmitOptions::default(),
             )
-            .unwrap_or_else(|e| panic!("{id}: included {}: {}", inc.module_name, e.message));
+            .unwrap_or_else(|e| panic!("{id}: included {}: {}", inc.module_name, e));
             std::fs::write(case_dir.join(format!("{}.py", inc.module_name)), text).unwrap();
             includes += 1;
         }

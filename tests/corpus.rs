@@ -33,7 +33,7 @@ fn run_with(case: &Case, runtime: &CffiRuntime, options: &EmitOptions) -> Result
     } else {
         emit::emit_py(&mut r.types, &ffi, &case.module_name, options)
     }
-    .map_err(|e| e.message)
+    .map_err(|e| e.to_string())
 }
 
 /// `id: differs at line N`, with both lines.

@@ -20,8 +20,8 @@ fn runtime() -> CffiRuntime {
 fn emit_both(text: &str) -> Result<String, String> {
     let inputs = [CdefInput::new(text, "input.cdef")];
     let options = EmitOptions::default();
-    let c = emit::c_source("_m", &inputs, "", &runtime(), &options).map_err(|e| e.message);
-    let py = emit::py_source("_m", &inputs, &options).map_err(|e| e.message);
+    let c = emit::c_source("_m", &inputs, "", &runtime(), &options).map_err(|e| e.to_string());
+    let py = emit::py_source("_m", &inputs, &options).map_err(|e| e.to_string());
     assert_eq!(
         c.is_ok(),
         py.is_ok(),

@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let options = EmitOptions::default();
     match emit::py_source("_fuzz", &inputs, &options) {
         Ok(_) => {}
-        Err(e) => assert!(!e.message.is_empty()),
+        Err(e) => assert!(!e.to_string().is_empty()),
     }
     let runtime = CffiRuntime {
         include_h: "/* include */\n#include \"parse_c_type.h\"\n".into(),

@@ -67,7 +67,7 @@ pub(super) fn gen_src(a: GenSrcArgs) -> Result<(), String> {
         } else {
             emit::emit_py(&mut r.types, &ffi, &case.module_name, &options)
         };
-        let text = result.map_err(|e| e.message)?;
+        let text = result.map_err(|e| e.to_string())?;
         return write_atomic(out, &text);
     }
     let Some(GenSrcSources::ReadSources {
@@ -87,7 +87,7 @@ pub(super) fn gen_src(a: GenSrcArgs) -> Result<(), String> {
             unreachable!("gen_src_usage checked the files");
         };
         let input = crate::cdef::CdefInput::new(read(cdef)?, cdef.as_str());
-        let text = emit::py_source(module, &[input], &options).map_err(|e| e.message)?;
+        let text = emit::py_source(module, &[input], &options).map_err(|e| e.to_string())?;
         write_atomic(Path::new(out), &text)
     } else {
         let [csrc, out] = files.as_slice() else {
@@ -110,7 +110,7 @@ pub(super) fn gen_src(a: GenSrcArgs) -> Result<(), String> {
                     &runtime,
                     &options,
                 )
-                .map_err(|e| e.message)?;
+                .map_err(|e| e.to_string())?;
                 if i > 0 {
                     times.push(t.elapsed().as_secs_f64());
                 }
@@ -124,7 +124,7 @@ pub(super) fn gen_src(a: GenSrcArgs) -> Result<(), String> {
             );
         }
         let text = emit::c_source(module, &[input], &preamble, &runtime, &options)
-            .map_err(|e| e.message)?;
+            .map_err(|e| e.to_string())?;
         write_atomic(Path::new(out), &text)
     }
 }

@@ -13,7 +13,7 @@ pub(super) fn stubs(a: StubsArgs) -> Result<(), String> {
     let bytes = std::fs::read(cdef).map_err(|e| format!("{cdef}: {e}"))?;
     let text = crate::text::utf8(bytes, Path::new(cdef)).map_err(|e| e.to_string())?;
     let input = crate::cdef::CdefInput::new(text, cdef.as_str());
-    let (types, ffi) = crate::emit::parse_all(&[input]).map_err(|e| e.message)?;
+    let (types, ffi) = crate::emit::parse_all(&[input]).map_err(|e| e.to_string())?;
     let stub = stub_source(module, &types, &ffi, mode);
     match &a.out {
         Some(o) => write_atomic(o, &stub),

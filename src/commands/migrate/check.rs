@@ -114,7 +114,7 @@ pub fn check(
                 &options,
             )
         }
-        .map_err(|e| format!("{}: headerwheel cannot emit it: {}", m.name, e.message))?;
+        .map_err(|e| format!("{}: headerwheel cannot emit it: {}", m.name, e))?;
         out.push(ModuleCheck {
             name: m.name.clone(),
             from,

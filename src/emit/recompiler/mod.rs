@@ -45,7 +45,7 @@ const VERSION_CHAR16CHAR32: u32 = 0x2801;
 
 /// The error kinds CFFI raises while emitting, named in the message.
 fn err(message: String) -> EmitError {
-    EmitError { message }
+    EmitError::Recompile(message)
 }
 
 fn verification(message: String) -> EmitError {
@@ -279,9 +279,7 @@ impl<'a> Recompiler<'a> {
                     Some(loc) => format!("{loc}: "),
                     None => String::new(),
                 };
-                EmitError {
-                    message: format!("{at}{} {}: {}", kind.as_str(), name, e.message),
-                }
+                EmitError::Recompile(format!("{at}{} {}: {e}", kind.as_str(), name))
             })?;
         }
         Ok(())

@@ -91,7 +91,7 @@ impl Recompiler<'_> {
                 f.quals,
             ) {
                 Ok(decl) => pf!(self, "  {{ {decl} = &p->{fname}; (void)tmp; }}"),
-                Err(e) => pf!(self, "  /* {} */", e.message),
+                Err(e) => pf!(self, "  /* {} */", e),
             }
         }
         self.prnt("}");

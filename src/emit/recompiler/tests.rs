@@ -269,10 +269,10 @@ fn abi_mode_enum_base_type_follows_sizeof_long() {
     };
     let e = py_out(cdef, &llp64).unwrap_err();
     assert!(
-        e.message
+        e.to_string()
             .contains("enum e values don't all fit into either 'long' or 'unsigned long'"),
         "{}",
-        e.message
+        e
     );
     // Unsigned values up to 2**32-1 fit an 'unsigned int' (PRIM_UINT32 = 0x16).
     let out = py_out("enum u { X = 4294967295 };", &llp64).unwrap();
@@ -311,7 +311,7 @@ fn errors_while_emitting_name_the_declaration_and_its_line() {
     let input = CdefInput::new("int ok;\nstruct s { int a[3000000000]; };\n", "s.cdef");
     let e = crate::emit::py_source("_m", &[input], &EmitOptions::default()).unwrap_err();
     assert_eq!(
-        e.message,
+        e.to_string(),
         "s.cdef:2:8: struct s: type 'int[3000000000]': cannot emit '3000000000': limited to 2**31-1"
     );
 }
@@ -320,23 +320,24 @@ fn errors_while_emitting_name_the_declaration_and_its_line() {
 fn every_cdef_error_is_reported_at_once() {
     let input = CdefInput::new("int f(int);\nfoo_t g(void);\nint h(bar_t);\n", "m.cdef");
     let e = crate::emit::py_source("_m", &[input], &EmitOptions::default()).unwrap_err();
-    let lines: Vec<&str> = e
-        .message
+    assert!(matches!(&e, crate::emit::EmitError::Cdef(errors) if errors.len() == 2));
+    let message = e.to_string();
+    let lines: Vec<&str> = message
         .lines()
         .filter(|l| l.starts_with("m.cdef:"))
         .collect();
-    assert_eq!(lines.len(), 2, "{}", e.message);
+    assert_eq!(lines.len(), 2, "{}", e);
     assert!(
         lines[0].starts_with("m.cdef:2:1: cannot parse: unknown type name 'foo_t'"),
         "{}",
-        e.message
+        e
     );
     assert!(
         lines[1].starts_with("m.cdef:3:7: h arg 1: unknown type 'bar_t'"),
         "{}",
-        e.message
+        e
     );
-    assert!(e.message.ends_with("2 errors in the cdef"), "{}", e.message);
+    assert!(e.to_string().ends_with("2 errors in the cdef"), "{}", e);
 }
 
 /// Headers that only carry the lines the writer splices at.

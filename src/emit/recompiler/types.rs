@@ -211,14 +211,11 @@ impl Recompiler<'_> {
             Some(loc) => format!("{loc}: "),
             None => String::new(),
         };
-        EmitError {
-            message: format!(
-                "{at}{} {name}: type '{}': {}",
-                kind.as_str(),
-                self.types.c_name_plain(t),
-                e.message
-            ),
-        }
+        EmitError::Recompile(format!(
+            "{at}{} {name}: type '{}': {e}",
+            kind.as_str(),
+            self.types.c_name_plain(t),
+        ))
     }
 
     pub(super) fn enum_fields(&self, tp: TypeId) -> Vec<crate::model::Field> {
