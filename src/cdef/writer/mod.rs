@@ -130,6 +130,11 @@ struct W<'m> {
     /// still being written (a cycle: `typedef void (*cb)(h_t *);` with
     /// `struct h { cb close; }`): written once nothing is in progress.
     pending: Vec<usize>,
+    /// Object-like macros of the headers by name, with their replacement:
+    /// a field of that name is expanded in the module's C
+    /// (`offsetof(xmlGlobalState, xmlLastError)` under libxml2's
+    /// `#define xmlLastError (*(__xmlLastError()))`).
+    macro_names: HashMap<&'m str, String>,
 }
 
 /// Writes the cdef of `model`.
@@ -350,6 +355,20 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
     }
 }
 
+/// Tokens as C text: a space only between two that would otherwise join
+/// (`(*(f()))`, `unsigned long`).
+fn spell_tokens(tokens: &[String]) -> String {
+    let word = |t: &str| t.ends_with(|c: char| c.is_alphanumeric() || c == '_');
+    let mut s = String::new();
+    for t in tokens {
+        if word(&s) && t.starts_with(|c: char| c.is_alphanumeric() || c == '_') {
+            s.push(' ');
+        }
+        s.push_str(t);
+    }
+    s
+}
+
 impl<'m> W<'m> {
     fn new(m: &'m HeaderModel, system_full: bool) -> Self {
         let mut anon_records = HashMap::new();
@@ -369,7 +388,14 @@ impl<'m> W<'m> {
                 over_aligned.insert(t.name.clone(), t.ty.clone());
             }
         }
+        let macro_names = m
+            .macros
+            .iter()
+            .filter(|mac| mac.tokens != [mac.name.as_str()])
+            .map(|mac| (mac.name.as_str(), spell_tokens(&mac.tokens)))
+            .collect();
         W {
+            macro_names,
             anon_records,
             anon_enums,
             over_aligned,

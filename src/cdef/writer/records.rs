@@ -97,6 +97,11 @@ impl W<'_> {
         if let Some(reason) = self.needs_excluded(&f.ty) {
             return Some(format!("{reason} (the struct is partial)"));
         }
+        if let Some(tokens) = f.name.as_deref().and_then(|n| self.macro_names.get(n)) {
+            return Some(format!(
+                "its name is a macro of the headers (`{tokens}`), which the compiler expands in the module's C (the struct is partial)"
+            ));
+        }
         if f.bits.is_some() {
             return Some("CFFI cannot take the layout of bitfields from the compiler (the struct is partial)".into());
         }
