@@ -170,7 +170,8 @@ pub struct Macro {
     /// Its text, when it is a string literal.
     #[serde(default)]
     pub string: Option<String>,
-    /// The function it names (`#define EVP_MD_size EVP_MD_get_size`).
+    /// The function or variable it names (`#define EVP_MD_size
+    /// EVP_MD_get_size`, `#define ffi_type_sint ffi_type_sint32`).
     #[serde(default)]
     pub alias: Option<String>,
     /// Where.

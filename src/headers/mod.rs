@@ -177,7 +177,7 @@ pub fn parse(req: &ParseRequest) -> Result<HeaderModel, HeaderError> {
             Some(p) => match p.get(&name) {
                 Some(Probed::Int(v)) => (Some(*v), None, None),
                 Some(Probed::Str(s)) => (None, Some(s.clone()), None),
-                Some(Probed::Function(f)) => (None, None, Some(f.clone())),
+                Some(Probed::Function(f) | Probed::Variable(f)) => (None, None, Some(f.clone())),
                 None => (None, None, None),
             },
             // The probe could not run: the macro's own tokens.
@@ -205,6 +205,8 @@ enum Probed {
     Str(String),
     /// The name of a declared function (`#define pcre2_compile pcre2_compile_8`).
     Function(String),
+    /// The name of a declared variable (`#define ffi_type_sint ffi_type_sint32`).
+    Variable(String),
 }
 
 /// The prefix of the probe variables.
@@ -216,7 +218,9 @@ const PROBE: &str = "__headerwheel_macro_probe_";
 /// `#undef`d by then, or expands to no expression, fails to compile and is
 /// absent from the answer; every macro-of-macro, function-like helper
 /// (`UINT32_C(1)`), cast, `sizeof` and enum constant is the compiler's own.
-/// `None` when the probe could not be parsed at all.
+/// A macro that is one identifier is also probed as `&(NAME)`: the address
+/// of a variable is a constant where its value is not, so an alias of a
+/// variable is found too. `None` when the probe could not be parsed at all.
 fn probe_macros(
     lc: &Libclang,
     req: &ParseRequest,
@@ -252,6 +256,27 @@ fn probe_macros(
     for (i, n) in names.iter().enumerate() {
         let _ = writeln!(code, "static const __auto_type {PROBE}{i} = {n};");
     }
+    // The identifiers among them, by address: (index in `names`, line).
+    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let mut by_address = HashMap::new();
+    let mut line = first_line + names.len() as u32;
+    for (name, tokens, _) in raw {
+        let Some(&at) = index.get(name.as_str()) else {
+            continue;
+        };
+        if let [t] = tokens.as_slice()
+            && t.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !by_address.contains_key(&at)
+        {
+            let _ = writeln!(
+                code,
+                "static const __auto_type {PROBE}address_{at} = &({name});"
+            );
+            by_address.insert(at, line);
+            line += 1;
+        }
+    }
     let probe_file = match &req.code {
         Some(_) => file.to_string(),
         None => format!("{file}.headerwheel-probe.c"),
@@ -269,15 +294,31 @@ fn probe_macros(
         .map(|(_, l, _)| l)
         .collect();
     let mut out = HashMap::new();
+    let mut addressed = Vec::new();
     for c in tu.cursor().children() {
         if c.kind() != CXCursor_VarDecl {
             continue;
         }
-        let Some(i) = c
-            .spelling()
-            .strip_prefix(PROBE)
+        let spelling = c.spelling();
+        let Some(suffix) = spelling.strip_prefix(PROBE) else {
+            continue;
+        };
+        if let Some(i) = suffix
+            .strip_prefix("address_")
             .and_then(|i| i.parse::<usize>().ok())
-        else {
+        {
+            let (Some(name), Some((_, line, _))) = (names.get(i), c.location()) else {
+                continue;
+            };
+            if by_address.get(&i) == Some(&line)
+                && !failed.contains(&line)
+                && let Some(v) = referenced(&c, CXCursor_VarDecl)
+            {
+                addressed.push((name.to_string(), Probed::Variable(v)));
+            }
+            continue;
+        }
+        let Some(i) = suffix.parse::<usize>().ok() else {
             continue;
         };
         let (Some(name), Some((_, line, _))) = (names.get(i), c.location()) else {
@@ -295,7 +336,7 @@ fn probe_macros(
         } else if ty.kind() == CXType_Pointer {
             let pointee = ty.pointee().canonical().kind();
             if pointee == CXType_FunctionProto || pointee == CXType_FunctionNoProto {
-                referenced_function(&c).map(Probed::Function)
+                referenced(&c, CXCursor_FunctionDecl).map(Probed::Function)
             } else if pointee == CXType_Char_S || pointee == CXType_Char_U {
                 match c.evaluate() {
                     Some(clang::Evaluated::Str(s)) => Some(Probed::Str(s)),
@@ -311,12 +352,18 @@ fn probe_macros(
             out.insert(name.to_string(), p);
         }
     }
+    // What the value probe answered comes first (a function's address is
+    // its value).
+    for (name, p) in addressed {
+        out.entry(name).or_insert(p);
+    }
     Some(out)
 }
 
-/// The function a probe variable's initializer names, when it is just
-/// that (through parentheses and implicit conversions).
-fn referenced_function(var: &Cursor<'_>) -> Option<String> {
+/// The declaration of kind `kind` (a function, a variable) a probe
+/// variable's initializer names, when it is just that (through
+/// parentheses, implicit conversions and `&`).
+fn referenced(var: &Cursor<'_>, kind: CXCursorKind) -> Option<String> {
     let mut c = *var;
     loop {
         let kids: Vec<Cursor<'_>> = c
@@ -329,9 +376,15 @@ fn referenced_function(var: &Cursor<'_>) -> Option<String> {
         };
         if only.kind() == CXCursor_DeclRefExpr {
             let d = only.referenced()?;
-            return (d.kind() == CXCursor_FunctionDecl).then(|| d.spelling());
+            return (d.kind() == kind).then(|| d.spelling());
         }
-        if only.kind() != CXCursor_UnexposedExpr && only.kind() != CXCursor_ParenExpr {
+        if ![
+            CXCursor_UnexposedExpr,
+            CXCursor_ParenExpr,
+            CXCursor_UnaryOperator,
+        ]
+        .contains(&only.kind())
+        {
             return None;
         }
         c = *only;

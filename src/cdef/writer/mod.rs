@@ -299,6 +299,25 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
                     text
                 ));
             }
+        } else if let Some(v) = mac
+            .alias
+            .as_deref()
+            .filter(|t| written_variables.contains(t))
+            .and_then(|t| model.variables.iter().find(|v| v.name == t))
+        {
+            // `#define ffi_type_sint ffi_type_sint32`: the variable under the
+            // macro's name (API mode; ABI mode looks symbols up by name).
+            if !opts.macro_values {
+                let storage = if v.is_static { "static" } else { "extern" };
+                let _ = writeln!(w.out, "{storage} {};", w.decl(&v.ty, &mac.name));
+            } else if named {
+                w.warnings.push(format!(
+                    "{}: macro {} names the variable {}, which ABI mode loads by its own name, left out",
+                    where_(&mac.loc),
+                    mac.name,
+                    v.name
+                ));
+            }
         } else if let Some(target) = &mac.alias {
             let declared = model.functions.iter().any(|f| f.name == mac.name);
             match written_functions.get(target.as_str()) {
