@@ -434,6 +434,13 @@ impl<'tu> Cursor<'tu> {
         unsafe { clang_Cursor_isFunctionInlined(self.raw) != 0 }
     }
 
+    /// Whether the declaration is marked deprecated
+    /// (`__attribute__((deprecated))`, OpenSSL's `OSSL_DEPRECATEDIN_3_0`).
+    pub fn is_deprecated(&self) -> bool {
+        // SAFETY: as above.
+        unsafe { clang_getCursorAvailability(self.raw) == CXAvailability_Deprecated }
+    }
+
     /// The storage class (`CX_SC_*`).
     pub fn storage_class(&self) -> CX_StorageClass {
         // SAFETY: as above.

@@ -139,6 +139,9 @@ pub struct Function {
     pub param_names: Vec<Option<String>>,
     /// `static` or `inline`: compiled into the module, not a library symbol.
     pub inline: bool,
+    /// Marked deprecated by the header (`__attribute__((deprecated))`).
+    #[serde(default)]
+    pub deprecated: bool,
     /// Where.
     pub loc: Loc,
 }
@@ -153,6 +156,9 @@ pub struct Variable {
     /// `static const`: compiled into the module, not a library symbol.
     #[serde(default)]
     pub is_static: bool,
+    /// Marked deprecated by the header (`__attribute__((deprecated))`).
+    #[serde(default)]
+    pub deprecated: bool,
     /// Where.
     pub loc: Loc,
 }

@@ -512,6 +512,7 @@ impl Walker {
                     ty,
                     param_names,
                     inline,
+                    deprecated: c.is_deprecated(),
                     loc,
                 });
                 self.model
@@ -534,6 +535,7 @@ impl Walker {
                     name,
                     ty,
                     is_static,
+                    deprecated: c.is_deprecated(),
                     loc,
                 });
                 self.model

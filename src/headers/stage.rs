@@ -56,9 +56,9 @@ impl StageError {
 }
 
 /// Bump when the header model changes (what the walk produces).
-const MODEL_VERSION: &str = "headerwheel-model-4";
+const MODEL_VERSION: &str = "headerwheel-model-5";
 /// Bump when the cdef writer changes what it writes.
-const WRITER_VERSION: &str = "headerwheel-writer-4";
+const WRITER_VERSION: &str = "headerwheel-writer-5";
 
 /// The store directory (`store_dir`, default `.headerkit`).
 pub fn store_dir(project: &Project) -> PathBuf {
@@ -406,6 +406,9 @@ fn keys(
     ));
     parts.push(("macros".into(), hk.macro_selection().as_str().into()));
     parts.push(("extra_cdef".into(), hk.extra_cdef.join("\0").into_bytes()));
+    if hk.keep_deprecated {
+        parts.push(("keep_deprecated".into(), b"true".to_vec()));
+    }
     parts.push((
         "exclude_patterns".into(),
         hk.exclude_patterns.join("\0").into_bytes(),
@@ -671,6 +674,7 @@ fn write_cdef(
         only: (!module.symbols.is_empty()).then(|| module.symbols.iter().cloned().collect()),
         macro_values: module.mode == crate::project::Mode::Abi,
         macros: hk.macro_selection(),
+        keep_deprecated: hk.keep_deprecated,
         ..Default::default()
     };
     for p in &hk.define_patterns {

@@ -13,6 +13,7 @@
 //! [tool.headerkit.writer.cffi]
 //! define_patterns = ["NNG_FLAG_\\w+"]        # regex, re.search semantics
 //! extra_cdef = ['extern "Python" void cb(void *);']
+//! keep_deprecated = true                     # headerwheel's: deprecated declarations too
 //!
 //! [tool.headerkit.output]
 //! cffi = "src/nng/_nng.cdef.txt"
@@ -62,6 +63,9 @@ pub struct HeaderkitConfig {
     pub extra_cdef: Vec<String>,
     /// `writer.cffi.exclude_patterns`: names to leave out (regex).
     pub exclude_patterns: Vec<String>,
+    /// `writer.cffi.keep_deprecated`: write the declarations the headers
+    /// mark deprecated (left out by default).
+    pub keep_deprecated: bool,
     /// `output.cffi`: where the cdef goes (the module reading it is built
     /// from the headers).
     pub output_cffi: Option<PathBuf>,
@@ -275,8 +279,12 @@ impl HeaderkitConfig {
                     "define_patterns",
                     "extra_cdef",
                     "exclude_patterns",
+                    "keep_deprecated",
                     "macros",
                 ])?;
+                if let Some(k) = n.get("keep_deprecated")? {
+                    c.keep_deprecated = k.bool()?;
+                }
                 if let Some(m) = n.get("macros")? {
                     let v = m.str()?;
                     if crate::cdef::writer::MacroSelection::parse(v).is_none() {
@@ -358,6 +366,25 @@ mod tests {
             e.to_string()
                 .contains("expected \"all-library\" or \"patterns\", found \"some\""),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn keep_deprecated_is_a_boolean_off_by_default() {
+        let none = |_: &str| None;
+        assert!(!load("[tool.headerkit]\n", &none).unwrap().keep_deprecated);
+        let c = load(
+            "[tool.headerkit.writer.cffi]\nkeep_deprecated = true\n",
+            &none,
+        )
+        .unwrap();
+        assert!(c.keep_deprecated);
+        assert!(
+            load(
+                "[tool.headerkit.writer.cffi]\nkeep_deprecated = \"yes\"\n",
+                &none
+            )
+            .is_err()
         );
     }
 

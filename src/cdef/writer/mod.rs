@@ -46,6 +46,10 @@ pub struct WriterOptions {
     /// Write macros with their values (`#define X 42`) rather than `...`:
     /// ABI mode cannot ask the compiler.
     pub macro_values: bool,
+    /// `keep_deprecated`: write the functions and variables the headers
+    /// mark deprecated (`__attribute__((deprecated))`), which are left out
+    /// otherwise (unless `only` names them).
+    pub keep_deprecated: bool,
 }
 
 /// Which object-like macros a cdef declares (`[tool.headerkit.writer.cffi]
@@ -162,18 +166,26 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
     }
     // Whether a function or variable is written: selected (the project's,
     // or named in `only`), not excluded, expressible, and exported by the
-    // libraries unless it is compiled into the module (`local`).
+    // libraries unless it is compiled into the module (`local`), and not
+    // deprecated unless that is asked for.
     let keep = |warnings: &mut Vec<String>,
                 what: &str,
                 name: &str,
                 ty: &CType,
                 loc: &crate::headers::decls::Loc,
-                local: bool| {
+                (local, deprecated): (bool, bool)| {
         let selected = match &opts.only {
             Some(only) => only.contains(name),
             None => loc.project,
         };
         if !selected || excluded(name) {
+            return false;
+        }
+        if deprecated && !opts.keep_deprecated && opts.only.is_none() {
+            warnings.push(format!(
+                "{}: {what} {name} left out: deprecated by the header (keep_deprecated = true keeps it)",
+                where_(loc)
+            ));
             return false;
         }
         if let Some(reason) = unsupported(ty, model).or_else(|| excluded_need(ty)) {
@@ -205,7 +217,7 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
                     &f.name,
                     &f.ty,
                     &f.loc,
-                    f.inline,
+                    (f.inline, f.deprecated),
                 ) {
                     continue;
                 }
@@ -223,7 +235,7 @@ pub fn write(model: &HeaderModel, opts: &WriterOptions) -> Written {
                     &v.name,
                     &v.ty,
                     &v.loc,
-                    v.is_static,
+                    (v.is_static, v.deprecated),
                 ) {
                     continue;
                 }
@@ -497,6 +509,37 @@ mod tests {
         assert!(warnings[1].ends_with(
             ": macro t_f names the function t_f_8, which ABI mode loads by its own name, left out"
         ));
+    }
+
+    #[test]
+    fn deprecated_declarations_are_left_out_unless_kept_or_named() {
+        let h = "__attribute__((deprecated)) int old_f(void);\nint new_f(void);\n\
+                 extern int old_v __attribute__((deprecated));\n";
+        let (cdef, warnings) = cdef_of(h);
+        assert_eq!(cdef, "int new_f(void);\n");
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].ends_with(
+                ": function old_f left out: deprecated by the header (keep_deprecated = true keeps it)"
+            ),
+            "{warnings:?}"
+        );
+        let keep = WriterOptions {
+            keep_deprecated: true,
+            ..WriterOptions::default()
+        };
+        let (cdef, warnings) = cdef_with(h, &keep);
+        assert_eq!(
+            cdef,
+            "int old_f(void);\nint new_f(void);\nextern int old_v;\n"
+        );
+        assert_eq!(warnings, Vec::<String>::new());
+        // Bindings of named symbols (`symbols`) keep what they name.
+        let only = WriterOptions {
+            only: Some(["old_f".to_string()].into_iter().collect()),
+            ..WriterOptions::default()
+        };
+        assert_eq!(cdef_with(h, &only).0, "int old_f(void);\n");
     }
 
     #[test]
