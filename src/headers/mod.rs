@@ -10,6 +10,7 @@ pub mod exports;
 pub mod locate;
 pub mod macros;
 pub mod stage;
+pub mod summary;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;

@@ -116,6 +116,9 @@ pub struct HeaderEnv {
     pub python_defines: Vec<String>,
     /// Those of them `pyconfig.h` defines only when not defined already.
     pub python_guarded: Vec<String>,
+    /// Say every warning of the cdef writer, not a summary per kind
+    /// (`-C verbose=true`). Not a parse input: no cache key has it.
+    pub verbose: bool,
 }
 
 impl HeaderEnv {
@@ -145,6 +148,7 @@ impl HeaderEnv {
         Some(HeaderEnv {
             python_defines: headers::environment::feature_defines(&text),
             python_guarded: headers::environment::guarded_names(&text),
+            verbose: false,
         })
     }
 
@@ -468,7 +472,7 @@ pub fn cdef_for_module_from(
         if let Some(hit) = lookup(&store, &keys.model, local_clang.as_deref(), root, &mut memo)? {
             match serde_json::from_slice::<headers::decls::HeaderModel>(&hit.bytes) {
                 Ok(model) => {
-                    let cdef = write_cdef(project, hk, module, &model)?;
+                    let cdef = write_cdef(project, hk, module, &model, env.verbose)?;
                     record(
                         &store,
                         &keys.cdef,
@@ -533,7 +537,7 @@ pub fn cdef_for_module_from(
         module: module.name.clone(),
         message: e.to_string(),
     })?;
-    let cdef = write_cdef(project, hk, module, &model)?;
+    let cdef = write_cdef(project, hk, module, &model, env.verbose)?;
     eprintln!(
         "headerwheel: [{}] cdef generated from {} header file(s) with libclang ({:.1} ms)",
         module.name,
@@ -667,6 +671,7 @@ fn write_cdef(
     hk: &HeaderkitConfig,
     module: &ModuleConfig,
     model: &headers::decls::HeaderModel,
+    verbose: bool,
 ) -> Result<String, StageError> {
     let root = &project.root;
     let mut opts = WriterOptions {
@@ -703,7 +708,7 @@ fn write_cdef(
         }
     }
     let written = writer::write(model, &opts);
-    for w in &written.warnings {
+    for w in headers::summary::summarise(&written.warnings, verbose) {
         eprintln!("headerwheel: [{}] warning: {w}", module.name);
     }
     Ok(written.cdef)
@@ -958,6 +963,7 @@ mod tests {
                 "N".into(),
             ],
             python_guarded: vec!["_GNU_SOURCE".into(), "N".into()],
+            verbose: false,
         };
         let headers = resolve_for_module(&project, hk, module, &env).unwrap();
         let (_, inc, defs, _) = &headers[0];

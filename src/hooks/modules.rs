@@ -149,7 +149,10 @@ pub(super) fn build_modules(
     for m in &project.tool.modules {
         let t = Instant::now();
         stage(format!("cdef of module {}", m.name));
-        let env = headers::HeaderEnv::from_python_include_dirs(&interp.toolchain.include_dirs);
+        let env = headers::HeaderEnv {
+            verbose: s.verbose,
+            ..headers::HeaderEnv::from_python_include_dirs(&interp.toolchain.include_dirs)
+        };
         let (mut cdef, preamble) = module_sources_in(project, m, s.skip_cache, &env)?;
         if let CdefSource::Headers(_) = m.cdef {
             headers::keep_generated_cdef(build_dir, &m.name, &mut cdef)?;
